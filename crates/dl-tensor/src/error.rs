@@ -1,0 +1,44 @@
+//! The typed error of every fallible tensor operation.
+//!
+//! Policy (applied across the workspace, see `docs/ARCHITECTURE.md`): an operation whose
+//! success depends on its inputs' shapes, axes, indices or values returns
+//! [`Result<_, TensorError>`](Result); an operation that cannot fail (elementwise `exp`,
+//! a full reduction) returns its value directly. Nothing panics on bad input.
+
+use std::path::PathBuf;
+
+/// What went wrong in a tensor operation. Every variant names the operation.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TensorError {
+    /// Two shapes that must agree (or broadcast) do not.
+    #[error("{op}: shapes {lhs:?} and {rhs:?} are incompatible at dimension {dim}: {detail}")]
+    ShapeMismatch {
+        op: &'static str,
+        lhs: Vec<usize>,
+        rhs: Vec<usize>,
+        /// The offending dimension (counted in the left-hand shape).
+        dim: usize,
+        detail: String,
+    },
+    /// An axis outside `-ndim..ndim`, or given twice.
+    #[error("{op}: axis {axis} is invalid for a tensor of shape {shape:?} ({detail})")]
+    InvalidAxis { op: &'static str, axis: isize, shape: Vec<usize>, detail: String },
+    /// An index outside its axis.
+    #[error("{op}: index {index} is out of bounds for axis {axis} of size {size} (shape {shape:?})")]
+    IndexOutOfBounds { op: &'static str, index: usize, axis: usize, size: usize, shape: Vec<usize> },
+    /// A shape argument that the op cannot honour (wrong element count, zero stride, ...).
+    #[error("{op}: {detail} (shape {shape:?})")]
+    InvalidArgument { op: &'static str, shape: Vec<usize>, detail: String },
+    /// Reading or writing a file failed; names the path.
+    #[error("{op}: {path}: {detail}")]
+    Io { op: &'static str, path: PathBuf, detail: String },
+}
+
+/// Result with [`TensorError`].
+pub type Result<T, E = TensorError> = std::result::Result<T, E>;
+
+impl TensorError {
+    pub(crate) fn invalid(op: &'static str, shape: &[usize], detail: impl Into<String>) -> Self {
+        TensorError::InvalidArgument { op, shape: shape.to_vec(), detail: detail.into() }
+    }
+}
