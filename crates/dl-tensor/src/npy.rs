@@ -16,7 +16,6 @@ use ndarray::{ArrayD, IxDyn, ShapeBuilder};
 
 use crate::element::Element;
 use crate::error::{Result, TensorError};
-use crate::shape::numel;
 use crate::tensor::Tensor;
 use crate::views::IndexArray;
 
@@ -88,16 +87,21 @@ fn dict_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
 
 fn parse(path: &Path, op: &'static str) -> Result<RawNpy> {
     let bytes = fs::read(path).map_err(|e| io_err(op, path, e.to_string()))?;
+    parse_bytes(&bytes, path, op)
+}
+
+/// Parses the bytes of a `.npy` file; `path` (a file path or any name) appears in errors.
+fn parse_bytes(bytes: &[u8], path: &Path, op: &'static str) -> Result<RawNpy> {
     if bytes.len() < 10 || &bytes[..6] != MAGIC {
         return Err(io_err(op, path, "not a .npy file (missing \\x93NUMPY magic)"));
     }
-    let (hlen, hstart) = match bytes[6] {
+    let (hlen, hstart): (usize, usize) = match bytes[6] {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => (u32::from_le_bytes(bytes[8..12].try_into().expect("4")) as usize, 12),
+        2 | 3 if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
         v => return Err(io_err(op, path, format!("unsupported .npy version {v}"))),
     };
     let header = bytes
-        .get(hstart..hstart + hlen)
+        .get(hstart..hstart.saturating_add(hlen))
         .ok_or_else(|| io_err(op, path, "truncated header"))?;
     let header = std::str::from_utf8(header).map_err(|_| io_err(op, path, "header is not text"))?;
     let descr = dict_value(header, "descr")
@@ -123,15 +127,17 @@ fn parse(path: &Path, op: &'static str) -> Result<RawNpy> {
 
 impl RawNpy {
     fn values_f64(&self, path: &Path, op: &'static str) -> Result<Vec<f64>> {
-        let n = numel(&self.shape);
         let (kind, size) = parse_descr(&self.descr).ok_or_else(|| {
             io_err(op, path, format!("unsupported dtype '{}' (expected little-endian float, int or bool)", self.descr))
         })?;
-        if self.data.len() != n * size {
+        // A corrupt header can declare a shape whose byte count overflows usize.
+        let needed = self.shape.iter().try_fold(size, |acc, &d| acc.checked_mul(d));
+        if needed != Some(self.data.len()) {
+            let needed = needed.map_or_else(|| "more than usize::MAX".to_string(), |b| b.to_string());
             return Err(io_err(
                 op,
                 path,
-                format!("payload has {} bytes, shape {:?} of {} needs {}", self.data.len(), self.shape, self.descr, n * size),
+                format!("payload has {} bytes, shape {:?} of {} needs {needed}", self.data.len(), self.shape, self.descr),
             ));
         }
         let chunks = self.data.chunks_exact(size);
@@ -182,8 +188,31 @@ fn read_int(c: &[u8], signed: bool) -> i128 {
 pub fn load<T: Element>(path: impl AsRef<Path>) -> Result<Tensor<T>> {
     let path = path.as_ref();
     let raw = parse(path, "npy::load")?;
-    let vals: Vec<T> = raw.values_f64(path, "npy::load")?.into_iter().map(T::from_f64_lossy).collect();
-    let arr = raw.into_array(vals, path, "npy::load")?;
+    raw_to_tensor(raw, path, "npy::load")
+}
+
+/// Parses the bytes of a `.npy` file (for example one embedded with `include_bytes!`) as
+/// a float tensor, converting from its stored dtype; `name` is used in error messages.
+///
+/// ```
+/// let t = dl_tensor::Tensor::<f64>::from_vec(vec![1.0, 2.0, 3.0], &[3]).unwrap();
+/// let path = std::env::temp_dir().join(format!("npy-doc-{}.npy", std::process::id()));
+/// dl_tensor::npy::save(&path, &t).unwrap();
+/// let bytes = std::fs::read(&path).unwrap();
+/// assert_eq!(dl_tensor::npy::load_from_bytes::<f64>("t.npy", &bytes).unwrap(), t);
+/// let err = dl_tensor::npy::load_from_bytes::<f64>("junk.npy", b"junk").unwrap_err();
+/// assert!(err.to_string().contains("junk.npy"));
+/// # std::fs::remove_file(&path).ok();
+/// ```
+pub fn load_from_bytes<T: Element>(name: &str, bytes: &[u8]) -> Result<Tensor<T>> {
+    let path = Path::new(name);
+    let raw = parse_bytes(bytes, path, "npy::load_from_bytes")?;
+    raw_to_tensor(raw, path, "npy::load_from_bytes")
+}
+
+fn raw_to_tensor<T: Element>(raw: RawNpy, path: &Path, op: &'static str) -> Result<Tensor<T>> {
+    let vals: Vec<T> = raw.values_f64(path, op)?.into_iter().map(T::from_f64_lossy).collect();
+    let arr = raw.into_array(vals, path, op)?;
     Ok(Tensor::from_ndarray(arr.as_standard_layout().into_owned()))
 }
 
@@ -192,6 +221,19 @@ pub fn load_indices(path: impl AsRef<Path>) -> Result<IndexArray> {
     let path = path.as_ref();
     let op = "npy::load_indices";
     let raw = parse(path, op)?;
+    raw_to_indices(raw, path, op)
+}
+
+/// Parses the bytes of a `.npy` file of non-negative integers (class labels, indices);
+/// `name` is used in error messages.
+pub fn load_indices_from_bytes(name: &str, bytes: &[u8]) -> Result<IndexArray> {
+    let path = Path::new(name);
+    let op = "npy::load_indices_from_bytes";
+    let raw = parse_bytes(bytes, path, op)?;
+    raw_to_indices(raw, path, op)
+}
+
+fn raw_to_indices(raw: RawNpy, path: &Path, op: &'static str) -> Result<IndexArray> {
     if !matches!(parse_descr(&raw.descr), Some(('i' | 'u' | 'b', _))) {
         return Err(io_err(op, path, format!("dtype '{}' is not an integer type", raw.descr)));
     }
@@ -269,5 +311,30 @@ mod tests {
         assert!(e.contains("payload"), "{e}");
         assert!(load::<f64>(d.join("missing.npy")).unwrap_err().to_string().contains("missing.npy"));
         assert!(load_indices(d.join("junk.npy")).is_err());
+    }
+
+    /// The byte-slice loaders agree with the path loaders and name the given file name.
+    #[test]
+    fn bytes_api_matches_path_api() {
+        let d = tmpdir("bytes");
+        let t = Tensor::<f64>::from_vec((0..6).map(|v| v as f64 - 2.5).collect(), &[2, 3]).unwrap();
+        save(d.join("x.npy"), &t).unwrap();
+        let bytes = fs::read(d.join("x.npy")).unwrap();
+        assert_eq!(load_from_bytes::<f64>("x.npy", &bytes).unwrap(), load::<f64>(d.join("x.npy")).unwrap());
+        let e = load_indices_from_bytes("x.npy", &bytes).unwrap_err().to_string();
+        assert!(e.contains("x.npy") && e.contains("not an integer"), "{e}");
+        let e = load_from_bytes::<f32>("cut.npy", &bytes[..bytes.len() - 3]).unwrap_err().to_string();
+        assert!(e.contains("cut.npy") && e.contains("payload"), "{e}");
+        // A header declaring an absurd shape is an error, not an overflow.
+        let mut header = "{'descr': '<f8', 'fortran_order': False, 'shape': (18446744073709551615, 3), }".to_string();
+        let unpadded = 10 + header.len() + 1;
+        header.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
+        header.push('\n');
+        let mut huge = MAGIC.to_vec();
+        huge.extend_from_slice(&[1, 0]);
+        huge.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        huge.extend_from_slice(header.as_bytes());
+        let e = load_from_bytes::<f64>("huge.npy", &huge).unwrap_err().to_string();
+        assert!(e.contains("huge.npy") && e.contains("usize::MAX"), "{e}");
     }
 }

@@ -96,8 +96,17 @@ fn logsumexp_lane<T: Element>(v: &[T]) -> T {
         // all -inf gives -inf; any +inf gives +inf; NaN propagates.
         return m;
     }
-    let s: T = v.iter().map(|&x| (x - m).exp()).sum();
-    m + s.ln()
+    let e: Vec<T> = v.iter().map(|&x| (x - m).exp()).collect();
+    m + sum_lane(&e).ln()
+}
+
+/// Sum of a lane that may be strided: the contiguous case sums in place, otherwise the
+/// lane is gathered first so that both use [`sum_lane`]'s fixed order.
+fn sum_view<T: Element>(lane: &ndarray::ArrayViewMut1<T>) -> T {
+    match lane.as_slice() {
+        Some(s) => sum_lane(s),
+        None => sum_lane(&lane.to_vec()),
+    }
 }
 
 impl<T: Element> Tensor<T> {
@@ -137,7 +146,8 @@ impl<T: Element> Tensor<T> {
         }
         reduce_with("var", self, axes, keepdim, |v| {
             let mean = sum_lane(v) / T::from_usize(v.len()).expect("len");
-            let ss: T = v.iter().map(|&x| (x - mean) * (x - mean)).sum();
+            let dev: Vec<T> = v.iter().map(|&x| (x - mean) * (x - mean)).collect();
+            let ss = sum_lane(&dev);
             ss / T::from_usize(v.len() - ddof).expect("len")
         })
     }
@@ -205,12 +215,12 @@ impl<T: Element> Tensor<T> {
                 m = T::zero();
             }
             if log {
-                let s: T = lane.iter().map(|&x| (x - m).exp()).sum();
-                let lse = m + s.ln();
+                let e: Vec<T> = lane.iter().map(|&x| (x - m).exp()).collect();
+                let lse = m + sum_lane(&e).ln();
                 lane.mapv_inplace(|x| x - lse);
             } else {
                 lane.mapv_inplace(|x| (x - m).exp());
-                let s: T = lane.iter().copied().sum();
+                let s = sum_view(&lane);
                 lane.mapv_inplace(|x| x / s);
             }
         };

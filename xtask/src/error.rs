@@ -1,0 +1,80 @@
+//! Errors of the runner and of single experiments. Every message names the path, the
+//! experiment or the field it is about.
+
+use std::path::PathBuf;
+
+/// Why one experiment failed. The runner records the message in the index as FAILED.
+#[derive(Debug, thiserror::Error)]
+pub enum ExperimentError {
+    /// A tensor operation failed (shape, axis or argument error from `dl-tensor`).
+    #[error("tensor operation failed: {0}")]
+    Tensor(#[from] dl_tensor::TensorError),
+    /// Writing one of the experiment's files failed.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file that could not be written.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// Drawing a figure failed.
+    #[error("figure {figure}: {detail}")]
+    Plot {
+        /// The figure's file stem.
+        figure: String,
+        /// What the plotting library said.
+        detail: String,
+    },
+    /// A metrics table was given a row of the wrong width.
+    #[error("table {table}: row has {got} cells but the table has {expected} columns")]
+    TableRow {
+        /// The table's name.
+        table: String,
+        /// Number of columns declared.
+        expected: usize,
+        /// Number of cells in the rejected row.
+        got: usize,
+    },
+    /// The experiment itself found something wrong (an invariant that did not hold).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Why a whole `cargo xtask experiments` invocation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// `--only` named an id that is not registered.
+    #[error("unknown experiment id `{id}`; valid ids are: {}", valid.join(", "))]
+    UnknownId {
+        /// The id that was asked for.
+        id: String,
+        /// Every registered id.
+        valid: Vec<String>,
+    },
+    /// The output directory cannot be created or written.
+    #[error("output directory {path} is not writable: {source}")]
+    OutDir {
+        /// The directory given with `--out`.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A report file (`index.md`, `index.html`, a `metrics.json`) could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// Some experiments failed; the index was written and marks them FAILED.
+    #[error("{} of {total} experiments failed: {} (see {index})", failed.len(), failed.join(", "))]
+    ExperimentsFailed {
+        /// Ids of the failed experiments.
+        failed: Vec<String>,
+        /// Number of experiments run.
+        total: usize,
+        /// Path of the index report that lists the failures.
+        index: PathBuf,
+    },
+}

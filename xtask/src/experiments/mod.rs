@@ -1,0 +1,5 @@
+//! The experiments, one file each. Each file defines a unit struct implementing
+//! [`crate::experiment::Experiment`], registered in [`crate::registry::all`].
+
+pub mod gemm_throughput;
+pub mod softmax_stability;

@@ -1,0 +1,33 @@
+//! # xtask — the experiment runner
+//!
+//! `cargo xtask experiments` runs every chapter experiment registered in [`registry::all`]
+//! and writes, under `--out DIR` (default `results/`):
+//!
+//! - `DIR/ID/metrics.json`: id, title, section, size, seed, the experiment's config, its
+//!   named scalars and small tables, and its figure files;
+//! - `DIR/ID/*.svg`: one SVG per figure (plotters' SVG backend, no font library);
+//! - `DIR/index.md` and a self-contained `DIR/index.html` listing every experiment, with
+//!   failed ones marked FAILED; written last, atomically.
+//!
+//! `cargo test -p xtask` runs every experiment at [`Size::Quick`] and snapshot-tests the
+//! metrics of the deterministic ones, rounded to [`metrics::SNAPSHOT_SIGNIFICANT_DIGITS`]
+//! significant digits.
+
+pub mod cli;
+pub mod context;
+pub mod error;
+pub mod experiment;
+pub mod experiments;
+pub mod fsio;
+pub mod metrics;
+pub mod plot;
+pub mod registry;
+pub mod report;
+pub mod report_html;
+pub mod runner;
+
+pub use context::RunContext;
+pub use error::{ExperimentError, RunError};
+pub use experiment::{Experiment, Size};
+pub use metrics::{Metrics, Table, num, round_json, round_significant};
+pub use plot::{LineChart, Scale, SeriesKind};

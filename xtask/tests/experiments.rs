@@ -1,0 +1,95 @@
+//! Runs every registered experiment at quick size and snapshot-tests the metrics of the
+//! deterministic ones, rounded to `SNAPSHOT_SIGNIFICANT_DIGITS` significant digits so that
+//! another CPU or libm does not break them. Experiments that report measured timings are
+//! run and checked for complete output, but their numbers are not pinned.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use xtask::metrics::{SNAPSHOT_SIGNIFICANT_DIGITS, round_json};
+use xtask::registry;
+use xtask::runner::{RunOptions, run, select};
+use xtask::Size;
+
+fn out_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = fs::remove_dir_all(&dir);
+    dir
+}
+
+fn quick(out: PathBuf) -> RunOptions {
+    RunOptions { size: Size::Quick, seed: 0, out, progress: false }
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn every_experiment_runs_quick_and_matches_its_snapshot() {
+    let out = out_dir("experiments-quick");
+    let all = registry::all();
+    let chosen = select(&all, &[]).unwrap();
+    let records = run(&chosen, &quick(out.clone())).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(records.len(), all.len());
+    let index = fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(out.join("index.md").is_file());
+    for exp in &all {
+        let doc = read_json(&out.join(exp.id()).join("metrics.json"));
+        assert_eq!(doc["id"], exp.id());
+        assert_eq!(doc["size"], "quick");
+        assert_eq!(doc["seed"], 0);
+        let figures = doc["figures"].as_array().unwrap();
+        assert!(!figures.is_empty(), "{} wrote no figure", exp.id());
+        for fig in figures {
+            let svg = fs::read_to_string(out.join(exp.id()).join(fig.as_str().unwrap())).unwrap();
+            assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{fig} is not an SVG document");
+        }
+        assert!(index.contains(&format!("id=\"{}\"", exp.id())), "index lacks {}", exp.id());
+        if exp.deterministic() {
+            insta::assert_json_snapshot!(exp.id(), round_json(&doc, SNAPSHOT_SIGNIFICANT_DIGITS));
+        }
+    }
+    assert_eq!(index.matches("<svg").count(), count_figures(&out, &all), "every figure is inlined");
+}
+
+fn count_figures(out: &Path, all: &[Box<dyn xtask::Experiment>]) -> usize {
+    all.iter()
+        .map(|e| read_json(&out.join(e.id()).join("metrics.json"))["figures"].as_array().unwrap().len())
+        .sum()
+}
+
+#[test]
+fn gemm_throughput_reports_every_size_and_dtype() {
+    let out = out_dir("gemm-quick");
+    let all = registry::all();
+    let chosen = select(&all, &["gemm-throughput".to_string()]).unwrap();
+    run(&chosen, &quick(out.clone())).unwrap_or_else(|e| panic!("{e}"));
+    let doc = read_json(&out.join("gemm-throughput/metrics.json"));
+    let rows = doc["tables"]["throughput"]["rows"].as_array().unwrap();
+    for n in doc["config"]["sizes"].as_array().unwrap() {
+        for dtype in ["f32", "f64"] {
+            let row = rows.iter().find(|r| r[0] == *n && r[1] == dtype);
+            let row = row.unwrap_or_else(|| panic!("no row for n = {n}, {dtype}"));
+            let gflops = row[2].as_f64().unwrap();
+            assert!(gflops.is_finite() && gflops > 0.0, "n = {n}, {dtype}: {gflops} GFLOP/s");
+        }
+    }
+    assert_eq!(rows.len(), 2 * 3, "quick size has n in {{32, 64, 128}}");
+}
+
+#[test]
+fn the_same_seed_gives_the_same_bits() {
+    let all = registry::all();
+    let only: Vec<String> = all.iter().filter(|e| e.deterministic()).map(|e| e.id().to_string()).collect();
+    let chosen = select(&all, &only).unwrap();
+    let (a, b) = (out_dir("seed-a"), out_dir("seed-b"));
+    run(&chosen, &quick(a.clone())).unwrap();
+    run(&chosen, &quick(b.clone())).unwrap();
+    for id in &only {
+        let path = |d: &Path| d.join(id).join("metrics.json");
+        assert_eq!(fs::read(path(&a)).unwrap(), fs::read(path(&b)).unwrap(), "{id} is not reproducible");
+    }
+}
