@@ -138,7 +138,7 @@ pub fn im2col_2d<T: Element>(x: &Tensor<T>, wh: Window, ww: Window) -> Result<Te
         }
     };
     if per_image > 0 {
-        if n * per_image >= crate::elementwise::PARALLEL_THRESHOLD {
+        if crate::elementwise::worth_parallel(n * per_image) {
             out.par_chunks_mut(per_image).enumerate().for_each(work);
         } else {
             out.chunks_mut(per_image).enumerate().for_each(work);
@@ -196,7 +196,7 @@ pub fn col2im_2d<T: Element>(cols: &Tensor<T>, channels: usize, input_hw: (usize
         }
     };
     if per_image > 0 {
-        if n * per_cols >= crate::elementwise::PARALLEL_THRESHOLD {
+        if crate::elementwise::worth_parallel(n * per_cols) {
             out.par_chunks_mut(per_image).enumerate().for_each(work);
         } else {
             out.chunks_mut(per_image).enumerate().for_each(work);

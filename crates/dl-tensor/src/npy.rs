@@ -6,7 +6,8 @@
 //! to a multiple of 64 bytes, then the raw data. Saving writes v1.0 in C order, through a
 //! temporary file renamed into place, so a crash never leaves a half-written file. Loading
 //! accepts little-endian floats and integers (`<f4 <f8 <i1..<i8 <u1..<u8`, `|u1 |i1`,
-//! `|b1`) in either order, and every error names the path.
+//! `|b1`) in either order, and every error names the path. [`load_from_bytes`] and
+//! [`load_indices_from_bytes`] parse bytes already in memory (an embedded file) the same way.
 
 use std::fs;
 use std::io::Write;

@@ -224,7 +224,7 @@ impl<T: Element> Tensor<T> {
                 lane.mapv_inplace(|x| x / s);
             }
         };
-        if self.numel() >= crate::elementwise::PARALLEL_THRESHOLD {
+        if crate::elementwise::worth_parallel(self.numel()) {
             Zip::from(lanes).par_for_each(body);
         } else {
             Zip::from(lanes).for_each(body);

@@ -1,0 +1,175 @@
+//! Optimisers, learning-rate schedules and gradient clipping.
+//!
+//! An optimiser updates parameters in place from their gradients. It sees each parameter
+//! as a [`Param`]: a name (its key in the state dict), the value and the gradient. Its own
+//! state (momentum buffers, moment estimates) is kept per name, in a `BTreeMap` so that
+//! iteration order, and with it every result, is deterministic; [`OptimizerState`] exports
+//! and restores it for checkpoints.
+//!
+//! The update rules follow PyTorch's documented algorithms (`torch.optim`), so a model
+//! trained here and there with the same hyperparameters takes the same steps:
+//!
+//! | optimiser | update (g the gradient, after weight decay where it applies) |
+//! | --- | --- |
+//! | [`Sgd`] | `b = mu b + (1 - dampening) g` (b = g at step 1); `g' = g + mu b` (Nesterov) or `b`; `p -= lr g'` |
+//! | [`Adam`] | `m = b1 m + (1-b1) g`, `v = b2 v + (1-b2) g^2`, `p -= lr (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)` |
+//! | [`Adam`] with `decoupled_weight_decay` (AdamW, Loshchilov & Hutter 2019) | `p *= 1 - lr wd` first, then the Adam step on the raw gradient |
+//! | [`RmsProp`] | `v = a v + (1-a) g^2`; (centred: `v - gbar^2`); `p -= lr g / (sqrt(v) + eps)` (or through a momentum buffer) |
+//!
+//! Weight decay in `Sgd`, `Adam` and `RmsProp` is the L2 form `g += wd p`.
+
+mod adam;
+mod clip;
+mod rmsprop;
+mod schedule;
+mod sgd;
+
+use std::collections::BTreeMap;
+
+use dl_tensor::{Element, Tensor};
+
+pub use adam::{Adam, AdamConfig};
+pub use clip::{clip_grad_norm, clip_grad_value};
+pub use rmsprop::{RmsProp, RmsPropConfig};
+pub use schedule::LrSchedule;
+pub use sgd::{Sgd, SgdConfig};
+
+/// One parameter as an optimiser sees it.
+pub struct Param<'a, T: Element> {
+    /// The parameter's name (its key in the state dict and in the optimiser state).
+    pub name: &'a str,
+    /// The value, updated in place.
+    pub value: &'a mut Tensor<T>,
+    /// The gradient of the loss with respect to `value`.
+    pub grad: &'a Tensor<T>,
+}
+
+/// What can go wrong in an optimiser step.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum OptimError {
+    /// A gradient whose shape differs from its parameter's.
+    #[error("optimiser: gradient of '{name}' has shape {grad:?} but the parameter has shape {param:?}")]
+    GradShape { name: String, param: Vec<usize>, grad: Vec<usize> },
+    /// A hyperparameter outside its valid range.
+    #[error("optimiser: {field} = {value} is invalid: {reason}")]
+    Hyperparameter { field: &'static str, value: f64, reason: &'static str },
+    /// Restored state that does not fit the parameters.
+    #[error("optimiser state: {0}")]
+    State(String),
+}
+
+/// An optimiser's internal state, for checkpoints: the step count and, per parameter
+/// name, its named buffers as flat f64 vectors with their shapes.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OptimizerState {
+    pub step: u64,
+    pub buffers: BTreeMap<String, BTreeMap<String, (Vec<usize>, Vec<f64>)>>,
+}
+
+/// The common interface of the optimisers.
+pub trait Optimizer<T: Element> {
+    /// Applies one update to every parameter.
+    fn step(&mut self, params: &mut [Param<'_, T>]) -> Result<(), OptimError>;
+    /// The current learning rate.
+    fn lr(&self) -> f64;
+    /// Sets the learning rate (schedules call this before each step).
+    fn set_lr(&mut self, lr: f64);
+    /// Exports the internal state.
+    fn state(&self) -> OptimizerState;
+    /// Restores a state exported by [`Optimizer::state`].
+    fn load_state(&mut self, state: &OptimizerState) -> Result<(), OptimError>;
+}
+
+pub(crate) fn check_shapes<T: Element>(p: &Param<'_, T>) -> Result<(), OptimError> {
+    if p.value.shape() != p.grad.shape() {
+        return Err(OptimError::GradShape {
+            name: p.name.to_string(),
+            param: p.value.shape().to_vec(),
+            grad: p.grad.shape().to_vec(),
+        });
+    }
+    Ok(())
+}
+
+pub(crate) fn check_range(field: &'static str, value: f64, lo: f64, hi: f64, reason: &'static str) -> Result<(), OptimError> {
+    if !(value >= lo && value <= hi) {
+        return Err(OptimError::Hyperparameter { field, value, reason });
+    }
+    Ok(())
+}
+
+/// Per-parameter buffers of one optimiser: for each parameter name, one vector per
+/// buffer key (the keys are fixed when the optimiser is built).
+#[derive(Clone, Debug)]
+pub(crate) struct Buffers<T: Element> {
+    keys: Vec<&'static str>,
+    map: BTreeMap<String, Vec<Vec<T>>>,
+}
+
+impl<T: Element> Buffers<T> {
+    pub fn new(keys: Vec<&'static str>) -> Self {
+        Buffers { keys, map: BTreeMap::new() }
+    }
+
+    /// The buffers of parameter `name` (one per key, in key order), created as zeros of
+    /// length `len` if absent; the flag says whether they were just created.
+    pub fn slots(&mut self, name: &str, len: usize) -> (&mut [Vec<T>], bool) {
+        let fresh = !self.map.contains_key(name);
+        let n = self.keys.len();
+        let slots = self.map.entry(name.to_string()).or_insert_with(|| vec![vec![T::zero(); len]; n]);
+        (slots.as_mut_slice(), fresh)
+    }
+
+    pub fn export(&self, shapes: &BTreeMap<String, Vec<usize>>) -> BTreeMap<String, BTreeMap<String, (Vec<usize>, Vec<f64>)>> {
+        self.map
+            .iter()
+            .map(|(name, bufs)| {
+                let shape = shapes.get(name).cloned().unwrap_or_default();
+                let b = self
+                    .keys
+                    .iter()
+                    .zip(bufs)
+                    .map(|(k, v)| (k.to_string(), (shape.clone(), v.iter().map(|x| x.to_f64_exact()).collect())))
+                    .collect();
+                (name.clone(), b)
+            })
+            .collect()
+    }
+
+    pub fn import(
+        &mut self,
+        state: &BTreeMap<String, BTreeMap<String, (Vec<usize>, Vec<f64>)>>,
+    ) -> Result<BTreeMap<String, Vec<usize>>, OptimError> {
+        let mut map = BTreeMap::new();
+        let mut shapes = BTreeMap::new();
+        for (name, bufs) in state {
+            let mut slots = Vec::with_capacity(self.keys.len());
+            for key in &self.keys {
+                let (shape, vals) = bufs
+                    .get(*key)
+                    .ok_or_else(|| OptimError::State(format!("parameter '{name}': buffer '{key}' is missing")))?;
+                if vals.len() != shape.iter().product::<usize>() {
+                    return Err(OptimError::State(format!("parameter '{name}': buffer '{key}' has {} values for shape {shape:?}", vals.len())));
+                }
+                slots.push(vals.iter().map(|&v| T::from_f64_lossy(v)).collect());
+                shapes.insert(name.clone(), shape.clone());
+            }
+            if let Some(extra) = bufs.keys().find(|k| !self.keys.contains(&k.as_str())) {
+                return Err(OptimError::State(format!("parameter '{name}': unexpected buffer '{extra}' (expected {:?})", self.keys)));
+            }
+            map.insert(name.clone(), slots);
+        }
+        self.map = map;
+        Ok(shapes)
+    }
+}
+
+/// The gradient as a contiguous slice, and the value as a mutable contiguous slice.
+pub(crate) fn slices<'p, T: Element>(value: &'p mut Tensor<T>, grad: &Tensor<T>) -> (&'p mut [T], Vec<T>) {
+    let g = grad.to_vec();
+    if value.as_slice().is_none() {
+        *value = value.contiguous();
+    }
+    let v = value.array_mut().as_slice_mut().expect("contiguous after the copy above");
+    (v, g)
+}

@@ -1,0 +1,118 @@
+//! RMSprop (Tieleman & Hinton 2012), as `torch.optim.RMSprop`:
+//!
+//! ```text
+//! g = grad + wd * p
+//! v = a * v + (1 - a) * g^2
+//! centred:  gbar = a * gbar + (1 - a) * g;   v~ = v - gbar^2      (else v~ = v)
+//! momentum: b = mu * b + g / (sqrt(v~) + eps);   p = p - lr * b
+//! otherwise: p = p - lr * g / (sqrt(v~) + eps)
+//! ```
+
+use std::collections::BTreeMap;
+
+use dl_tensor::{Element, cst};
+use serde::{Deserialize, Serialize};
+
+use super::{Buffers, OptimError, Optimizer, OptimizerState, Param, check_range, check_shapes, slices};
+
+/// Hyperparameters of [`RmsProp`].
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RmsPropConfig {
+    pub lr: f64,
+    pub alpha: f64,
+    pub eps: f64,
+    pub momentum: f64,
+    pub centered: bool,
+    pub weight_decay: f64,
+}
+
+impl Default for RmsPropConfig {
+    fn default() -> Self {
+        RmsPropConfig { lr: 0.01, alpha: 0.99, eps: 1e-8, momentum: 0.0, centered: false, weight_decay: 0.0 }
+    }
+}
+
+/// RMSprop, optionally centred and with momentum.
+#[derive(Clone, Debug)]
+pub struct RmsProp<T: Element> {
+    cfg: RmsPropConfig,
+    step: u64,
+    buffers: Buffers<T>,
+    shapes: BTreeMap<String, Vec<usize>>,
+}
+
+impl<T: Element> RmsProp<T> {
+    /// Validates the hyperparameters.
+    pub fn new(cfg: RmsPropConfig) -> Result<Self, OptimError> {
+        check_range("lr", cfg.lr, 0.0, f64::MAX, "must be a finite non-negative number")?;
+        check_range("alpha", cfg.alpha, 0.0, 1.0, "must lie in [0, 1]")?;
+        check_range("eps", cfg.eps, 0.0, f64::MAX, "must be non-negative")?;
+        check_range("momentum", cfg.momentum, 0.0, 1.0, "must lie in [0, 1]")?;
+        check_range("weight_decay", cfg.weight_decay, 0.0, f64::MAX, "must be non-negative")?;
+        let mut keys = vec!["square_avg"];
+        if cfg.centered {
+            keys.push("grad_avg");
+        }
+        if cfg.momentum > 0.0 {
+            keys.push("momentum");
+        }
+        Ok(RmsProp { cfg, step: 0, buffers: Buffers::new(keys), shapes: BTreeMap::new() })
+    }
+}
+
+impl<T: Element> Optimizer<T> for RmsProp<T> {
+    fn step(&mut self, params: &mut [Param<'_, T>]) -> Result<(), OptimError> {
+        params.iter().try_for_each(check_shapes)?;
+        let c = self.cfg;
+        let (a, one_a): (T, T) = (cst(c.alpha), cst(1.0 - c.alpha));
+        let (lr, eps, wd, mu): (T, T, T, T) = (cst(c.lr), cst(c.eps), cst(c.weight_decay), cst(c.momentum));
+        for p in params.iter_mut() {
+            self.shapes.insert(p.name.to_string(), p.grad.shape().to_vec());
+            let (v, mut g) = slices(p.value, p.grad);
+            if c.weight_decay != 0.0 {
+                g.iter_mut().zip(v.iter()).for_each(|(g, &x)| *g += wd * x);
+            }
+            let (slots, _) = self.buffers.slots(p.name, g.len());
+            let (sq, rest) = slots.split_first_mut().expect("square_avg is always kept");
+            let (mut gbar, rest) = match c.centered {
+                true => rest.split_first_mut().map(|(a, r)| (Some(a), r)).expect("grad_avg is kept when centred"),
+                false => (None, rest),
+            };
+            let mut buf = rest.first_mut();
+            for i in 0..g.len() {
+                sq[i] = a * sq[i] + one_a * g[i] * g[i];
+                let mut var = sq[i];
+                if let Some(gbar) = gbar.as_deref_mut() {
+                    gbar[i] = a * gbar[i] + one_a * g[i];
+                    var -= gbar[i] * gbar[i];
+                }
+                let denom = var.sqrt() + eps;
+                match buf.as_deref_mut() {
+                    Some(b) => {
+                        b[i] = mu * b[i] + g[i] / denom;
+                        v[i] -= lr * b[i];
+                    }
+                    None => v[i] -= lr * g[i] / denom,
+                }
+            }
+        }
+        self.step += 1;
+        Ok(())
+    }
+
+    fn lr(&self) -> f64 {
+        self.cfg.lr
+    }
+    fn set_lr(&mut self, lr: f64) {
+        self.cfg.lr = lr;
+    }
+    fn state(&self) -> OptimizerState {
+        OptimizerState { step: self.step, buffers: self.buffers.export(&self.shapes) }
+    }
+    fn load_state(&mut self, state: &OptimizerState) -> Result<(), OptimError> {
+        self.shapes = self.buffers.import(&state.buffers)?;
+        self.step = state.step;
+        Ok(())
+    }
+}
