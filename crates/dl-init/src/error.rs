@@ -1,0 +1,86 @@
+//! [`InitError`]: every failure of the mean-field and expectation code, carrying the
+//! values that caused it. Nothing in this crate returns NaN in place of an error.
+
+use thiserror::Error;
+
+/// Errors of the Gaussian-expectation engine, the mean-field maps and the solvers on top.
+#[derive(Clone, Debug, Error, PartialEq)]
+pub enum InitError {
+    /// A variance (or other parameter that must be positive / non-negative) is out of range.
+    #[error("{name} must be {requirement}, got {value}")]
+    InvalidParameter { name: &'static str, requirement: &'static str, value: f64 },
+
+    /// A 2x2 covariance that is not positive semi-definite (|q12| > sqrt(q1 q2)).
+    #[error("invalid covariance: q1 = {q1}, q2 = {q2}, q12 = {q12} (need q1 > 0, q2 > 0 and q12^2 <= q1 q2)")]
+    InvalidCovariance { q1: f64, q2: f64, q12: f64 },
+
+    /// The activation returned a non-finite value, or the integral is not finite.
+    #[error(
+        "the expectation of {what} for activation {activation} is not finite at variance(s) {variances:?}: {detail}"
+    )]
+    NonFinite { what: &'static str, activation: String, variances: Vec<f64>, detail: String },
+
+    /// The Gaussian tail of the integrand does not decay: the expectation diverges.
+    #[error(
+        "the expectation of {what} for activation {activation} appears to diverge at variance(s) {variances:?}: \
+         the integrand is still {tail:e} at |z| = {z_max} standard deviations"
+    )]
+    Diverges { what: &'static str, activation: String, variances: Vec<f64>, tail: f64, z_max: f64 },
+
+    /// Adaptive quadrature could not reach its tolerance.
+    #[error(
+        "quadrature of {what} did not converge: estimate {estimate:e} with error estimate {error:e} after {evaluations} evaluations"
+    )]
+    QuadratureNotConverged { what: &'static str, estimate: f64, error: f64, evaluations: usize },
+
+    /// The length map has no finite fixed point: q grows without bound.
+    #[error(
+        "the length map of {activation} at sigma_w2 = {sigma_w2}, sigma_b2 = {sigma_b2} has no finite fixed point: \
+         q -> {q_last:e} maps to {q_next:e}, still growing"
+    )]
+    LengthMapDiverges { activation: String, sigma_w2: f64, sigma_b2: f64, q_last: f64, q_next: f64 },
+
+    /// A fixed-point or root-finding procedure did not converge.
+    #[error("{what} did not converge after {iterations} iterations: last iterate {last:e}, residual {residual:e}")]
+    NotConverged { what: &'static str, iterations: usize, last: f64, residual: f64 },
+
+    /// A fixed point exists but is unstable, so iterating the map does not converge to it.
+    #[error(
+        "{what}: the fixed point {point} is unstable (slope {slope} has magnitude above 1), iteration does not converge to it"
+    )]
+    UnstableFixedPoint { what: &'static str, point: f64, slope: f64 },
+
+    /// No sigma_w2 makes chi_1 = 1 for this activation and bias variance.
+    #[error("no critical sigma_w2 for {activation} at sigma_b2 = {sigma_b2}: {detail}")]
+    NoCriticalPoint { activation: String, sigma_b2: f64, detail: String },
+
+    /// A quantity is undefined for the given state (for example the correlation of units with q* = 0).
+    #[error("{0}")]
+    Undefined(String),
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T> = std::result::Result<T, InitError>;
+
+/// Checks `value > 0` and finite.
+pub(crate) fn positive(name: &'static str, value: f64) -> Result<f64> {
+    if value > 0.0 && value.is_finite() {
+        Ok(value)
+    } else {
+        Err(InitError::InvalidParameter { name, requirement: "positive and finite", value })
+    }
+}
+
+/// Checks `value >= 0` and finite.
+pub(crate) fn non_negative(name: &'static str, value: f64) -> Result<f64> {
+    if value >= 0.0 && value.is_finite() {
+        Ok(value)
+    } else {
+        Err(InitError::InvalidParameter { name, requirement: "non-negative and finite", value })
+    }
+}
+
+/// Checks that a value is finite.
+pub(crate) fn finite(name: &'static str, value: f64) -> Result<f64> {
+    if value.is_finite() { Ok(value) } else { Err(InitError::InvalidParameter { name, requirement: "finite", value }) }
+}
