@@ -3,3 +3,5 @@
 
 pub mod gemm_throughput;
 pub mod softmax_stability;
+pub mod correlation_map;
+pub mod phase_diagram;
