@@ -1,11 +1,78 @@
 //! # dl-layers — modules and layers with their specialised backpropagation (seed section 02)
 //!
-//! This crate is not built yet. What will live here:
+//! Layers are [`Module`]s over [`dl_autodiff::Var`]: `forward` builds the graph, and
+//! `loss.backward()` gives every parameter's gradient. What lives where:
 //!
-//! - `module`: the `Module` trait, named parameters (state dict), train/eval modes,
-//!   `Sequential` and residual blocks; save and load in an interoperable format.
-//! - `linear`, `conv`: Linear; Conv1d/Conv2d (stride, padding, dilation, groups) whose
-//!   backward is written explicitly as GEMMs with the im2col matrix and col2im.
-//! - `pool`, `dropout`, `embedding`, `activation`.
-//! - `recurrent`: vanilla RNN, LSTM, GRU; full and truncated BPTT; masks.
-//! - `loss`: MSE, softmax cross-entropy (with label smoothing), BCE with logits.
+//! | file | holds |
+//! | --- | --- |
+//! | [`module`] | the [`Module`] trait (forward, named parameters, state dict, train/eval), [`Param`] (a shared parameter handle), [`parameters_for_step`] / [`commit_step`] for optimisers |
+//! | [`linear`] | [`Linear`], `y = x W^T + b`, PyTorch's default initialisation |
+//! | [`conv_primitive`] | the convolution primitive whose backward is explicit GEMMs with im2col / col2im (see `docs/convolution.md`) and its two mutually transposed backward primitives |
+//! | [`conv`] | [`Conv1d`], [`Conv2d`]: stride, padding (explicit or `'same'`), dilation, groups (depthwise) |
+//! | [`pool`] | [`MaxPool2d`] (backward to the first argmax), [`AvgPool2d`], [`GlobalAvgPool`] |
+//! | [`flatten`], [`dropout`], [`embedding`], [`activation`] | [`Flatten`]; seeded inverted [`Dropout`]; [`Embedding`] (lookup, scatter-add backward); activations as modules ([`Act`]) |
+//! | [`sequential`], [`residual`] | [`Sequential`] (parameters named `"0.weight"`, ...); [`Residual`] blocks `x + f(x)` with an optional projection |
+//! | [`loss`] | [`mse`], [`cross_entropy`] (integer labels, label smoothing, stable at logits of ±1e4), [`bce_with_logits`] |
+//! | [`serialize`] | state dicts to and from safetensors files (readable by PyTorch and NumPy) |
+//! | [`error`] | [`LayerError`]: wrong inputs name the layer, what it expected and the shape it got |
+//!
+//! Recurrent layers (RNN, LSTM, GRU with full and truncated BPTT and masks) are planned for
+//! a later round and are not in this crate yet.
+//!
+//! Conventions: images NCHW, convolution weights `(out, in / groups, kh, kw)`, linear weights
+//! `(out, in)` (PyTorch's layouts, so state dicts map one to one); every random draw comes
+//! from an explicit seeded generator.
+//!
+//! ```
+//! use dl_autodiff::Var;
+//! use dl_layers::{Act, Linear, Module, Sequential, cross_entropy};
+//! use dl_tensor::{Tensor, seeded_rng};
+//!
+//! let mut rng = seeded_rng(0);
+//! let net = Sequential::<f32>::new()
+//!     .with(Linear::new(4, 16, true, &mut rng))
+//!     .with(Act::relu())
+//!     .with(Linear::new(16, 3, true, &mut rng));
+//! let x = Var::constant(Tensor::randn(&[8, 4], &mut rng));   // a batch of 8
+//! let labels = [0, 1, 2, 0, 1, 2, 0, 1];
+//! let loss = cross_entropy(&net.forward(&x)?, &labels, 0.0)?;
+//! let grads = loss.backward()?;
+//! for p in net.parameters() {
+//!     let g = p.param.grad(&grads).expect("every parameter was used");
+//!     assert_eq!(g.shape(), p.param.shape().as_slice());          // "0.weight": [16, 4], ...
+//! }
+//! // wrong inputs say which layer, what it expected and what it got
+//! let err = net.forward(&Var::constant(Tensor::zeros(&[8, 5]))).unwrap_err();
+//! assert!(err.to_string().contains("Linear(4 -> 16)"));
+//! # Ok::<(), dl_layers::LayerError>(())
+//! ```
+
+pub mod activation;
+pub mod conv;
+pub mod conv_primitive;
+pub mod dropout;
+pub mod embedding;
+pub mod error;
+pub mod flatten;
+pub mod linear;
+pub mod loss;
+pub mod module;
+pub mod pool;
+pub mod residual;
+pub mod sequential;
+pub mod serialize;
+
+pub use activation::{Act, Activation};
+pub use conv::{Conv1d, Conv2d, ConvOptions, Padding};
+pub use conv_primitive::{ConvGeometry, conv2d};
+pub use dropout::Dropout;
+pub use embedding::Embedding;
+pub use error::{LayerError, Result};
+pub use flatten::Flatten;
+pub use linear::Linear;
+pub use loss::{bce_with_logits, cross_entropy, mse};
+pub use module::{Module, NamedParam, Param, StepParam, commit_step, join_name, parameters_for_step};
+pub use pool::{AvgPool2d, GlobalAvgPool, MaxPool2d, MaxPool2dPrimitive, PoolOptions};
+pub use residual::Residual;
+pub use sequential::Sequential;
+pub use serialize::{load_module, load_safetensors, save_module, save_safetensors};

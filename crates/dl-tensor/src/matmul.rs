@@ -19,8 +19,11 @@ use crate::error::{Result, TensorError};
 use crate::shape::broadcast_shapes;
 use crate::tensor::Tensor;
 
-/// Multiply-adds below which a product stays on the calling thread.
-const PARALLEL_FLOPS: usize = 1 << 21;
+/// Multiply-adds below which a product stays on the calling thread. Splitting a product
+/// costs a hand-off to another thread and packs the right operand once per band; inside a
+/// network step (operands just written by the calling thread) that made a 128x256x256
+/// product slower on two threads than on one, so the split starts at 2^24.
+const PARALLEL_FLOPS: usize = 1 << 24;
 /// Smallest band of rows worth giving a thread.
 const MIN_ROWS_PER_BAND: usize = 32;
 

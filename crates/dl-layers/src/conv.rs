@@ -1,0 +1,224 @@
+//! Conv1d and Conv2d modules over the explicit-backward convolution primitive
+//! ([`crate::conv_primitive`]).
+//!
+//! Weights are `(out_channels, in_channels / groups, kh, kw)` (Conv1d: `(O, C/G, k)`),
+//! PyTorch's layout, with PyTorch's default initialisation: weight and bias uniform on
+//! `[-1/sqrt(fan_in), 1/sqrt(fan_in)]`, `fan_in = (C/G) kh kw`. `groups = C` with
+//! `out_channels = m C` is a depthwise convolution. Conv1d runs the 2-D primitive on a
+//! height-1 image.
+
+use dl_autodiff::Var;
+use dl_tensor::{Element, Tensor, TensorRng, Window, cst};
+
+use crate::conv_primitive::{ConvGeometry, conv2d};
+use crate::error::{LayerError, Result};
+use crate::module::{Module, Param, join_name};
+
+/// Padding of a convolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Padding {
+    /// The same number of zeros before and after, along every spatial axis.
+    Explicit(usize),
+    /// Output size equals input size (stride 1 only): total `d (k - 1)`, the odd one after
+    /// (PyTorch's rule).
+    Same,
+}
+
+/// Options of a convolution (PyTorch's defaults: stride 1, no padding, dilation 1, one
+/// group, with bias).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvOptions {
+    pub stride: usize,
+    pub padding: Padding,
+    pub dilation: usize,
+    pub groups: usize,
+    pub bias: bool,
+}
+
+impl Default for ConvOptions {
+    fn default() -> Self {
+        ConvOptions { stride: 1, padding: Padding::Explicit(0), dilation: 1, groups: 1, bias: true }
+    }
+}
+
+impl ConvOptions {
+    pub fn stride(mut self, s: usize) -> Self {
+        self.stride = s;
+        self
+    }
+    pub fn padding(mut self, p: usize) -> Self {
+        self.padding = Padding::Explicit(p);
+        self
+    }
+    pub fn same(mut self) -> Self {
+        self.padding = Padding::Same;
+        self
+    }
+    pub fn dilation(mut self, d: usize) -> Self {
+        self.dilation = d;
+        self
+    }
+    pub fn groups(mut self, g: usize) -> Self {
+        self.groups = g;
+        self
+    }
+    pub fn bias(mut self, on: bool) -> Self {
+        self.bias = on;
+        self
+    }
+
+    fn window(&self, kernel: usize) -> Window {
+        match self.padding {
+            Padding::Explicit(p) => Window::new(kernel).stride(self.stride).padding(p).dilation(self.dilation),
+            Padding::Same => Window::same(kernel, self.dilation),
+        }
+    }
+
+    fn validate(&self, layer: &str, in_ch: usize, out_ch: usize, kernel: &[usize]) -> Result<()> {
+        let bad = |d: String| Err(LayerError::config(layer, d));
+        if in_ch == 0 || out_ch == 0 || kernel.contains(&0) || self.stride == 0 || self.dilation == 0 || self.groups == 0 {
+            return bad("channels, kernel, stride, dilation and groups must be positive".into());
+        }
+        if !in_ch.is_multiple_of(self.groups) || !out_ch.is_multiple_of(self.groups) {
+            return bad(format!("in_channels {in_ch} and out_channels {out_ch} must be divisible by groups {}", self.groups));
+        }
+        if self.padding == Padding::Same && self.stride != 1 {
+            return bad(format!("padding 'same' needs stride 1, got stride {}", self.stride));
+        }
+        Ok(())
+    }
+}
+
+fn uniform_init<T: Element>(shape: &[usize], fan_in: usize, rng: &mut TensorRng) -> Result<Tensor<T>> {
+    let bound: T = cst(1.0 / (fan_in as f64).sqrt());
+    Ok(Tensor::rand_uniform(shape, -bound, bound, rng)?)
+}
+
+fn check_spatial(layer: &str, expected: &str, shape: &[usize], windows: &[(Window, usize)]) -> Result<()> {
+    for (w, len) in windows {
+        if w.output_len("conv", *len).is_err() {
+            let detail = format!("{expected} with each padded spatial size at least the dilated kernel {}", w.effective_kernel());
+            return Err(LayerError::layer(layer, detail, shape));
+        }
+    }
+    Ok(())
+}
+
+/// 2-D convolution over `(N, C, H, W)`.
+pub struct Conv2d<T: Element> {
+    pub weight: Param<T>,
+    pub bias: Option<Param<T>>,
+    pub in_channels: usize,
+    pub out_channels: usize,
+    pub kernel: (usize, usize),
+    pub options: ConvOptions,
+    training: bool,
+}
+
+impl<T: Element> Conv2d<T> {
+    /// A convolution with PyTorch's default initialisation drawn from `rng`.
+    pub fn new(in_channels: usize, out_channels: usize, kernel: (usize, usize), options: ConvOptions, rng: &mut TensorRng) -> Result<Self> {
+        options.validate("Conv2d", in_channels, out_channels, &[kernel.0, kernel.1])?;
+        let cg = in_channels / options.groups;
+        let fan_in = cg * kernel.0 * kernel.1;
+        let weight = Param::new(uniform_init(&[out_channels, cg, kernel.0, kernel.1], fan_in, rng)?);
+        let bias = if options.bias { Some(Param::new(uniform_init(&[out_channels], fan_in, rng)?)) } else { None };
+        Ok(Conv2d { weight, bias, in_channels, out_channels, kernel, options, training: true })
+    }
+
+    /// The windows along height and width.
+    pub fn geometry(&self) -> ConvGeometry {
+        ConvGeometry { h: self.options.window(self.kernel.0), w: self.options.window(self.kernel.1), groups: self.options.groups }
+    }
+}
+
+impl<T: Element> Module<T> for Conv2d<T> {
+    fn describe(&self) -> String {
+        format!("Conv2d({} -> {}, kernel {}x{})", self.in_channels, self.out_channels, self.kernel.0, self.kernel.1)
+    }
+    fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
+        let s = x.shape();
+        let expected = format!("an input (N, C={}, H, W)", self.in_channels);
+        if s.len() != 4 || s[1] != self.in_channels {
+            return Err(LayerError::layer(self.describe(), expected, s));
+        }
+        let g = self.geometry();
+        check_spatial(&self.describe(), &expected, s, &[(g.h, s[2]), (g.w, s[3])])?;
+        let b = self.bias.as_ref().map(|b| b.var());
+        Ok(conv2d(x, &self.weight.var(), b.as_ref(), g)?)
+    }
+    fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Param<T>)) {
+        f(&join_name(prefix, "weight"), &self.weight);
+        if let Some(b) = &self.bias {
+            f(&join_name(prefix, "bias"), b);
+        }
+    }
+    fn set_training(&mut self, training: bool) {
+        self.training = training;
+    }
+    fn is_training(&self) -> bool {
+        self.training
+    }
+}
+
+/// 1-D convolution over `(N, C, L)`.
+pub struct Conv1d<T: Element> {
+    pub weight: Param<T>,
+    pub bias: Option<Param<T>>,
+    pub in_channels: usize,
+    pub out_channels: usize,
+    pub kernel: usize,
+    pub options: ConvOptions,
+    training: bool,
+}
+
+impl<T: Element> Conv1d<T> {
+    /// A convolution with PyTorch's default initialisation drawn from `rng`.
+    pub fn new(in_channels: usize, out_channels: usize, kernel: usize, options: ConvOptions, rng: &mut TensorRng) -> Result<Self> {
+        options.validate("Conv1d", in_channels, out_channels, &[kernel])?;
+        let cg = in_channels / options.groups;
+        let fan_in = cg * kernel;
+        let weight = Param::new(uniform_init(&[out_channels, cg, kernel], fan_in, rng)?);
+        let bias = if options.bias { Some(Param::new(uniform_init(&[out_channels], fan_in, rng)?)) } else { None };
+        Ok(Conv1d { weight, bias, in_channels, out_channels, kernel, options, training: true })
+    }
+
+    /// The 2-D geometry the layer runs on (height 1, a one-tap window along it).
+    pub fn geometry(&self) -> ConvGeometry {
+        ConvGeometry { h: Window::new(1), w: self.options.window(self.kernel), groups: self.options.groups }
+    }
+}
+
+impl<T: Element> Module<T> for Conv1d<T> {
+    fn describe(&self) -> String {
+        format!("Conv1d({} -> {}, kernel {})", self.in_channels, self.out_channels, self.kernel)
+    }
+    fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
+        let s = x.shape().to_vec();
+        let expected = format!("an input (N, C={}, L)", self.in_channels);
+        if s.len() != 3 || s[1] != self.in_channels {
+            return Err(LayerError::layer(self.describe(), expected, &s));
+        }
+        let g = self.geometry();
+        check_spatial(&self.describe(), &expected, &s, &[(g.w, s[2])])?;
+        let (o, cg) = (self.out_channels, self.in_channels / self.options.groups);
+        let x4 = x.reshape(&[s[0], s[1], 1, s[2]])?;
+        let w4 = self.weight.var().reshape(&[o, cg, 1, self.kernel])?;
+        let b = self.bias.as_ref().map(|b| b.var());
+        let y4 = conv2d(&x4, &w4, b.as_ref(), g)?;
+        let ol = y4.shape()[3];
+        Ok(y4.reshape(&[s[0], o, ol])?)
+    }
+    fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Param<T>)) {
+        f(&join_name(prefix, "weight"), &self.weight);
+        if let Some(b) = &self.bias {
+            f(&join_name(prefix, "bias"), b);
+        }
+    }
+    fn set_training(&mut self, training: bool) {
+        self.training = training;
+    }
+    fn is_training(&self) -> bool {
+        self.training
+    }
+}

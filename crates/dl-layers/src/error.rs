@@ -1,0 +1,74 @@
+//! The error type of every fallible layer operation.
+//!
+//! Tensor and autodiff errors pass through unchanged; the other variants are this crate's
+//! own: a layer given an input it cannot take ([`LayerError::Layer`] names the layer, what
+//! it expected and the shape it got), an invalid configuration, a state dict that does not
+//! fit the module (every missing, unexpected and mis-shaped key is listed), and a parameter
+//! file that cannot be read.
+
+use std::path::PathBuf;
+
+use dl_autodiff::AutodiffError;
+use dl_tensor::TensorError;
+
+/// What went wrong in a layer, a loss, or loading and saving parameters.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LayerError {
+    /// An autodiff operation failed.
+    #[error(transparent)]
+    Autodiff(#[from] AutodiffError),
+    /// A tensor operation failed.
+    #[error(transparent)]
+    Tensor(#[from] TensorError),
+    /// A layer was applied to an input it cannot take.
+    #[error("{layer}: expected {expected}, got an input of shape {got:?}")]
+    Layer { layer: String, expected: String, got: Vec<usize> },
+    /// A layer or loss was built or called with arguments it cannot honour.
+    #[error("{layer}: {detail}")]
+    Config { layer: String, detail: String },
+    /// A state dict that does not fit the module; every offending key is listed.
+    #[error("load_state_dict: {}", describe_state_dict(missing, unexpected, mismatched))]
+    StateDict {
+        /// Keys the module has and the state dict lacks.
+        missing: Vec<String>,
+        /// Keys the state dict has and the module lacks.
+        unexpected: Vec<String>,
+        /// Keys present in both with different shapes: (key, module's shape, file's shape).
+        mismatched: Vec<(String, Vec<usize>, Vec<usize>)>,
+    },
+    /// A parameter file that cannot be read or written; names the path.
+    #[error("{path}: {detail}")]
+    File { path: PathBuf, detail: String },
+}
+
+fn describe_state_dict(missing: &[String], unexpected: &[String], mismatched: &[(String, Vec<usize>, Vec<usize>)]) -> String {
+    let mut parts = Vec::new();
+    if !missing.is_empty() {
+        parts.push(format!("missing keys [{}]", missing.join(", ")));
+    }
+    if !unexpected.is_empty() {
+        parts.push(format!("unexpected keys [{}]", unexpected.join(", ")));
+    }
+    if !mismatched.is_empty() {
+        let m: Vec<String> = mismatched
+            .iter()
+            .map(|(k, want, got)| format!("{k}: the module has shape {want:?}, the state dict {got:?}"))
+            .collect();
+        parts.push(format!("mis-shaped keys [{}]", m.join("; ")));
+    }
+    parts.join("; ")
+}
+
+impl LayerError {
+    /// A wrong-input error for `layer`.
+    pub fn layer(layer: impl Into<String>, expected: impl Into<String>, got: &[usize]) -> Self {
+        LayerError::Layer { layer: layer.into(), expected: expected.into(), got: got.to_vec() }
+    }
+    /// A bad-configuration error for `layer`.
+    pub fn config(layer: impl Into<String>, detail: impl Into<String>) -> Self {
+        LayerError::Config { layer: layer.into(), detail: detail.into() }
+    }
+}
+
+/// Result with [`LayerError`].
+pub type Result<T, E = LayerError> = std::result::Result<T, E>;

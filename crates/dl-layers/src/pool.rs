@@ -1,0 +1,256 @@
+//! Pooling: max and average over `kh x kw` windows, and global average pooling.
+//!
+//! - **Max pooling** is its own primitive: the forward records, for every output, the flat
+//!   index of the input it came from (the first maximum on ties; padding is `-inf`, never
+//!   chosen). The VJP routes each output gradient to that argmax, a `scatter_add` (so the
+//!   backward is itself differentiable); the JVP gathers the tangent at the argmax.
+//! - **Average pooling** (PyTorch's default `count_include_pad = True`: padded zeros count
+//!   in the mean) is a convolution of each channel with a constant `1/(kh kw)` kernel, so it
+//!   reuses the im2col convolution primitive and its backward.
+//! - **Global average pooling** is the mean over the spatial axes: `(N, C, H, W) -> (N, C)`.
+
+use std::sync::Arc;
+
+use dl_autodiff::{AutodiffError, JvpContext, Primitive, Var, VjpContext};
+use dl_tensor::{Element, IndexArray, Tensor, Window, cst};
+use ndarray::{ArrayD, IxDyn};
+
+use crate::conv_primitive::{ConvGeometry, conv2d};
+use crate::error::{LayerError, Result};
+use crate::module::{Module, Param};
+
+/// Kernel, stride and padding of a 2-D pooling window (square).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolOptions {
+    pub kernel: usize,
+    pub stride: usize,
+    pub padding: usize,
+}
+
+impl PoolOptions {
+    /// PyTorch's default: stride equal to the kernel, no padding.
+    pub fn new(kernel: usize) -> Self {
+        PoolOptions { kernel, stride: kernel, padding: 0 }
+    }
+    pub fn stride(mut self, s: usize) -> Self {
+        self.stride = s;
+        self
+    }
+    pub fn padding(mut self, p: usize) -> Self {
+        self.padding = p;
+        self
+    }
+    fn window(&self) -> Window {
+        Window::new(self.kernel).stride(self.stride).padding(self.padding)
+    }
+    fn check(&self, layer: &str, x: &[usize]) -> Result<(usize, usize)> {
+        if self.kernel == 0 || self.stride == 0 {
+            return Err(LayerError::config(layer, "kernel and stride must be positive"));
+        }
+        if 2 * self.padding > self.kernel {
+            return Err(LayerError::config(layer, format!("padding {} exceeds half the kernel {}", self.padding, self.kernel)));
+        }
+        let expected = format!("an input (N, C, H, W) with H, W + 2x{} >= {}", self.padding, self.kernel);
+        if x.len() != 4 {
+            return Err(LayerError::layer(layer, expected, x));
+        }
+        let w = self.window();
+        match (w.output_len("pool", x[2]), w.output_len("pool", x[3])) {
+            (Ok(oh), Ok(ow)) => Ok((oh, ow)),
+            _ => Err(LayerError::layer(layer, expected, x)),
+        }
+    }
+}
+
+/// The max-pooling primitive on `(N, C, H, W)`.
+#[derive(Clone, Debug)]
+pub struct MaxPool2dPrimitive {
+    pub options: PoolOptions,
+    /// Per output, the flat index `h * W + w` of its argmax within its `(n, c)` plane, as
+    /// `(N*C, OH*OW)`; set by the forward.
+    argmax: std::cell::RefCell<Option<Arc<IndexArray>>>,
+}
+
+impl MaxPool2dPrimitive {
+    pub fn new(options: PoolOptions) -> Self {
+        MaxPool2dPrimitive { options, argmax: Default::default() }
+    }
+
+    fn run<T: Element>(&self, x: &Tensor<T>) -> dl_autodiff::Result<(Tensor<T>, IndexArray)> {
+        let (oh, ow) = self
+            .options
+            .check("max_pool2d", x.shape())
+            .map_err(|e| AutodiffError::InvalidArgument { op: "max_pool2d", detail: e.to_string() })?;
+        let (n, c, h, w) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
+        let (k, s, p) = (self.options.kernel, self.options.stride, self.options.padding as isize);
+        let x = x.contiguous();
+        let src = x.as_slice().expect("contiguous");
+        let mut out = Vec::with_capacity(n * c * oh * ow);
+        let mut idx = Vec::with_capacity(n * c * oh * ow);
+        for plane in src.chunks(h * w).take(n * c) {
+            for y in 0..oh {
+                for xo in 0..ow {
+                    let mut best = T::neg_infinity();
+                    let mut arg = usize::MAX;
+                    for i in 0..k {
+                        let iy = (y * s + i) as isize - p;
+                        if iy < 0 || iy >= h as isize {
+                            continue;
+                        }
+                        for j in 0..k {
+                            let ix = (xo * s + j) as isize - p;
+                            if ix < 0 || ix >= w as isize {
+                                continue;
+                            }
+                            let at = iy as usize * w + ix as usize;
+                            // strict '>' keeps the first maximum; NaN propagates as the max
+                            if arg == usize::MAX || plane[at] > best || (plane[at].is_nan() && !best.is_nan()) {
+                                best = plane[at];
+                                arg = at;
+                            }
+                        }
+                    }
+                    out.push(best);
+                    idx.push(arg);
+                }
+            }
+        }
+        let y = Tensor::from_vec(out, &[n, c, oh, ow])?;
+        let idx = ArrayD::from_shape_vec(IxDyn(&[n * c, oh * ow]), idx).expect("sizes agree");
+        Ok((y, idx))
+    }
+}
+
+impl<T: Element> Primitive<T> for MaxPool2dPrimitive {
+    fn name(&self) -> &'static str {
+        "max_pool2d"
+    }
+    fn forward(&self, inputs: &[&Tensor<T>]) -> dl_autodiff::Result<Tensor<T>> {
+        let (y, idx) = self.run(inputs[0])?;
+        *self.argmax.borrow_mut() = Some(Arc::new(idx));
+        Ok(y)
+    }
+    fn vjp(&self, ctx: &VjpContext<'_, T>, u: &Var<T>) -> dl_autodiff::Result<Vec<Option<Var<T>>>> {
+        if !ctx.needs(0) {
+            return Ok(vec![None]);
+        }
+        let xs = ctx.value(0).shape().to_vec();
+        let idx = match self.argmax.borrow().clone() {
+            Some(i) => i,
+            None => Arc::new(self.run(ctx.value(0))?.1),
+        };
+        let (nc, l) = (xs[0] * xs[1], u.shape()[2] * u.shape()[3]);
+        let g = u.reshape(&[nc, l])?.scatter_add(1, &idx, &[nc, xs[2] * xs[3]])?.reshape(&xs)?;
+        Ok(vec![Some(g)])
+    }
+    fn jvp(&self, ctx: &JvpContext<'_, T>, t: &[Option<&Tensor<T>>]) -> dl_autodiff::Result<Tensor<T>> {
+        let Some(t) = t[0] else { return Ok(Tensor::zeros(ctx.output.shape())) };
+        let (_, idx) = self.run(ctx.inputs[0])?;
+        let s = t.shape();
+        Ok(t.reshape(&[s[0] * s[1], s[2] * s[3]])?.gather(1, &idx)?.reshape(ctx.output.shape())?)
+    }
+}
+
+/// Max pooling over `(N, C, H, W)`.
+#[derive(Clone, Debug)]
+pub struct MaxPool2d {
+    pub options: PoolOptions,
+    training: bool,
+}
+
+impl MaxPool2d {
+    pub fn new(options: PoolOptions) -> Self {
+        MaxPool2d { options, training: true }
+    }
+}
+
+impl<T: Element> Module<T> for MaxPool2d {
+    fn describe(&self) -> String {
+        format!("MaxPool2d(kernel {}, stride {}, padding {})", self.options.kernel, self.options.stride, self.options.padding)
+    }
+    fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
+        self.options.check(&<Self as Module<T>>::describe(self), x.shape())?;
+        Ok(Var::apply(MaxPool2dPrimitive::new(self.options), &[x])?)
+    }
+    fn visit_parameters(&self, _prefix: &str, _f: &mut dyn FnMut(&str, &Param<T>)) {}
+    fn set_training(&mut self, training: bool) {
+        self.training = training;
+    }
+    fn is_training(&self) -> bool {
+        self.training
+    }
+}
+
+/// Average pooling over `(N, C, H, W)`, padded zeros counted (PyTorch's default).
+#[derive(Clone, Debug)]
+pub struct AvgPool2d {
+    pub options: PoolOptions,
+    training: bool,
+}
+
+impl AvgPool2d {
+    pub fn new(options: PoolOptions) -> Self {
+        AvgPool2d { options, training: true }
+    }
+}
+
+impl<T: Element> Module<T> for AvgPool2d {
+    fn describe(&self) -> String {
+        format!("AvgPool2d(kernel {}, stride {}, padding {})", self.options.kernel, self.options.stride, self.options.padding)
+    }
+    fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
+        let (oh, ow) = self.options.check(&<Self as Module<T>>::describe(self), x.shape())?;
+        let s = x.shape().to_vec();
+        let k = self.options.kernel;
+        let w = Var::constant(Tensor::full(&[1, 1, k, k], cst::<T>(1.0 / (k * k) as f64)));
+        let g = ConvGeometry { h: self.options.window(), w: self.options.window(), groups: 1 };
+        let y = conv2d(&x.reshape(&[s[0] * s[1], 1, s[2], s[3]])?, &w, None, g)?;
+        Ok(y.reshape(&[s[0], s[1], oh, ow])?)
+    }
+    fn visit_parameters(&self, _prefix: &str, _f: &mut dyn FnMut(&str, &Param<T>)) {}
+    fn set_training(&mut self, training: bool) {
+        self.training = training;
+    }
+    fn is_training(&self) -> bool {
+        self.training
+    }
+}
+
+/// Global average pooling: `(N, C, ...spatial)` to `(N, C)`.
+#[derive(Clone, Debug)]
+pub struct GlobalAvgPool {
+    training: bool,
+}
+
+impl GlobalAvgPool {
+    pub fn new() -> Self {
+        GlobalAvgPool { training: true }
+    }
+}
+
+impl Default for GlobalAvgPool {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Element> Module<T> for GlobalAvgPool {
+    fn describe(&self) -> String {
+        "GlobalAvgPool".into()
+    }
+    fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
+        let r = x.shape().len();
+        if r < 3 {
+            return Err(LayerError::layer("GlobalAvgPool", "an input (N, C, ...) with at least one spatial axis", x.shape()));
+        }
+        let axes: Vec<isize> = (2..r as isize).collect();
+        Ok(x.mean_axes(&axes, false)?)
+    }
+    fn visit_parameters(&self, _prefix: &str, _f: &mut dyn FnMut(&str, &Param<T>)) {}
+    fn set_training(&mut self, training: bool) {
+        self.training = training;
+    }
+    fn is_training(&self) -> bool {
+        self.training
+    }
+}
