@@ -12,6 +12,11 @@
 //!   are printed to stderr at start-up (O(L) vs O(√L)).
 //!
 //! Run with `RAYON_NUM_THREADS=1` (or 2) to match the peers' `--threads`.
+//!
+//! Criterion's figure is close to a mean. The peers report the *median* step of 20 warm-up
+//! steps and 3 rounds of 200 timed steps, so the train-step cases also print that figure
+//! (to stderr, `peer-style median`), measured the same way, for the ratio against
+//! `../shared/peers/baseline.md`.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use dl_autodiff::mlp::Mlp;
@@ -19,6 +24,7 @@ use dl_autodiff::mode::{peak_activation_bytes, reset_peak_activation_bytes};
 use dl_autodiff::{Var, forward::jvp, no_grad};
 use dl_tensor::{Tensor, seeded_rng};
 use std::hint::black_box;
+use std::time::Instant;
 
 fn setup(sizes: &[usize], batch: usize) -> (Mlp<f32>, Var<f32>, Vec<usize>) {
     let mut rng = seeded_rng(0);
@@ -29,10 +35,42 @@ fn setup(sizes: &[usize], batch: usize) -> (Mlp<f32>, Var<f32>, Vec<usize>) {
     (mlp, x, labels)
 }
 
+/// The peers' timing: 20 warm-up steps, then 3 rounds of 200 steps each timed on its own;
+/// returns the median over all 600 steps and the per-round medians, in ms.
+fn peer_style_median(mut step: impl FnMut()) -> (f64, [f64; 3]) {
+    for _ in 0..20 {
+        step();
+    }
+    let mut all = Vec::with_capacity(600);
+    let mut rounds = [0.0; 3];
+    for r in &mut rounds {
+        let mut times: Vec<f64> = (0..200)
+            .map(|_| {
+                let t = Instant::now();
+                step();
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        all.extend_from_slice(&times);
+        times.sort_by(f64::total_cmp);
+        *r = times[100];
+    }
+    all.sort_by(f64::total_cmp);
+    (all[300], rounds)
+}
+
 fn mlp(c: &mut Criterion) {
     for (name, sizes) in [("a_64-256-256-10", vec![64, 256, 256, 10]), ("b_784-512-512-10", vec![784, 512, 512, 10])] {
         let mut group = c.benchmark_group(format!("mlp_f32/{name}"));
         let (mut mlp, x, labels) = setup(&sizes, 128);
+        let (median, rounds) = peer_style_median(|| {
+            black_box(mlp.sgd_step(&x, &labels, 0.01).unwrap());
+        });
+        let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all".into());
+        eprintln!(
+            "peer-style median: mlp ({name}) train step, RAYON_NUM_THREADS={threads}: {median:.3} ms/step (rounds {:.3}/{:.3}/{:.3})",
+            rounds[0], rounds[1], rounds[2]
+        );
         group.bench_function("train_step", |b| b.iter(|| black_box(mlp.sgd_step(&x, &labels, 0.01).unwrap())));
         group.bench_function("value_and_grad", |b| b.iter(|| black_box(mlp.value_and_grad(&x, &labels).unwrap())));
         group.bench_function("loss_only", |b| b.iter(|| black_box(no_grad(|| mlp.loss(&x, &labels)).unwrap())));

@@ -9,6 +9,9 @@ pub enum ExperimentError {
     /// A tensor operation failed (shape, axis or argument error from `dl-tensor`).
     #[error("tensor operation failed: {0}")]
     Tensor(#[from] dl_tensor::TensorError),
+    /// A differentiation failed (from `dl-autodiff`).
+    #[error("autodiff: {0}")]
+    Autodiff(#[from] dl_autodiff::AutodiffError),
     /// A signal-propagation computation failed (from `dl-init`).
     #[error("signal propagation: {0}")]
     Init(#[from] dl_init::InitError),

@@ -2,6 +2,8 @@
 //! Adding an experiment is one line here plus its file under `experiments/`.
 
 use crate::experiment::Experiment;
+use crate::experiments::autodiff_cost::AutodiffCost;
+use crate::experiments::checkpointing_memory::CheckpointingMemory;
 use crate::experiments::correlation_map::CorrelationMapIterates;
 use crate::experiments::phase_diagram::PhaseDiagram;
 use crate::experiments::{gemm_throughput::GemmThroughput, softmax_stability::SoftmaxStability};
@@ -11,6 +13,8 @@ pub fn all() -> Vec<Box<dyn Experiment>> {
     vec![
         Box::new(GemmThroughput),
         Box::new(SoftmaxStability),
+        Box::new(AutodiffCost),
+        Box::new(CheckpointingMemory),
         Box::new(PhaseDiagram),
         Box::new(CorrelationMapIterates),
     ]

@@ -45,7 +45,11 @@ fn main() -> Result<()> {
     assert!((gx - (y0 + x0.cos())).abs() < 1e-15 && gy == x0);
 
     // forward mode: the directional derivative along (1, 0) is df/dx again
-    let (value, tangent) = jvp(|v: &[Var<f64>]| f(&v[0], &v[1]), &[Tensor::scalar(x0), Tensor::scalar(y0)], &[Tensor::scalar(1.0), Tensor::scalar(0.0)])?;
+    let (value, tangent) = jvp(
+        |v: &[Var<f64>]| f(&v[0], &v[1]),
+        &[Tensor::scalar(x0), Tensor::scalar(y0)],
+        &[Tensor::scalar(1.0), Tensor::scalar(0.0)],
+    )?;
     println!("forward mode: f = {:.12}, df/dx = {:.12}", value.item()?, tangent.item()?);
     assert!((tangent.item()? - gx).abs() < 1e-15);
     Ok(())

@@ -97,7 +97,11 @@ impl<T: Element> Var<T> {
 
 /// Backward from `output` with an optional cotangent (required unless the output has one
 /// element) and options; returns the gradient of every leaf that requires one.
-pub fn backward_with<T: Element>(output: &Var<T>, cotangent: Option<&Tensor<T>>, opts: BackwardOptions) -> Result<Gradients<T>> {
+pub fn backward_with<T: Element>(
+    output: &Var<T>,
+    cotangent: Option<&Tensor<T>>,
+    opts: BackwardOptions,
+) -> Result<Gradients<T>> {
     let seed = seed_for(output, cotangent)?;
     let map = run(output, seed, Targets::Leaves, opts)?;
     Ok(Gradients { map })
@@ -111,7 +115,12 @@ pub fn vjp<T: Element>(output: &Var<T>, cotangent: &Tensor<T>) -> Result<Gradien
 /// The gradients of `output` with respect to the variables `wrt` (leaves or intermediate),
 /// in order; `None` where no path leads to one. `cotangent` may itself be a variable
 /// (differentiable under `create_graph`); it defaults to 1 for a one-element output.
-pub fn grad<T: Element>(output: &Var<T>, cotangent: Option<&Var<T>>, wrt: &[&Var<T>], opts: BackwardOptions) -> Result<Vec<Option<Var<T>>>> {
+pub fn grad<T: Element>(
+    output: &Var<T>,
+    cotangent: Option<&Var<T>>,
+    wrt: &[&Var<T>],
+    opts: BackwardOptions,
+) -> Result<Vec<Option<Var<T>>>> {
     grad_impl(output, cotangent, wrt, opts, false)
 }
 
@@ -151,7 +160,10 @@ fn seed_for<T: Element>(output: &Var<T>, cotangent: Option<&Tensor<T>>) -> Resul
             Ok(Var::constant(c.clone()))
         }
         None if output.value().numel() == 1 => Ok(Var::constant(Tensor::ones(output.shape()))),
-        None => Err(AutodiffError::NonScalarWithoutCotangent { shape: output.shape().to_vec(), numel: output.value().numel() }),
+        None => Err(AutodiffError::NonScalarWithoutCotangent {
+            shape: output.shape().to_vec(),
+            numel: output.value().numel(),
+        }),
     }
 }
 
@@ -186,7 +198,12 @@ fn topological_order<T: Element>(output: &Var<T>, stop: Option<&HashSet<usize>>)
     Ok(order)
 }
 
-fn run<T: Element>(output: &Var<T>, seed: Var<T>, targets: Targets<'_>, opts: BackwardOptions) -> Result<HashMap<usize, Var<T>>> {
+fn run<T: Element>(
+    output: &Var<T>,
+    seed: Var<T>,
+    targets: Targets<'_>,
+    opts: BackwardOptions,
+) -> Result<HashMap<usize, Var<T>>> {
     if !output.requires_grad() {
         return Err(AutodiffError::NotDifferentiable);
     }
@@ -200,7 +217,12 @@ fn run<T: Element>(output: &Var<T>, seed: Var<T>, targets: Targets<'_>, opts: Ba
     adjoints.insert(output.id(), seed);
     let mut result = HashMap::new();
 
-    for node in order.iter().rev() {
+    // Popping (rather than iterating) releases each node as soon as it is processed: with
+    // its consumers' records already freed, its value's buffer goes back to the allocator
+    // while the pass runs, ready for the gradients still to come.
+    let mut order = order;
+    while let Some(node) = order.pop() {
+        let node = &node;
         let Some(adjoint) = adjoints.remove(&node.id()) else {
             if !retain && stop.is_none_or(|s| !s.contains(&node.id())) {
                 free(node);
@@ -240,7 +262,11 @@ fn run<T: Element>(output: &Var<T>, seed: Var<T>, targets: Targets<'_>, opts: Ba
                     if g.shape() != input.shape() {
                         return Err(AutodiffError::BadVjp {
                             op: name,
-                            detail: format!("a gradient of shape {:?} for input {i} of shape {:?}", g.shape(), input.shape()),
+                            detail: format!(
+                                "a gradient of shape {:?} for input {i} of shape {:?}",
+                                g.shape(),
+                                input.shape()
+                            ),
                         });
                     }
                     accumulate(&mut adjoints, input.id(), g, opts.create_graph)?;
@@ -263,7 +289,12 @@ fn free<T: Element>(node: &Var<T>) {
 /// Adds `g` into the adjoint of `id`. The first contribution is moved in without a copy;
 /// later ones are added in place when the stored adjoint is not shared (and the pass is
 /// not recorded), else with a new `add`.
-fn accumulate<T: Element>(adjoints: &mut HashMap<usize, Var<T>>, id: usize, g: Var<T>, create_graph: bool) -> Result<()> {
+fn accumulate<T: Element>(
+    adjoints: &mut HashMap<usize, Var<T>>,
+    id: usize,
+    g: Var<T>,
+    create_graph: bool,
+) -> Result<()> {
     use std::collections::hash_map::Entry;
     match adjoints.entry(id) {
         Entry::Vacant(e) => {

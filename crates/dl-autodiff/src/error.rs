@@ -26,7 +26,9 @@ pub enum AutodiffError {
     )]
     TapeFreed { op: &'static str },
     /// `backward` on a value that no recorded op connects to a leaf requiring gradients.
-    #[error("backward: the output does not require gradients (it is a constant, was computed under `no_grad`, or was detached)")]
+    #[error(
+        "backward: the output does not require gradients (it is a constant, was computed under `no_grad`, or was detached)"
+    )]
     NotDifferentiable,
     /// A primitive's VJP returned a gradient of the wrong shape or count (a bug in that primitive).
     #[error("{op}: the VJP rule returned {detail}")]

@@ -113,7 +113,11 @@ where
             let mut e = vec![T::zero(); n_out];
             e[i] = T::one();
             let cot = Var::constant(Tensor::from_vec(e, y.shape())?);
-            let row = if y.requires_grad() { grad(&y, Some(&cot), &[&xv], BackwardOptions::retain())?.remove(0) } else { None };
+            let row = if y.requires_grad() {
+                grad(&y, Some(&cot), &[&xv], BackwardOptions::retain())?.remove(0)
+            } else {
+                None
+            };
             match row {
                 Some(r) => data.extend(r.value().to_vec()),
                 None => data.extend(std::iter::repeat_n(T::zero(), x.numel())),

@@ -104,16 +104,19 @@ impl GradcheckReport {
     }
     /// The worst element over all checks.
     pub fn worst(&self) -> Option<&Element> {
-        [&self.worst_vjp, &self.worst_jvp, &self.dot]
-            .into_iter()
-            .flatten()
-            .max_by(|a, b| a.ratio.total_cmp(&b.ratio))
+        [&self.worst_vjp, &self.worst_jvp, &self.dot].into_iter().flatten().max_by(|a, b| a.ratio.total_cmp(&b.ratio))
     }
 }
 
 impl fmt::Display for GradcheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "gradcheck {}: {} of {} comparisons failed", if self.passed() { "passed" } else { "FAILED" }, self.failures, self.compared)?;
+        write!(
+            f,
+            "gradcheck {}: {} of {} comparisons failed",
+            if self.passed() { "passed" } else { "FAILED" },
+            self.failures,
+            self.compared
+        )?;
         for e in [&self.worst_vjp, &self.worst_jvp, &self.dot].into_iter().flatten() {
             write!(
                 f,
@@ -156,7 +159,8 @@ where
     let n_out = y0.value().numel();
     drop(y0);
     let tol = |r: f64| opts.atol + opts.rtol * r.abs();
-    let mut report = GradcheckReport { compared: 0, failures: 0, worst_vjp: None, worst_jvp: None, dot: None, options: *opts };
+    let mut report =
+        GradcheckReport { compared: 0, failures: 0, worst_vjp: None, worst_jvp: None, dot: None, options: *opts };
 
     // 1. numerical Jacobian, one (n_out x n_in) block per input
     let mut numeric: Vec<Vec<f64>> = Vec::with_capacity(inputs.len());
@@ -189,7 +193,8 @@ where
         if ratio.is_nan() || ratio > 1.0 {
             report.failures += 1;
         }
-        let e = Element { check, input: i, input_index: j, output_index: k, analytic: a, reference: r, error: err, ratio };
+        let e =
+            Element { check, input: i, input_index: j, output_index: k, analytic: a, reference: r, error: err, ratio };
         match check {
             Check::Vjp => keep_worst(&mut report.worst_vjp, e),
             _ => keep_worst(&mut report.worst_jvp, e),
@@ -204,7 +209,11 @@ where
         let mut e = vec![0.0; n_out];
         e[k] = 1.0;
         let cot = Var::constant(Tensor::from_vec(e, &out_shape)?);
-        let rows = if y.requires_grad() { grad(&y, Some(&cot), &refs, BackwardOptions::retain())? } else { vec![None; xs.len()] };
+        let rows = if y.requires_grad() {
+            grad(&y, Some(&cot), &refs, BackwardOptions::retain())?
+        } else {
+            vec![None; xs.len()]
+        };
         for (i, row) in rows.iter().enumerate() {
             let n_in = inputs[i].numel();
             let row = row.as_ref().map(|r| r.value().to_vec()).unwrap_or_else(|| vec![0.0; n_in]);
@@ -242,11 +251,16 @@ where
     let mut rng = seeded_rng(opts.seed);
     let u = Tensor::<f64>::randn(&out_shape, &mut rng);
     let vs: Vec<Tensor<f64>> = inputs.iter().map(|x| Tensor::randn(x.shape(), &mut rng)).collect();
-    let duals: Vec<Var<f64>> = inputs.iter().zip(&vs).map(|(x, v)| Var::dual_leaf(x.clone(), v.clone(), true)).collect::<Result<_>>()?;
+    let duals: Vec<Var<f64>> =
+        inputs.iter().zip(&vs).map(|(x, v)| Var::dual_leaf(x.clone(), v.clone(), true)).collect::<Result<_>>()?;
     let y = f(&duals)?;
     let jv = y.tangent().map(|t| t.to_vec()).unwrap_or_else(|| vec![0.0; n_out]);
     let refs: Vec<&Var<f64>> = duals.iter().collect();
-    let jtu = if y.requires_grad() { grad(&y, Some(&Var::constant(u.clone())), &refs, BackwardOptions::default())? } else { vec![None; duals.len()] };
+    let jtu = if y.requires_grad() {
+        grad(&y, Some(&Var::constant(u.clone())), &refs, BackwardOptions::default())?
+    } else {
+        vec![None; duals.len()]
+    };
     let (mut lhs, mut lhs_abs) = (0.0, 0.0);
     for (a, b) in u.to_vec().iter().zip(&jv) {
         lhs += a * b;
@@ -267,7 +281,16 @@ where
     if ratio.is_nan() || ratio > 1.0 {
         report.failures += 1;
     }
-    report.dot = Some(Element { check: Check::Dot, input: 0, input_index: 0, output_index: 0, analytic: lhs, reference: rhs, error: err, ratio });
+    report.dot = Some(Element {
+        check: Check::Dot,
+        input: 0,
+        input_index: 0,
+        output_index: 0,
+        analytic: lhs,
+        reference: rhs,
+        error: err,
+        ratio,
+    });
     Ok(report)
 }
 
@@ -293,7 +316,8 @@ pub fn gradgradcheck<F>(f: F, inputs: &[Tensor<f64>], opts: &GradcheckOptions) -
 where
     F: Fn(&[Var<f64>]) -> Result<Var<f64>>,
 {
-    let out_shape = no_grad(|| f(&inputs.iter().map(|x| Var::constant(x.clone())).collect::<Vec<_>>()))?.shape().to_vec();
+    let out_shape =
+        no_grad(|| f(&inputs.iter().map(|x| Var::constant(x.clone())).collect::<Vec<_>>()))?.shape().to_vec();
     let mut rng = seeded_rng(opts.seed.wrapping_add(1));
     let mut extended = inputs.to_vec();
     extended.push(Tensor::randn(&out_shape, &mut rng));

@@ -37,7 +37,10 @@ fn scalar_output<T: Element>(y: &Var<T>) -> Result<()> {
 
 fn check_direction<T: Element>(x: &Tensor<T>, v: &Tensor<T>) -> Result<()> {
     if x.shape() != v.shape() {
-        return Err(AutodiffError::invalid("hvp", format!("the direction has shape {:?}, the point {:?}", v.shape(), x.shape())));
+        return Err(AutodiffError::invalid(
+            "hvp",
+            format!("the direction has shape {:?}, the point {:?}", v.shape(), x.shape()),
+        ));
     }
     Ok(())
 }
@@ -70,7 +73,11 @@ where
         };
         let gv = g.mul(&Var::constant(v.clone()))?.sum_all()?;
         let hv = grad(&gv, None, &[&xv], BackwardOptions::default())?.remove(0);
-        Ok(Hvp { value, grad: g.value().clone(), hvp: hv.map_or_else(|| Tensor::zeros(x.shape()), |h| h.value().clone()) })
+        Ok(Hvp {
+            value,
+            grad: g.value().clone(),
+            hvp: hv.map_or_else(|| Tensor::zeros(x.shape()), |h| h.value().clone()),
+        })
     })
 }
 
@@ -118,7 +125,8 @@ where
         for j in 0..n {
             // row j of H = ∇(g_j); H is symmetric, so rows are columns.
             let gj = g.narrow(0, j, 1)?.sum_all()?;
-            let row = if gj.requires_grad() { grad(&gj, None, &[&xv], BackwardOptions::retain())?.remove(0) } else { None };
+            let row =
+                if gj.requires_grad() { grad(&gj, None, &[&xv], BackwardOptions::retain())?.remove(0) } else { None };
             match row {
                 Some(r) => data.extend(r.value().to_vec()),
                 None => data.extend(std::iter::repeat_n(T::zero(), n)),

@@ -36,7 +36,10 @@ pub(crate) enum Origin<T: Element> {
     Constant,
     Leaf,
     /// `None` once a backward pass has freed the record.
-    Op { name: &'static str, record: RefCell<Option<Record<T>>> },
+    Op {
+        name: &'static str,
+        record: RefCell<Option<Record<T>>>,
+    },
 }
 
 pub(crate) struct VarInner<T: Element> {
@@ -217,7 +220,11 @@ impl<T: Element> Var<T> {
             let tangents: Vec<Option<&Tensor<T>>> = inputs.iter().map(|v| v.0.tangent.as_ref()).collect();
             let t = op.jvp(&JvpContext { inputs: &values, output: &value }, &tangents)?;
             if t.shape() != value.shape() {
-                return Err(AutodiffError::BadJvp { op: op.name(), expected: value.shape().to_vec(), got: t.shape().to_vec() });
+                return Err(AutodiffError::BadJvp {
+                    op: op.name(),
+                    expected: value.shape().to_vec(),
+                    got: t.shape().to_vec(),
+                });
             }
             Some(t)
         } else {
@@ -232,7 +239,12 @@ impl<T: Element> Var<T> {
     }
 
     /// A variable for an op whose value was computed elsewhere (checkpointing).
-    pub(crate) fn recorded(op: Box<dyn Primitive<T>>, inputs: Vec<Var<T>>, value: Tensor<T>, tangent: Option<Tensor<T>>) -> Self {
+    pub(crate) fn recorded(
+        op: Box<dyn Primitive<T>>,
+        inputs: Vec<Var<T>>,
+        value: Tensor<T>,
+        tangent: Option<Tensor<T>>,
+    ) -> Self {
         let name = op.name();
         Self::make(value, tangent, Origin::Op { name, record: RefCell::new(Some(Record { op, inputs })) })
     }

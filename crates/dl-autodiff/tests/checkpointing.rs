@@ -1,9 +1,9 @@
 //! Gradient checkpointing: bit-identical gradients, and activation memory O(√L) instead of
 //! O(L).
 
+use dl_autodiff::Var;
 use dl_autodiff::mlp::Mlp;
 use dl_autodiff::mode::{live_activation_bytes, peak_activation_bytes, reset_peak_activation_bytes};
-use dl_autodiff::Var;
 use dl_tensor::{Tensor, seeded_rng};
 
 fn setup(depth: usize, width: usize, batch: usize) -> (Mlp<f32>, Var<f32>, Vec<usize>) {

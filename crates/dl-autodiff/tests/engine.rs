@@ -16,7 +16,12 @@ fn fan_out_accumulates_over_every_path() {
     let c = Var::constant(Tensor::from_vec(vec![-4.0, 0.0, 0.25], &[3]).unwrap());
     let y = a.mul(&b).unwrap().add(&a.mul(&c).unwrap()).unwrap().add(&a.exp().unwrap()).unwrap().sum_all().unwrap();
     let g = y.backward().unwrap();
-    let expect: Vec<f64> = [0.5f64, -1.0, 2.0].iter().zip([1.0, 2.0, 3.0]).zip([-4.0, 0.0, 0.25]).map(|((a, b), c)| b + c + a.exp()).collect();
+    let expect: Vec<f64> = [0.5f64, -1.0, 2.0]
+        .iter()
+        .zip([1.0, 2.0, 3.0])
+        .zip([-4.0, 0.0, 0.25])
+        .map(|((a, b), c)| b + c + a.exp())
+        .collect();
     assert_close(g.get(&a).unwrap(), &Tensor::from_vec(expect, &[3]).unwrap(), Tolerance::default_for::<f64>());
     assert_eq!(g.get(&b).unwrap().to_vec(), vec![0.5, -1.0, 2.0]);
     assert!(g.get(&c).is_none(), "constants get no gradient");
@@ -124,10 +129,37 @@ fn f32_gradients_agree_with_f64() {
     let mut rng = seeded_rng(9);
     let x64 = Tensor::<f64>::randn(&[5, 4], &mut rng);
     let w64 = Tensor::<f64>::randn(&[4, 3], &mut rng);
-    let run = |x: Var<f32>, w: Var<f32>| x.matmul(&w).unwrap().gelu().unwrap().log_softmax(-1).unwrap().sum_all().unwrap().backward().unwrap().get(&w).unwrap().clone();
+    let run = |x: Var<f32>, w: Var<f32>| {
+        x.matmul(&w)
+            .unwrap()
+            .gelu()
+            .unwrap()
+            .log_softmax(-1)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap()
+            .get(&w)
+            .unwrap()
+            .clone()
+    };
     let g32 = run(Var::constant(x64.cast()), Var::leaf(w64.cast(), true));
     let w = Var::leaf(w64.clone(), true);
-    let g64 = Var::constant(x64).matmul(&w).unwrap().gelu().unwrap().log_softmax(-1).unwrap().sum_all().unwrap().backward().unwrap().get(&w).unwrap().clone();
+    let g64 = Var::constant(x64)
+        .matmul(&w)
+        .unwrap()
+        .gelu()
+        .unwrap()
+        .log_softmax(-1)
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap()
+        .get(&w)
+        .unwrap()
+        .clone();
     // f32 rounding through ~10 ops on values of order 1: relative error ~1e-6
     assert_close(&g32.cast::<f64>(), &g64, Tolerance::new(1e-4, 1e-5));
 }

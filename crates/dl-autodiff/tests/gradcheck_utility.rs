@@ -23,7 +23,10 @@ impl<T: Element> Primitive<T> for Square {
         Ok(vec![Some(u.mul(&ctx.input(0).mul_scalar(cst(self.vjp_factor))?)?)])
     }
     fn jvp(&self, ctx: &JvpContext<'_, T>, t: &[Option<&Tensor<T>>]) -> Result<Tensor<T>> {
-        Ok(t[0].map(|t| t.mul(&ctx.inputs[0].mul_scalar(cst(self.jvp_factor)))).transpose()?.unwrap_or_else(|| Tensor::zeros(ctx.output.shape())))
+        Ok(t[0]
+            .map(|t| t.mul(&ctx.inputs[0].mul_scalar(cst(self.jvp_factor))))
+            .transpose()?
+            .unwrap_or_else(|| Tensor::zeros(ctx.output.shape())))
     }
 }
 
@@ -33,7 +36,8 @@ fn input() -> Vec<Tensor<f64>> {
 
 #[test]
 fn correct_rules_pass() {
-    let r = check_primitive(Square { vjp_factor: 2.0, jvp_factor: 2.0 }, &input(), &GradcheckOptions::default()).unwrap();
+    let r =
+        check_primitive(Square { vjp_factor: 2.0, jvp_factor: 2.0 }, &input(), &GradcheckOptions::default()).unwrap();
     assert!(r.passed(), "{r}");
     // 3x3 reverse + 3x3 forward + 1 dot
     assert_eq!(r.compared, 19);
@@ -42,7 +46,8 @@ fn correct_rules_pass() {
 
 #[test]
 fn a_wrong_vjp_fails_and_the_worst_element_is_reported() {
-    let r = check_primitive(Square { vjp_factor: 2.01, jvp_factor: 2.0 }, &input(), &GradcheckOptions::default()).unwrap();
+    let r =
+        check_primitive(Square { vjp_factor: 2.01, jvp_factor: 2.0 }, &input(), &GradcheckOptions::default()).unwrap();
     assert!(!r.passed());
     let w = r.worst_vjp.clone().unwrap();
     assert_eq!((w.check, w.input_index, w.output_index), (Check::Vjp, 2, 2)); // largest |x| = 2.0
@@ -54,7 +59,8 @@ fn a_wrong_vjp_fails_and_the_worst_element_is_reported() {
 
 #[test]
 fn a_wrong_jvp_fails() {
-    let r = check_primitive(Square { vjp_factor: 2.0, jvp_factor: 1.99 }, &input(), &GradcheckOptions::default()).unwrap();
+    let r =
+        check_primitive(Square { vjp_factor: 2.0, jvp_factor: 1.99 }, &input(), &GradcheckOptions::default()).unwrap();
     assert!(!r.passed());
     assert!(r.worst_jvp.as_ref().unwrap().ratio > 1.0 && r.worst_vjp.as_ref().unwrap().ratio < 1.0);
 }
@@ -91,6 +97,7 @@ fn the_mlp_loss_passes_gradcheck_in_f64() {
     let x = Var::constant(Tensor::<f64>::randn(&[4, 5], &mut rng));
     let labels = [0usize, 2, 1, 2];
     let values: Vec<Tensor<f64>> = mlp.params.iter().map(|p| p.value().clone()).collect();
-    let r = gradcheck(|ps: &[Var<f64>]| Mlp::loss_with(ps, &x, &labels), &values, &GradcheckOptions::default()).unwrap();
+    let r =
+        gradcheck(|ps: &[Var<f64>]| Mlp::loss_with(ps, &x, &labels), &values, &GradcheckOptions::default()).unwrap();
     assert!(r.passed(), "{r}");
 }

@@ -191,8 +191,10 @@ mod tests {
     #[test]
     fn bits_do_not_depend_on_thread_count() {
         let mut rng = seeded_rng(3);
-        let a = Tensor::<f32>::randn(&[300, 200], &mut rng);
-        let b = Tensor::<f32>::randn(&[200, 100], &mut rng);
+        // 600 x 300 x 200 = 3.6e7 multiply-adds, above PARALLEL_FLOPS, so the split runs.
+        let a = Tensor::<f32>::randn(&[600, 300], &mut rng);
+        let b = Tensor::<f32>::randn(&[300, 200], &mut rng);
+        assert!(600 * 300 * 200 >= PARALLEL_FLOPS);
         let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
         let four = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
         let c1 = one.install(|| a.matmul(&b).unwrap());

@@ -5,3 +5,5 @@ pub mod gemm_throughput;
 pub mod softmax_stability;
 pub mod correlation_map;
 pub mod phase_diagram;
+pub mod autodiff_cost;
+pub mod checkpointing_memory;

@@ -23,7 +23,11 @@ pub struct Linear;
 const JOIN_FLOPS: usize = 1 << 24;
 
 fn check<T: Element>(x: &Tensor<T>, w: &Tensor<T>, b: &Tensor<T>) -> Result<usize> {
-    let ok = x.ndim() >= 2 && w.ndim() == 2 && b.ndim() == 1 && x.shape()[x.ndim() - 1] == w.shape()[0] && b.shape()[0] == w.shape()[1];
+    let ok = x.ndim() >= 2
+        && w.ndim() == 2
+        && b.ndim() == 1
+        && x.shape()[x.ndim() - 1] == w.shape()[0]
+        && b.shape()[0] == w.shape()[1];
     if !ok {
         return Err(TensorError::ShapeMismatch {
             op: "linear",
@@ -72,7 +76,13 @@ impl<T: Element> Primitive<T> for Linear {
     fn vjp(&self, ctx: &VjpContext<'_, T>, u: &Var<T>) -> Result<Vec<Option<Var<T>>>> {
         let (x, w) = (ctx.input(0), ctx.input(1));
         let flops = x.value().numel() * w.shape()[1];
-        if !is_grad_enabled() && ctx.needs(0) && ctx.needs(1) && x.value().ndim() == 2 && flops >= JOIN_FLOPS && rayon::current_num_threads() > 1 {
+        if !is_grad_enabled()
+            && ctx.needs(0)
+            && ctx.needs(1)
+            && x.value().ndim() == 2
+            && flops >= JOIN_FLOPS
+            && rayon::current_num_threads() > 1
+        {
             // A plain (unrecorded) backward pass: the two products are independent, so they
             // run side by side, each on its own thread, instead of one after the other with
             // each product split in bands across the threads.
@@ -147,5 +157,23 @@ mod tests {
             dl_tensor::assert_close(gf.get(v).unwrap(), gp.get(v).unwrap(), tol);
         }
         assert!(x.linear(&b, &w).is_err());
+    }
+
+    #[test]
+    fn the_two_thread_backward_gives_the_same_bits_as_the_one_thread_backward() {
+        // 128 x 512 x 512 is above JOIN_FLOPS: on two threads the products run side by side.
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                let mut rng = seeded_rng(6);
+                let x = Var::leaf(Tensor::<f32>::randn(&[128, 512], &mut rng), true);
+                let w = Var::leaf(Tensor::<f32>::randn(&[512, 512], &mut rng), true);
+                let b = Var::leaf(Tensor::<f32>::randn(&[512], &mut rng), true);
+                let c = Var::constant(Tensor::<f32>::randn(&[128, 512], &mut rng));
+                let g = x.linear(&w, &b).unwrap().mul(&c).unwrap().sum_all().unwrap().backward().unwrap();
+                [&x, &w, &b].map(|v| g.get(v).unwrap().to_vec().iter().map(|f| f.to_bits()).collect::<Vec<_>>())
+            })
+        };
+        assert_eq!(run(1), run(2));
     }
 }

@@ -28,19 +28,54 @@ pub mod views;
 
 use dl_tensor::shape::{normalize_axes, reduced_shape};
 
-
 use crate::error::Result;
 
 /// The name of every built-in primitive (and of the checkpoint op).
 pub const ALL_PRIMITIVES: &[&str] = &[
-    "add", "sub", "mul", "div", "neg", "add_scalar", "mul_scalar", //
-    "exp", "log", "sqrt", "powf", "sin", "cos", "tanh", "sigmoid", "erf", "softplus", "relu", "leaky_relu", "elu", "gelu", "abs", "step_scale", //
-    "broadcast_to", "sum_to", //
-    "sum", "mean", "max", "logsumexp", //
-    "softmax", "log_softmax", "softmax_cross_entropy", //
-    "reshape", "permute", "transpose", "narrow", "pad_narrow", "concat", //
-    "matmul", "linear", //
-    "index_select", "index_add", "gather", "scatter_add", //
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "neg",
+    "add_scalar",
+    "mul_scalar", //
+    "exp",
+    "log",
+    "sqrt",
+    "powf",
+    "sin",
+    "cos",
+    "tanh",
+    "sigmoid",
+    "erf",
+    "softplus",
+    "relu",
+    "leaky_relu",
+    "elu",
+    "gelu",
+    "abs",
+    "step_scale", //
+    "broadcast_to",
+    "sum_to", //
+    "sum",
+    "mean",
+    "max",
+    "logsumexp", //
+    "softmax",
+    "log_softmax",
+    "softmax_cross_entropy", //
+    "reshape",
+    "permute",
+    "transpose",
+    "narrow",
+    "pad_narrow",
+    "concat", //
+    "matmul",
+    "linear", //
+    "index_select",
+    "index_add",
+    "gather",
+    "scatter_add", //
     "checkpoint",
 ];
 

@@ -182,4 +182,23 @@ mod tests {
         let g = x.mean_axes(&[0], false).unwrap().sum_all().unwrap().backward().unwrap();
         assert_eq!(g.get(&x).unwrap().to_vec(), vec![0.5; 8]);
     }
+
+    #[test]
+    fn two_by_two_max_pooling_routes_the_gradient_to_each_window_maximum() {
+        // (1, 1, 4, 4) -> (1, 1, 2, 2, 2, 2) -> max over the two window axes
+        let v: Vec<f64> = (0..16).map(|i| ((i * 7) % 16) as f64).collect();
+        let x = Var::leaf(Tensor::from_vec(v.clone(), &[1, 1, 4, 4]).unwrap(), true);
+        let pooled = x.reshape(&[1, 1, 2, 2, 2, 2]).unwrap().max_axes(&[3, 5], false).unwrap();
+        let w = Var::constant(Tensor::from_vec(vec![1., 2., 3., 4.], &[1, 1, 2, 2]).unwrap());
+        let g = pooled.mul(&w).unwrap().sum_all().unwrap().backward().unwrap();
+        // naive: for each window, the weight goes to the position of its maximum
+        let mut expect = vec![0.0; 16];
+        for (wi, (bi, bj)) in [(0, 0), (0, 1), (1, 0), (1, 1)].into_iter().enumerate() {
+            let cells = [(2 * bi, 2 * bj), (2 * bi, 2 * bj + 1), (2 * bi + 1, 2 * bj), (2 * bi + 1, 2 * bj + 1)];
+            let best = cells.iter().max_by(|a, b| v[a.0 * 4 + a.1].total_cmp(&v[b.0 * 4 + b.1])).unwrap();
+            expect[best.0 * 4 + best.1] = (wi + 1) as f64;
+            assert_eq!(pooled.value().to_vec()[wi], v[best.0 * 4 + best.1]);
+        }
+        assert_eq!(g.get(&x).unwrap().to_vec(), expect);
+    }
 }

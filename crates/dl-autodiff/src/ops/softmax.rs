@@ -84,7 +84,14 @@ impl SoftmaxCrossEntropy {
             .into());
         }
         if let Some(&bad) = self.labels.iter().find(|&&l| l >= s[1]) {
-            return Err(TensorError::IndexOutOfBounds { op: "softmax_cross_entropy", index: bad, axis: 1, size: s[1], shape: s.to_vec() }.into());
+            return Err(TensorError::IndexOutOfBounds {
+                op: "softmax_cross_entropy",
+                index: bad,
+                axis: 1,
+                size: s[1],
+                shape: s.to_vec(),
+            }
+            .into());
         }
         Ok((s[0], s[1]))
     }

@@ -185,7 +185,12 @@ pub struct StepScale<T: Element> {
 impl<T: Element> StepScale<T> {
     fn scale(&self, u: &Tensor<T>) -> Result<Tensor<T>> {
         let s = cst::<T>(self.slope);
-        Ok(dl_tensor::elementwise::zip_broadcast("step_scale", u, &self.x, move |g, x| if x > T::zero() { g } else { s * g })?)
+        Ok(dl_tensor::elementwise::zip_broadcast(
+            "step_scale",
+            u,
+            &self.x,
+            move |g, x| if x > T::zero() { g } else { s * g },
+        )?)
     }
 }
 
@@ -288,7 +293,13 @@ mod tests {
         type Derivative = Box<dyn Fn(f64) -> f64>;
         let cases: Vec<(Unary, Derivative)> = vec![
             (Unary::Tanh, Box::new(|v: f64| 1.0 - v.tanh().powi(2))),
-            (Unary::Sigmoid, Box::new(|v: f64| { let s = 1.0 / (1.0 + (-v).exp()); s * (1.0 - s) })),
+            (
+                Unary::Sigmoid,
+                Box::new(|v: f64| {
+                    let s = 1.0 / (1.0 + (-v).exp());
+                    s * (1.0 - s)
+                }),
+            ),
             (Unary::Gelu, Box::new(move |v: f64| cdf(v) + v * phi(v))),
             (Unary::Elu(1.5), Box::new(|v: f64| if v > 0.0 { 1.0 } else { 1.5 * v.exp() })),
             (Unary::LeakyRelu(0.1), Box::new(|v: f64| if v > 0.0 { 1.0 } else { 0.1 })),

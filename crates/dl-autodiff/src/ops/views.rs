@@ -53,7 +53,11 @@ pub struct Concat {
     pub axis: isize,
 }
 
-fn zeros_or<T: Element>(t: Option<&Tensor<T>>, shape: &[usize], f: impl FnOnce(&Tensor<T>) -> Result<Tensor<T>>) -> Result<Tensor<T>> {
+fn zeros_or<T: Element>(
+    t: Option<&Tensor<T>>,
+    shape: &[usize],
+    f: impl FnOnce(&Tensor<T>) -> Result<Tensor<T>>,
+) -> Result<Tensor<T>> {
     match t {
         Some(t) => f(t),
         None => Ok(Tensor::zeros(shape)),
@@ -179,7 +183,8 @@ impl<T: Element> Primitive<T> for Concat {
         Ok(grads)
     }
     fn jvp(&self, ctx: &JvpContext<'_, T>, t: &[Option<&Tensor<T>>]) -> Result<Tensor<T>> {
-        let parts: Vec<Tensor<T>> = ctx.inputs.iter().zip(t).map(|(x, t)| t.map_or_else(|| Tensor::zeros(x.shape()), |t| t.clone())).collect();
+        let parts: Vec<Tensor<T>> =
+            ctx.inputs.iter().zip(t).map(|(x, t)| t.map_or_else(|| Tensor::zeros(x.shape()), |t| t.clone())).collect();
         let refs: Vec<&Tensor<T>> = parts.iter().collect();
         Ok(Tensor::concat(&refs, self.axis)?)
     }
@@ -231,7 +236,13 @@ impl<T: Element> Var<T> {
     pub fn unsqueeze(&self, axis: usize) -> Result<Var<T>> {
         let mut shape = self.shape().to_vec();
         if axis > shape.len() {
-            return Err(TensorError::InvalidAxis { op: "unsqueeze", axis: axis as isize, shape, detail: "beyond the rank".into() }.into());
+            return Err(TensorError::InvalidAxis {
+                op: "unsqueeze",
+                axis: axis as isize,
+                shape,
+                detail: "beyond the rank".into(),
+            }
+            .into());
         }
         shape.insert(axis, 1);
         self.reshape(&shape)
@@ -241,7 +252,13 @@ impl<T: Element> Var<T> {
         let ax = normalize_axis("squeeze", axis, self.shape())?;
         let mut shape = self.shape().to_vec();
         if shape[ax] != 1 {
-            return Err(TensorError::InvalidAxis { op: "squeeze", axis, shape, detail: "only an axis of size 1 can be squeezed".into() }.into());
+            return Err(TensorError::InvalidAxis {
+                op: "squeeze",
+                axis,
+                shape,
+                detail: "only an axis of size 1 can be squeezed".into(),
+            }
+            .into());
         }
         shape.remove(ax);
         self.reshape(&shape)

@@ -110,13 +110,19 @@ pub fn all_cases(d: &Draw) -> Vec<Case> {
         cases.push(case(f.name(), vec![x], move |x| x[0].unary(f)));
     }
     let fixed = randn(&s, &mut rng);
-    cases.push(case("step_scale", vec![randn(&s, &mut rng)], move |x| Var::apply(StepScale { x: fixed.clone(), slope: 0.2 }, &[&x[0]])));
+    cases.push(case("step_scale", vec![randn(&s, &mut rng)], move |x| {
+        Var::apply(StepScale { x: fixed.clone(), slope: 0.2 }, &[&x[0]])
+    }));
 
     // broadcasting and its adjoint
     let target = s.clone();
-    cases.push(case("broadcast_to", vec![randn(&p, &mut rng)], move |x| Var::apply(dl_autodiff::ops::broadcast::BroadcastTo { shape: target.clone() }, &[&x[0]])));
+    cases.push(case("broadcast_to", vec![randn(&p, &mut rng)], move |x| {
+        Var::apply(dl_autodiff::ops::broadcast::BroadcastTo { shape: target.clone() }, &[&x[0]])
+    }));
     let to = p.clone();
-    cases.push(case("sum_to", vec![randn(&s, &mut rng)], move |x| Var::apply(dl_autodiff::ops::broadcast::SumTo { shape: to.clone() }, &[&x[0]])));
+    cases.push(case("sum_to", vec![randn(&s, &mut rng)], move |x| {
+        Var::apply(dl_autodiff::ops::broadcast::SumTo { shape: to.clone() }, &[&x[0]])
+    }));
 
     // reductions over a random axis subset
     let axes: Vec<isize> = (0..rank).filter(|&a| d.ones[a] || a == 0).map(|a| a as isize).collect();
@@ -137,7 +143,9 @@ pub fn all_cases(d: &Draw) -> Vec<Case> {
     cases.push(case("log_softmax", vec![randn(&s, &mut rng)], move |x| x[0].log_softmax(axis)));
     let (n, c) = (s[0], *s.last().unwrap() + 1);
     let labels: Vec<usize> = (0..n).map(|_| rng.random_range(0..c)).collect();
-    cases.push(case("softmax_cross_entropy", vec![randn(&[n, c], &mut rng)], move |x| x[0].softmax_cross_entropy(&labels)));
+    cases.push(case("softmax_cross_entropy", vec![randn(&[n, c], &mut rng)], move |x| {
+        x[0].softmax_cross_entropy(&labels)
+    }));
 
     // views and moves
     let total: usize = s.iter().product();
@@ -153,7 +161,9 @@ pub fn all_cases(d: &Draw) -> Vec<Case> {
     cases.push(case("pad_narrow", vec![randn(&s, &mut rng)], move |x| x[0].pad_narrow(ax as isize, 1, len + 2)));
     let mut s2 = s.clone();
     s2[ax] += 1;
-    cases.push(case("concat", vec![randn(&s, &mut rng), randn(&s2, &mut rng)], move |x| Var::concat(&[&x[0], &x[1]], ax as isize)));
+    cases.push(case("concat", vec![randn(&s, &mut rng), randn(&s2, &mut rng)], move |x| {
+        Var::concat(&[&x[0], &x[1]], ax as isize)
+    }));
 
     // matmul: (p_batch.., m, k) @ (s_batch.., k, n), batch axes broadcasting
     let (m, k, nn) = (1 + d.seed as usize % 3, 1 + (d.seed / 3) as usize % 3, 1 + (d.seed / 9) as usize % 3);
@@ -165,7 +175,9 @@ pub fn all_cases(d: &Draw) -> Vec<Case> {
     cases.push(case("matmul", vec![randn(&[m, k], &mut rng), randn(&[k, nn], &mut rng)], |x| x[0].matmul(&x[1])));
     let mut sx = s.clone();
     sx.push(k);
-    cases.push(case("linear", vec![randn(&sx, &mut rng), randn(&[k, nn], &mut rng), randn(&[nn], &mut rng)], |x| x[0].linear(&x[1], &x[2])));
+    cases.push(case("linear", vec![randn(&sx, &mut rng), randn(&[k, nn], &mut rng), randn(&[nn], &mut rng)], |x| {
+        x[0].linear(&x[1], &x[2])
+    }));
 
     // index ops, with repeated indices
     let size = s[ax];
@@ -180,7 +192,9 @@ pub fn all_cases(d: &Draw) -> Vec<Case> {
     let gidx2 = gidx.clone();
     cases.push(case("gather", vec![randn(&s, &mut rng)], move |x| x[0].gather(ax as isize, &gidx)));
     let out_shape = s.clone();
-    cases.push(case("scatter_add", vec![randn(&gshape, &mut rng)], move |x| x[0].scatter_add(ax as isize, &gidx2, &out_shape)));
+    cases.push(case("scatter_add", vec![randn(&gshape, &mut rng)], move |x| {
+        x[0].scatter_add(ax as isize, &gidx2, &out_shape)
+    }));
 
     // checkpoint: a segment reading an outside variable (its "parameter")
     cases.push(case("checkpoint", vec![randn(&s, &mut rng), randn(&p, &mut rng)], |x| {
