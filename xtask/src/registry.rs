@@ -2,11 +2,19 @@
 //! Adding an experiment is one line here plus its file under `experiments/`.
 
 use crate::experiment::Experiment;
+use crate::experiments::{ntk_finite_vs_infinite::NtkFiniteVsInfinite, ntk_generalisation_bound::NtkGeneralisationBound, ntk_lazy_vs_feature_learning::NtkLazyVsFeatureLearning};
 use crate::experiments::autodiff_cost::AutodiffCost;
 use crate::experiments::checkpointing_memory::CheckpointingMemory;
 use crate::experiments::correlation_map::CorrelationMapIterates;
 use crate::experiments::phase_diagram::PhaseDiagram;
+use crate::experiments::digits_mlp::DigitsMlp;
+use crate::experiments::{digits_cnn::DigitsCnn, mnist1d_table::Mnist1dTable};
+use crate::experiments::init_activation_statistics::InitActivationStatistics;
+use crate::experiments::{norm_batch_size::NormBatchSize, norm_landscape::NormLandscapeSmoothness, norm_lr_range::NormLrRange, norm_training::NormTrainingCurves};
+use crate::experiments::init_designed_activation::InitDesignedActivation;
+use crate::experiments::init_trainability_depth::InitTrainabilityDepth;
 use crate::experiments::{gemm_throughput::GemmThroughput, softmax_stability::SoftmaxStability};
+use crate::experiments::{conv_gradient_check::ConvGradientCheck, rnn_gradient_flow::RnnGradientFlow, truncated_bptt::TruncatedBpttBias};
 
 /// Every registered experiment.
 pub fn all() -> Vec<Box<dyn Experiment>> {
@@ -15,8 +23,24 @@ pub fn all() -> Vec<Box<dyn Experiment>> {
         Box::new(SoftmaxStability),
         Box::new(AutodiffCost),
         Box::new(CheckpointingMemory),
+        Box::new(ConvGradientCheck),
+        Box::new(TruncatedBpttBias),
+        Box::new(RnnGradientFlow),
         Box::new(PhaseDiagram),
         Box::new(CorrelationMapIterates),
+        Box::new(DigitsMlp),
+        Box::new(DigitsCnn),
+        Box::new(Mnist1dTable),
+        Box::new(InitActivationStatistics),
+        Box::new(NormTrainingCurves),
+        Box::new(NormLandscapeSmoothness),
+        Box::new(NormLrRange),
+        Box::new(NormBatchSize),
+        Box::new(InitDesignedActivation),
+        Box::new(InitTrainabilityDepth),
+        Box::new(NtkFiniteVsInfinite),
+        Box::new(NtkLazyVsFeatureLearning),
+        Box::new(NtkGeneralisationBound),
     ]
 }
 

@@ -57,6 +57,30 @@ pub enum InitError {
     /// A quantity is undefined for the given state (for example the correlation of units with q* = 0).
     #[error("{0}")]
     Undefined(String),
+
+    /// An initialisation scheme cannot be applied to a parameter: names the scheme, the
+    /// parameter (or layer) and what was wrong with it.
+    #[error("{scheme} on {target}: {detail}")]
+    Scheme { scheme: String, target: String, detail: String },
+
+    /// A layer of the network failed (shape errors name the layer and both shapes).
+    #[error("layer error: {0}")]
+    Layer(#[from] dl_layers::LayerError),
+
+    /// An autodiff operation failed (a backward pass for gradient statistics, say).
+    #[error("autodiff error: {0}")]
+    Autodiff(#[from] dl_autodiff::AutodiffError),
+
+    /// A tensor operation failed.
+    #[error("tensor error: {0}")]
+    Tensor(#[from] dl_tensor::TensorError),
+}
+
+impl InitError {
+    /// A [`InitError::Scheme`] error.
+    pub(crate) fn scheme(scheme: impl Into<String>, target: impl Into<String>, detail: impl Into<String>) -> Self {
+        InitError::Scheme { scheme: scheme.into(), target: target.into(), detail: detail.into() }
+    }
 }
 
 /// Shorthand for results of this crate.

@@ -14,10 +14,9 @@
 //! | [`sequential`], [`residual`] | [`Sequential`] (parameters named `"0.weight"`, ...); [`Residual`] blocks `x + f(x)` with an optional projection |
 //! | [`loss`] | [`mse`], [`cross_entropy`] (integer labels, label smoothing, stable at logits of ±1e4), [`bce_with_logits`] |
 //! | [`serialize`] | state dicts to and from safetensors files (readable by PyTorch and NumPy) |
+//! | [`recurrent`] | [`Recurrent`] RNN (tanh, relu), LSTM and GRU, uni- and bidirectional, with masks; the sequence primitive whose VJP is the explicit BPTT loop ([`rnn_backward`]); truncated BPTT(k1, k2) (see `docs/bptt.md`) |
+//! | [`reference`] | direct-loop and generic-op references for the convolution (for checks and experiments) |
 //! | [`error`] | [`LayerError`]: wrong inputs name the layer, what it expected and the shape it got |
-//!
-//! Recurrent layers (RNN, LSTM, GRU with full and truncated BPTT and masks) are planned for
-//! a later round and are not in this crate yet.
 //!
 //! Conventions: images NCHW, convolution weights `(out, in / groups, kh, kw)`, linear weights
 //! `(out, in)` (PyTorch's layouts, so state dicts map one to one); every random draw comes
@@ -58,6 +57,8 @@ pub mod linear;
 pub mod loss;
 pub mod module;
 pub mod pool;
+pub mod recurrent;
+pub mod reference;
 pub mod residual;
 pub mod sequential;
 pub mod serialize;
@@ -73,6 +74,7 @@ pub use linear::Linear;
 pub use loss::{bce_with_logits, cross_entropy, mse};
 pub use module::{Module, NamedParam, Param, StepParam, commit_step, join_name, parameters_for_step};
 pub use pool::{AvgPool2d, GlobalAvgPool, MaxPool2d, MaxPool2dPrimitive, PoolOptions};
+pub use recurrent::{CellKind, Recurrent, RecurrentOutput, RecurrentState, TbpttSchedule, rnn_backward, truncated_bptt};
 pub use residual::Residual;
 pub use sequential::Sequential;
 pub use serialize::{load_module, load_safetensors, save_module, save_safetensors};

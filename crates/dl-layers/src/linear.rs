@@ -2,6 +2,12 @@
 //!
 //! Default initialisation is PyTorch's: `W` and `b` uniform on `[-1/sqrt(in), 1/sqrt(in)]`
 //! (variance `1 / (3 in)`), drawn from an explicit generator.
+//!
+//! [`Linear::ntk`] builds the layer in the **NTK parameterisation** (Jacot et al. 2018):
+//! `h = (sigma_w / sqrt(in)) x W^T + sigma_b b` with `W`, `b` standard normal. The
+//! function at initialisation has the same distribution as in the standard
+//! parameterisation `W ~ N(0, sigma_w^2 / in)`, but the gradient with respect to `W` is
+//! scaled by `sigma_w / sqrt(in)`, which is what makes the infinite-width limit lazy.
 
 use dl_autodiff::Var;
 use dl_tensor::{Element, Tensor, TensorRng, cst};
@@ -15,6 +21,8 @@ pub struct Linear<T: Element> {
     pub bias: Option<Param<T>>,
     pub in_features: usize,
     pub out_features: usize,
+    /// `(sigma_w / sqrt(in), sigma_b)` in the NTK parameterisation, `None` in the standard one.
+    ntk_scales: Option<(f64, f64)>,
     training: bool,
 }
 
@@ -27,7 +35,7 @@ impl<T: Element> Linear<T> {
         };
         let weight = Param::new(draw(&[out_features, in_features], rng));
         let bias = if bias { Some(Param::new(draw(&[out_features], rng))) } else { None };
-        Linear { weight, bias, in_features, out_features, training: true }
+        Linear { weight, bias, in_features, out_features, ntk_scales: None, training: true }
     }
 
     /// A layer with the given weight `(out, in)` and optional bias `(out)`.
@@ -41,7 +49,25 @@ impl<T: Element> Linear<T> {
         {
             return Err(LayerError::layer("Linear::from_tensors", format!("a bias of shape [{out_features}]"), b.shape()));
         }
-        Ok(Linear { weight: Param::new(weight), bias: bias.map(Param::new), in_features, out_features, training: true })
+        Ok(Linear { weight: Param::new(weight), bias: bias.map(Param::new), in_features, out_features, ntk_scales: None, training: true })
+    }
+
+    /// A layer in the NTK parameterisation, `h = (sigma_w / sqrt(in)) x W^T + sigma_b b`,
+    /// with `W (out, in)` and `b (out)` standard normal drawn from `rng`.
+    pub fn ntk(in_features: usize, out_features: usize, bias: bool, sigma_w: f64, sigma_b: f64, rng: &mut TensorRng) -> Result<Self> {
+        if in_features == 0 || !(sigma_w.is_finite() && sigma_w >= 0.0) || !(sigma_b.is_finite() && sigma_b >= 0.0) {
+            let detail = format!("need in_features >= 1 and finite sigma_w, sigma_b >= 0, got in_features {in_features}, sigma_w {sigma_w}, sigma_b {sigma_b}");
+            return Err(LayerError::config("Linear::ntk", detail));
+        }
+        let weight = Param::new(Tensor::randn(&[out_features, in_features], rng));
+        let bias = if bias { Some(Param::new(Tensor::randn(&[out_features], rng))) } else { None };
+        let ntk_scales = Some((sigma_w / (in_features as f64).sqrt(), sigma_b));
+        Ok(Linear { weight, bias, in_features, out_features, ntk_scales, training: true })
+    }
+
+    /// `(sigma_w / sqrt(in), sigma_b)` if the layer is in the NTK parameterisation.
+    pub fn ntk_scales(&self) -> Option<(f64, f64)> {
+        self.ntk_scales
     }
 }
 
@@ -53,6 +79,13 @@ impl<T: Element> Module<T> for Linear<T> {
         let s = x.shape();
         if s.is_empty() || s[s.len() - 1] != self.in_features {
             return Err(LayerError::layer(self.describe(), format!("an input (..., {})", self.in_features), s));
+        }
+        if let Some((w_scale, b_scale)) = self.ntk_scales {
+            let wt = self.weight.var().mul_scalar(cst(w_scale))?.t()?;
+            return Ok(match &self.bias {
+                Some(b) => x.linear(&wt, &b.var().mul_scalar(cst(b_scale))?)?,
+                None => x.matmul(&wt)?,
+            });
         }
         let wt = self.weight.var().t()?;
         Ok(match &self.bias {
@@ -71,5 +104,38 @@ impl<T: Element> Module<T> for Linear<T> {
     }
     fn is_training(&self) -> bool {
         self.training
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dl_tensor::compare::{Tolerance, assert_close_slices};
+    use dl_tensor::seeded_rng;
+
+    #[test]
+    fn ntk_layer_matches_direct_loops_and_scales_its_gradient() {
+        let mut rng = seeded_rng(3);
+        let (sw, sb) = (1.5, 0.2);
+        let layer = Linear::<f64>::ntk(3, 2, true, sw, sb, &mut rng).unwrap();
+        let x = Tensor::<f64>::randn(&[4, 3], &mut rng);
+        let y = layer.forward(&Var::constant(x.clone())).unwrap();
+        let (w, b, xv) = (layer.weight.value().to_vec(), layer.bias.as_ref().unwrap().value().to_vec(), x.to_vec());
+        let mut expected = vec![0.0; 8];
+        for n in 0..4 {
+            for o in 0..2 {
+                let dot: f64 = (0..3).map(|i| w[o * 3 + i] * xv[n * 3 + i]).sum();
+                expected[n * 2 + o] = sw / 3f64.sqrt() * dot + sb * b[o];
+            }
+        }
+        // one matmul of length 3 against a loop of length 3: a few ulps
+        assert_close_slices(&y.value().to_vec(), &expected, Tolerance::default_for::<f64>());
+        // d(sum h)/dW_oi = sigma_w / sqrt(in) * sum_n x_ni
+        let grads = y.sum_all().unwrap().backward().unwrap();
+        let gw = layer.weight.grad(&grads).unwrap().to_vec();
+        let col: Vec<f64> = (0..3).map(|i| sw / 3f64.sqrt() * (0..4).map(|n| xv[n * 3 + i]).sum::<f64>()).collect();
+        assert_close_slices(&gw, &[col.clone(), col].concat(), Tolerance::default_for::<f64>());
+        assert!(Linear::<f64>::ntk(0, 2, true, 1.0, 0.0, &mut rng).is_err());
+        assert!(Linear::<f64>::ntk(2, 2, true, f64::NAN, 0.0, &mut rng).is_err());
     }
 }

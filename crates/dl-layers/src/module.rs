@@ -13,6 +13,12 @@
 //! dotted names (`"0.weight"`, `"block.proj.bias"`), PyTorch's convention; the state dict
 //! is the map from those names to values.
 //!
+//! **Buffers.** Non-trainable state that belongs in the state dict (batch norm's
+//! `running_mean`, `running_var`, `num_batches_tracked`) is reported through
+//! [`Module::visit_buffers`], held in a [`Param`] handle that does not require gradients.
+//! Buffers are in [`Module::state_dict`] and [`Module::load_state_dict`] beside the
+//! parameters, but not in [`Module::parameters`], so optimisers never see them.
+//!
 //! **Optimisers.** [`parameters_for_step`] gathers `(name, value, grad)` triples that an
 //! optimiser can update in place (dl-framework's `optim::Param { name, value: &mut, grad }`
 //! is built from them with no copy), and [`commit_step`] writes the new values back.
@@ -131,6 +137,10 @@ pub trait Module<T: Element> {
     /// Calls `f(name, param)` for every parameter, names prefixed by `prefix` (which is
     /// empty or ends with a dot).
     fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Param<T>));
+    /// Calls `f(name, buffer)` for every buffer (non-trainable state such as running
+    /// statistics), names prefixed like [`Module::visit_parameters`]. Layers without
+    /// buffers keep this default, which visits nothing; containers forward it to children.
+    fn visit_buffers(&self, _prefix: &str, _f: &mut dyn FnMut(&str, &Param<T>)) {}
     /// Sets training (`true`) or evaluation mode, for this module and its children.
     fn set_training(&mut self, training: bool);
     /// Whether the module is in training mode.
@@ -156,18 +166,28 @@ pub trait Module<T: Element> {
         self.visit_parameters("", &mut |_, p| n += p.shape().iter().product::<usize>());
         n
     }
-    /// Name to value, for every parameter.
-    fn state_dict(&self) -> BTreeMap<String, Tensor<T>> {
-        let mut out = BTreeMap::new();
-        self.visit_parameters("", &mut |name, p| {
-            out.insert(name.to_string(), p.value());
-        });
+    /// Every buffer with its dotted name, in visiting order.
+    fn buffers(&self) -> Vec<NamedParam<T>> {
+        let mut out = Vec::new();
+        self.visit_buffers("", &mut |name, p| out.push(NamedParam { name: name.to_string(), param: p.clone() }));
         out
     }
-    /// Loads every parameter from `state`. Nothing is changed unless the keys and shapes
-    /// match exactly; otherwise the error lists every missing, unexpected and mis-shaped key.
+    /// Name to value, for every parameter and every buffer.
+    fn state_dict(&self) -> BTreeMap<String, Tensor<T>> {
+        let mut out = BTreeMap::new();
+        let mut insert = |name: &str, p: &Param<T>| {
+            out.insert(name.to_string(), p.value());
+        };
+        self.visit_parameters("", &mut insert);
+        self.visit_buffers("", &mut insert);
+        out
+    }
+    /// Loads every parameter and buffer from `state`. Nothing is changed unless the keys and
+    /// shapes match exactly; otherwise the error lists every missing, unexpected and
+    /// mis-shaped key.
     fn load_state_dict(&self, state: &BTreeMap<String, Tensor<T>>) -> Result<()> {
-        let own = self.parameters();
+        let mut own = self.parameters();
+        own.extend(self.buffers());
         let mut missing = Vec::new();
         let mut mismatched = Vec::new();
         for np in &own {

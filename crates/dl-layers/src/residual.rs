@@ -51,6 +51,12 @@ impl<T: Element> Module<T> for Residual<T> {
             p.visit_parameters(&join_name(prefix, "proj"), f);
         }
     }
+    fn visit_buffers(&self, prefix: &str, f: &mut dyn FnMut(&str, &Param<T>)) {
+        self.body.visit_buffers(&join_name(prefix, "body"), f);
+        if let Some(p) = &self.proj {
+            p.visit_buffers(&join_name(prefix, "proj"), f);
+        }
+    }
     fn set_training(&mut self, training: bool) {
         self.training = training;
         self.body.set_training(training);

@@ -60,6 +60,11 @@ impl<T: Element> Module<T> for Sequential<T> {
             layer.visit_parameters(&crate::module::join_name(prefix, &i.to_string()), f);
         }
     }
+    fn visit_buffers(&self, prefix: &str, f: &mut dyn FnMut(&str, &Param<T>)) {
+        for (i, layer) in self.layers.iter().enumerate() {
+            layer.visit_buffers(&crate::module::join_name(prefix, &i.to_string()), f);
+        }
+    }
     fn set_training(&mut self, training: bool) {
         self.training = training;
         for layer in &mut self.layers {

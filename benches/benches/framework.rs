@@ -1,0 +1,120 @@
+//! dl-framework: the cost of a training step through the whole stack (configuration ->
+//! network -> `Trainer::train_step`: forward with every layer's output kept, the
+//! divergence checks, backward, the optimiser step).
+//!
+//! - `framework_mlp/{a,b}/train_step`: the MLPs of `../shared/peers/peer_mlp.py`
+//!   ((a) 64-256-256-10, (b) 784-512-512-10, ReLU, batch 128, f32, mean softmax
+//!   cross-entropy, SGD lr 0.01), comparable with torch's eager step;
+//! - `framework_cnn/train_step`: the small CNN of `../shared/peers/peer_conv.py`
+//!   (conv 3->32 3x3 pad 1, ReLU, max-pool 2, conv 32->64 3x3 pad 1, ReLU, max-pool 2,
+//!   linear 4096->10, softmax cross-entropy, SGD lr 0.01) at batch 64 on 3x32x32 inputs.
+//!
+//! Run with `RAYON_NUM_THREADS=1` (or 2) beside the peers' `--threads 1` (or 2). As in the
+//! autodiff bench, each case also prints the peers' statistic to stderr (`peer-style
+//! median`): the median step of 20 warm-up steps and 3 rounds of 200 timed steps (100 for
+//! the CNN, as `peer_conv.py` does).
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use dl_framework::data::Dataset;
+use dl_framework::{NetworkConfig, TrainConfig, Trainer};
+use dl_tensor::{Tensor, seeded_rng};
+use std::hint::black_box;
+use std::time::Instant;
+
+fn trainer(net: &str, classes: usize, example: &[usize], batch: usize) -> (Trainer<f32>, Dataset<f32>) {
+    let net = NetworkConfig::from_json(net).and_then(|c| c.build::<f32>()).expect("a valid configuration");
+    // log_every 1e9: the per-step record (and its gradient norm) is taken once, as a timing
+    // loop has no use for it; the divergence checks still run every step.
+    let cfg = TrainConfig::from_json(r#"{"epochs": 1, "batch_size": 128, "log_every": 1000000000, "optimizer": {"kind": "sgd", "lr": 0.01}}"#)
+        .expect("a valid configuration");
+    let mut rng = seeded_rng(0);
+    let mut shape = vec![batch];
+    shape.extend_from_slice(example);
+    let x = Tensor::randn(&shape, &mut rng);
+    let labels = (0..batch).map(|i| (i * 7 + 3) % classes).collect();
+    let data = Dataset::classification(x, labels, classes).expect("consistent data");
+    (Trainer::new(net, cfg).expect("a valid configuration"), data)
+}
+
+/// The peers' timing: 20 (10 for the CNN) warm-up steps, then 3 rounds of `steps` steps
+/// each timed on its own; returns the median over all steps and the per-round medians, ms.
+fn peer_style_median(warmup: usize, steps: usize, mut step: impl FnMut()) -> (f64, [f64; 3]) {
+    for _ in 0..warmup {
+        step();
+    }
+    let mut all = Vec::with_capacity(3 * steps);
+    let mut rounds = [0.0; 3];
+    for r in &mut rounds {
+        let mut times: Vec<f64> = (0..steps)
+            .map(|_| {
+                let t = Instant::now();
+                step();
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        all.extend_from_slice(&times);
+        times.sort_by(f64::total_cmp);
+        *r = times[steps / 2];
+    }
+    all.sort_by(f64::total_cmp);
+    (all[all.len() / 2], rounds)
+}
+
+fn threads() -> String {
+    std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "unset".into())
+}
+
+fn mlp_config(sizes: &[usize]) -> String {
+    let mut layers = Vec::new();
+    for (i, w) in sizes[1..].iter().enumerate() {
+        let act = if i + 2 < sizes.len() { r#", "activation": "relu""# } else { "" };
+        layers.push(format!(r#"{{"type": "dense", "units": {w}{act}}}"#));
+    }
+    format!(r#"{{"input_shape": [{}], "layers": [{}]}}"#, sizes[0], layers.join(", "))
+}
+
+fn mlp(c: &mut Criterion) {
+    for (name, sizes) in [("a", vec![64, 256, 256, 10]), ("b", vec![784, 512, 512, 10])] {
+        let (mut t, batch) = trainer(&mlp_config(&sizes), 10, &sizes[..1], 128);
+        let (median, r) = peer_style_median(20, 200, || {
+            black_box(t.train_step(&batch).expect("a finite step"));
+        });
+        eprintln!(
+            "peer-style median: framework mlp ({name}) train step, RAYON_NUM_THREADS={}: {median:.3} ms/step (rounds {:.3}/{:.3}/{:.3})",
+            threads(),
+            r[0],
+            r[1],
+            r[2]
+        );
+        c.benchmark_group(format!("framework_mlp/{name}"))
+            .bench_function("train_step", |b| b.iter(|| black_box(t.train_step(&batch).expect("a finite step"))));
+    }
+}
+
+const SMALL_CNN: &str = r#"{"input_shape": [3, 32, 32], "layers": [
+    {"type": "conv2d", "channels": 32, "kernel_size": 3, "padding": 1, "activation": "relu"},
+    {"type": "max_pool2d", "kernel_size": 2},
+    {"type": "conv2d", "channels": 64, "kernel_size": 3, "padding": 1, "activation": "relu"},
+    {"type": "max_pool2d", "kernel_size": 2},
+    {"type": "flatten"},
+    {"type": "dense", "units": 10}]}"#;
+
+fn cnn(c: &mut Criterion) {
+    let (mut t, batch) = trainer(SMALL_CNN, 10, &[3, 32, 32], 64);
+    let (median, r) = peer_style_median(10, 100, || {
+        black_box(t.train_step(&batch).expect("a finite step"));
+    });
+    eprintln!(
+        "peer-style median: framework small CNN train step b64 32x32x3, RAYON_NUM_THREADS={}: {median:.3} ms/step (rounds {:.3}/{:.3}/{:.3})",
+        threads(),
+        r[0],
+        r[1],
+        r[2]
+    );
+    let mut g = c.benchmark_group("framework_cnn");
+    g.sample_size(20);
+    g.bench_function("train_step", |b| b.iter(|| black_box(t.train_step(&batch).expect("a finite step"))));
+}
+
+criterion_group!(benches, mlp, cnn);
+criterion_main!(benches);

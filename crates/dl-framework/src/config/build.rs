@@ -1,0 +1,327 @@
+//! Building a [`Network`] from a [`NetworkConfig`]: every value is checked with the field
+//! path in the error, and the per-example shape is carried from layer to layer (each
+//! layer's output shape is found by running it once on a single zero example, so the
+//! shape rules live in the layers and nowhere else).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use dl_autodiff::{Var, no_grad};
+use dl_init::CriticalInit;
+use dl_layers::{
+    Act, AvgPool2d, Conv1d, Conv2d, ConvOptions, Flatten, GlobalAvgPool, Linear, MaxPool2d, Module, PoolOptions,
+    Recurrent, Residual, Sequential,
+};
+use dl_tensor::{Element, Tensor, TensorRng, seeded_rng};
+
+use super::{InitConfig, LayerConfig, NetworkConfig, Parameterisation};
+use crate::error::{FrameworkError, Result};
+use crate::network::{BatchFirstRecurrent, CheckpointedDropout, Network, NetworkLayer};
+
+/// `Ok` if `value >= 1`, else `path: must be positive`.
+pub fn check_positive(path: &str, value: usize) -> Result<()> {
+    if value == 0 { Err(FrameworkError::config(path, "must be positive")) } else { Ok(()) }
+}
+
+/// What the builder carries from layer to layer.
+struct Builder<'c> {
+    cfg: &'c NetworkConfig,
+    critical: Option<CriticalInit>,
+    rng: TensorRng,
+    dropout_rngs: Vec<Rc<RefCell<TensorRng>>>,
+}
+
+/// The per-example output shape of `module` on inputs of per-example shape `shape`.
+fn output_shape<T: Element>(module: &mut dyn Module<T>, shape: &[usize], path: &str) -> Result<Vec<usize>> {
+    let mut batch = vec![1];
+    batch.extend_from_slice(shape);
+    module.set_training(false);
+    let out = no_grad(|| module.forward(&Var::constant(Tensor::zeros(&batch))));
+    module.set_training(true);
+    let out = out.map_err(|e| FrameworkError::config(path, format!("does not fit its input of per-example shape {shape:?}: {e}")))?;
+    Ok(out.shape()[1..].to_vec())
+}
+
+impl NetworkConfig {
+    /// Validates the configuration and builds the network, drawing the initial parameters
+    /// from a ChaCha8 generator seeded with `seed`.
+    ///
+    /// ```
+    /// use dl_framework::config::NetworkConfig;
+    /// use dl_layers::Module;
+    /// let cfg = NetworkConfig::from_json(r#"{"input_shape": [64], "layers": [
+    ///     {"type": "dense", "units": 32, "activation": "relu"}, {"type": "dense", "units": 10}]}"#)?;
+    /// let net = cfg.build::<f32>()?;
+    /// assert_eq!(net.num_parameters(), 64 * 32 + 32 + 32 * 10 + 10);
+    /// assert_eq!(net.output_shape(), &[10]);
+    /// let bad = NetworkConfig::from_json(r#"{"input_shape": [64], "layers": [{"type": "dense", "units": 0}]}"#)?;
+    /// let err = bad.build::<f32>().err().map(|e| e.to_string());
+    /// assert_eq!(err.as_deref(), Some("invalid configuration: layers[0].units: must be positive"));
+    /// # Ok::<(), dl_framework::FrameworkError>(())
+    /// ```
+    pub fn build<T: Element>(&self) -> Result<Network<T>> {
+        if self.input_shape.is_empty() {
+            return Err(FrameworkError::config("input_shape", "must name at least one dimension"));
+        }
+        for (i, &d) in self.input_shape.iter().enumerate() {
+            check_positive(&format!("input_shape[{i}]"), d)?;
+        }
+        if self.layers.is_empty() {
+            return Err(FrameworkError::config("layers", "must hold at least one layer"));
+        }
+        let critical = match &self.init {
+            InitConfig::Pytorch => None,
+            InitConfig::Critical { activation, sigma_b2 } => {
+                if !(sigma_b2.is_finite() && *sigma_b2 >= 0.0) {
+                    return Err(FrameworkError::config("init.sigma_b2", format!("must be a finite variance >= 0, got {sigma_b2}")));
+                }
+                if matches!(self.parameterisation, Parameterisation::Ntk { .. }) {
+                    return Err(FrameworkError::config(
+                        "init",
+                        "the ntk parameterisation draws W and b standard normal; give its scales as parameterisation.sigma_w and sigma_b",
+                    ));
+                }
+                let c = CriticalInit::new(&activation.to_mean_field(), *sigma_b2)
+                    .map_err(|e| FrameworkError::config("init.activation", format!("no critical point: {e}")))?;
+                Some(c)
+            }
+        };
+        if let Parameterisation::Ntk { sigma_w, sigma_b } = self.parameterisation {
+            if !(sigma_w.is_finite() && sigma_w > 0.0) {
+                return Err(FrameworkError::config("parameterisation.sigma_w", format!("must be a finite standard deviation > 0, got {sigma_w}")));
+            }
+            if !(sigma_b.is_finite() && sigma_b >= 0.0) {
+                return Err(FrameworkError::config("parameterisation.sigma_b", format!("must be a finite standard deviation >= 0, got {sigma_b}")));
+            }
+        }
+        let mut b = Builder { cfg: self, critical, rng: seeded_rng(self.seed), dropout_rngs: Vec::new() };
+        let mut shape = self.input_shape.clone();
+        let mut layers = Vec::new();
+        for (i, layer) in self.layers.iter().enumerate() {
+            let path = format!("layers[{i}]");
+            for module in b.layer::<T>(layer, &path, &mut shape)? {
+                layers.push(NetworkLayer { module, config_path: path.clone() });
+            }
+        }
+        Ok(Network::new(layers, self.input_shape.clone(), shape, b.dropout_rngs))
+    }
+}
+
+impl Builder<'_> {
+    /// The modules of one configured layer (a weighted layer and its activation are two),
+    /// updating `shape` to the per-example output shape.
+    fn layer<T: Element>(&mut self, layer: &LayerConfig, path: &str, shape: &mut Vec<usize>) -> Result<Vec<Box<dyn Module<T>>>> {
+        let mut out: Vec<Box<dyn Module<T>>> = Vec::new();
+        let activation = match layer {
+            LayerConfig::Dense { units, bias, activation } => {
+                check_positive(&format!("{path}.units"), *units)?;
+                if shape.len() != 1 {
+                    return Err(FrameworkError::config(
+                        path,
+                        format!("dense needs a flat input (features,), got per-example shape {shape:?}; add a flatten layer"),
+                    ));
+                }
+                out.push(Box::new(self.dense::<T>(shape[0], *units, *bias, path)?));
+                *activation
+            }
+            LayerConfig::Conv1d { channels, kernel_size, stride, padding, dilation, groups, bias, activation } => {
+                self.check_conv(path, *channels, *kernel_size, *stride, *dilation, *groups)?;
+                if shape.len() != 2 {
+                    return Err(FrameworkError::config(path, format!("conv1d needs inputs (channels, length), got per-example shape {shape:?}")));
+                }
+                let opts = ConvOptions::default().stride(*stride).padding(*padding).dilation(*dilation).groups(*groups).bias(*bias);
+                let conv = Conv1d::<T>::new(shape[0], *channels, *kernel_size, opts, &mut self.rng)
+                    .map_err(|e| FrameworkError::config(path, e.to_string()))?;
+                self.reinit(&conv.weight, conv.bias.as_ref(), path)?;
+                out.push(Box::new(conv));
+                *activation
+            }
+            LayerConfig::Conv2d { channels, kernel_size, stride, padding, dilation, groups, bias, activation } => {
+                self.check_conv(path, *channels, *kernel_size, *stride, *dilation, *groups)?;
+                if shape.len() != 3 {
+                    return Err(FrameworkError::config(path, format!("conv2d needs inputs (channels, height, width), got per-example shape {shape:?}")));
+                }
+                let opts = ConvOptions::default().stride(*stride).padding(*padding).dilation(*dilation).groups(*groups).bias(*bias);
+                let conv = Conv2d::<T>::new(shape[0], *channels, (*kernel_size, *kernel_size), opts, &mut self.rng)
+                    .map_err(|e| FrameworkError::config(path, e.to_string()))?;
+                self.reinit(&conv.weight, conv.bias.as_ref(), path)?;
+                out.push(Box::new(conv));
+                *activation
+            }
+            LayerConfig::MaxPool2d { kernel_size, stride, padding } | LayerConfig::AvgPool2d { kernel_size, stride, padding } => {
+                check_positive(&format!("{path}.kernel_size"), *kernel_size)?;
+                let stride = stride.unwrap_or(*kernel_size);
+                check_positive(&format!("{path}.stride"), stride)?;
+                if 2 * padding > *kernel_size {
+                    return Err(FrameworkError::config(format!("{path}.padding"), "must be at most half the kernel size"));
+                }
+                if shape.len() != 3 {
+                    return Err(FrameworkError::config(path, format!("2-D pooling needs inputs (channels, height, width), got per-example shape {shape:?}")));
+                }
+                let opts = PoolOptions::new(*kernel_size).stride(stride).padding(*padding);
+                if matches!(layer, LayerConfig::MaxPool2d { .. }) {
+                    out.push(Box::new(MaxPool2d::new(opts)));
+                } else {
+                    out.push(Box::new(AvgPool2d::new(opts)));
+                }
+                None
+            }
+            LayerConfig::GlobalAvgPool => {
+                if shape.len() < 2 {
+                    return Err(FrameworkError::config(path, format!("global_avg_pool needs inputs (channels, ...spatial), got per-example shape {shape:?}")));
+                }
+                out.push(Box::new(GlobalAvgPool::new()));
+                None
+            }
+            LayerConfig::Flatten => {
+                out.push(Box::new(Flatten::new()));
+                None
+            }
+            LayerConfig::Dropout { p } => {
+                if !(0.0..1.0).contains(p) {
+                    return Err(FrameworkError::config(format!("{path}.p"), format!("must lie in [0, 1), got {p}")));
+                }
+                let mut rng = seeded_rng(self.cfg.seed);
+                rng.set_stream(1 + self.dropout_rngs.len() as u64); // stream 0 draws the parameters
+                let rng = Rc::new(RefCell::new(rng));
+                self.dropout_rngs.push(Rc::clone(&rng));
+                out.push(Box::new(CheckpointedDropout::new(*p, rng)?));
+                None
+            }
+            LayerConfig::Activation { function } => Some(*function),
+            LayerConfig::Recurrent { cell, hidden_size, bidirectional, output } => {
+                check_positive(&format!("{path}.hidden_size"), *hidden_size)?;
+                if matches!(self.cfg.parameterisation, Parameterisation::Ntk { .. }) {
+                    return Err(FrameworkError::config(path, "the ntk parameterisation is implemented for dense layers only"));
+                }
+                if shape.len() != 2 {
+                    return Err(FrameworkError::config(
+                        path,
+                        format!("a recurrent layer needs sequences (length, features), got per-example shape {shape:?}"),
+                    ));
+                }
+                let inner = Recurrent::new(cell.to_layer(), shape[1], *hidden_size, *bidirectional, &mut self.rng);
+                out.push(Box::new(BatchFirstRecurrent { inner, output: *output }));
+                None
+            }
+            LayerConfig::Residual { body, projection } => {
+                if body.is_empty() {
+                    return Err(FrameworkError::config(format!("{path}.body"), "must hold at least one layer"));
+                }
+                let input = shape.clone();
+                let mut seq = Sequential::<T>::new();
+                for (j, l) in body.iter().enumerate() {
+                    for m in self.layer::<T>(l, &format!("{path}.body[{j}]"), shape)? {
+                        seq.push(m);
+                    }
+                }
+                let block = if *shape == input && !projection {
+                    Residual::new(seq)
+                } else if !projection {
+                    return Err(FrameworkError::config(
+                        format!("{path}.projection"),
+                        format!("the body maps per-example shape {input:?} to {shape:?}; set \"projection\": true for a learned shortcut"),
+                    ));
+                } else {
+                    let proj = self.projection::<T>(&input, shape, path)?;
+                    Residual::with_projection(seq, BoxedModule(proj))
+                };
+                out.push(Box::new(block));
+                return Ok(out);
+            }
+        };
+        if let Some(f) = activation {
+            out.push(Box::new(Act::new(f.to_layer())));
+        }
+        for m in &mut out {
+            *shape = output_shape::<T>(m.as_mut(), shape, path)?;
+        }
+        Ok(out)
+    }
+
+    fn check_conv(&self, path: &str, channels: usize, kernel: usize, stride: usize, dilation: usize, groups: usize) -> Result<()> {
+        check_positive(&format!("{path}.channels"), channels)?;
+        check_positive(&format!("{path}.kernel_size"), kernel)?;
+        check_positive(&format!("{path}.stride"), stride)?;
+        check_positive(&format!("{path}.dilation"), dilation)?;
+        check_positive(&format!("{path}.groups"), groups)?;
+        if matches!(self.cfg.parameterisation, Parameterisation::Ntk { .. }) {
+            return Err(FrameworkError::config(path, "the ntk parameterisation is implemented for dense layers only"));
+        }
+        Ok(())
+    }
+
+    fn dense<T: Element>(&mut self, fan_in: usize, units: usize, bias: bool, path: &str) -> Result<Linear<T>> {
+        if let Parameterisation::Ntk { sigma_w, sigma_b } = self.cfg.parameterisation {
+            return Linear::ntk(fan_in, units, bias, sigma_w, sigma_b, &mut self.rng).map_err(|e| FrameworkError::config(path, e.to_string()));
+        }
+        let lin = Linear::new(fan_in, units, bias, &mut self.rng);
+        self.reinit(&lin.weight, lin.bias.as_ref(), path)?;
+        Ok(lin)
+    }
+
+    /// Redraws a weighted layer's parameters under the critical scheme (a no-op for
+    /// PyTorch's default, which the layer constructors already drew).
+    fn reinit<T: Element>(&mut self, weight: &dl_layers::Param<T>, bias: Option<&dl_layers::Param<T>>, path: &str) -> Result<()> {
+        let Some(init) = self.critical else { return Ok(()) };
+        let shape = weight.shape();
+        let fan_in: usize = shape[1..].iter().product();
+        let w = init.weight::<T>(shape[0], fan_in, &mut self.rng)?.reshape(&shape)?;
+        weight.set(w).map_err(|e| FrameworkError::config(path, e.to_string()))?;
+        if let Some(b) = bias {
+            b.set(init.bias::<T>(shape[0], &mut self.rng)?)?;
+        }
+        Ok(())
+    }
+
+    /// The learned shortcut from per-example shape `from` to `to`: a linear map for flat
+    /// features, a strided 1x1 convolution for feature maps.
+    fn projection<T: Element>(&mut self, from: &[usize], to: &[usize], path: &str) -> Result<Box<dyn Module<T>>> {
+        let mismatch = || FrameworkError::config(format!("{path}.projection"), format!("no 1x1 projection maps per-example shape {from:?} to {to:?}"));
+        // the stride that takes length a to length b (verified below by running the layer)
+        let stride_of = |a: usize, b: usize| if b > 0 { Some(a.div_ceil(b)) } else { None };
+        let proj: Box<dyn Module<T>> = match (from.len(), to.len()) {
+            (1, 1) => Box::new(self.dense::<T>(from[0], to[0], true, path)?),
+            (2, 2) => {
+                let s = stride_of(from[1], to[1]).ok_or_else(mismatch)?;
+                let conv = Conv1d::<T>::new(from[0], to[0], 1, ConvOptions::default().stride(s), &mut self.rng)?;
+                self.reinit(&conv.weight, conv.bias.as_ref(), path)?;
+                Box::new(conv)
+            }
+            (3, 3) => {
+                let s = stride_of(from[1], to[1]).ok_or_else(mismatch)?;
+                let conv = Conv2d::<T>::new(from[0], to[0], (1, 1), ConvOptions::default().stride(s), &mut self.rng)?;
+                self.reinit(&conv.weight, conv.bias.as_ref(), path)?;
+                Box::new(conv)
+            }
+            _ => return Err(mismatch()),
+        };
+        let mut proj = proj;
+        // the projection is applied to the block's input; check that it lands on the body's output
+        if output_shape::<T>(proj.as_mut(), from, path)? != to {
+            return Err(mismatch());
+        }
+        Ok(proj)
+    }
+}
+
+/// A boxed module as a module (for [`Residual::with_projection`], which takes `impl Module`).
+struct BoxedModule<T: Element>(Box<dyn Module<T>>);
+
+impl<T: Element> Module<T> for BoxedModule<T> {
+    fn describe(&self) -> String {
+        self.0.describe()
+    }
+    fn forward(&self, x: &Var<T>) -> dl_layers::Result<Var<T>> {
+        self.0.forward(x)
+    }
+    fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &dl_layers::Param<T>)) {
+        self.0.visit_parameters(prefix, f)
+    }
+    fn set_training(&mut self, training: bool) {
+        self.0.set_training(training)
+    }
+    fn is_training(&self) -> bool {
+        self.0.is_training()
+    }
+}

@@ -1,0 +1,364 @@
+//! Networks from configuration: a serde JSON document describes the architecture, the
+//! initialisation scheme and the parameterisation; [`NetworkConfig::build`] validates it
+//! field by field and builds a [`Network`](crate::network::Network).
+//!
+//! ```json
+//! {
+//!   "input_shape": [1, 8, 8],
+//!   "layers": [
+//!     {"type": "conv2d", "channels": 16, "kernel_size": 3, "padding": 1, "activation": "relu"},
+//!     {"type": "max_pool2d", "kernel_size": 2},
+//!     {"type": "flatten"},
+//!     {"type": "dropout", "p": 0.1},
+//!     {"type": "residual", "body": [{"type": "dense", "units": 256, "activation": "relu"},
+//!                                    {"type": "dense", "units": 256}]},
+//!     {"type": "dense", "units": 10}
+//!   ],
+//!   "init": {"scheme": "critical", "activation": "relu", "sigma_b2": 0.0},
+//!   "parameterisation": {"kind": "standard"},
+//!   "seed": 0
+//! }
+//! ```
+//!
+//! Layer types: `dense`, `conv1d`, `conv2d`, `max_pool2d`, `avg_pool2d`,
+//! `global_avg_pool`, `flatten`, `dropout`, `activation`, `recurrent` (RNN, LSTM, GRU over
+//! per-example sequences `(length, features)`, batch first), `residual` (a body of layers
+//! added to its input, with a linear or 1x1-convolution projection when the shapes differ
+//! and `"projection": true`). `dense`, `conv1d` and `conv2d` take an optional `activation`
+//! applied after them. Normalisation layers are not accepted yet: dl-norm is still being
+//! written.
+//!
+//! Initialisation schemes: `pytorch` (the default: uniform on `[-1/sqrt(fan_in),
+//! 1/sqrt(fan_in)]`, PyTorch's `nn.Linear`/`nn.Conv` default) and `critical`
+//! (`W ~ N(0, sigma_w2 / fan_in)`, `b ~ N(0, sigma_b2)` with `sigma_w2` on the critical
+//! line chi_1 = 1 of the named activation, Schoenholz et al. 2017, via
+//! [`dl_init::CriticalInit`]; recurrent layers keep PyTorch's initialisation, since the
+//! critical line is a property of feed-forward signal propagation).
+//!
+//! Parameterisations: `standard` (the weights carry their scale) and `ntk`
+//! (`h = (sigma_w / sqrt(fan_in)) W x + sigma_b b` with `W, b` standard normal, Jacot et
+//! al. 2018; dense layers only).
+//!
+//! Errors name the field: a JSON error carries its path (`layers[2].kernel_size: invalid
+//! type: string "3", expected usize`), and the semantic checks name theirs
+//! (`layers[2].kernel_size: must be positive`, `layers[4]: dense needs a flat input
+//! (features,), got per-example shape [16, 4, 4]; add a flatten layer`).
+
+mod build;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{FrameworkError, Result};
+
+/// An activation function as written in a configuration: `"relu"`, `"tanh"`, ...,
+/// `{"leaky_relu": 0.01}`, `{"elu": 1.0}`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivationConfig {
+    /// max(x, 0).
+    Relu,
+    /// max(x, 0) + slope min(x, 0).
+    LeakyRelu(f64),
+    /// x for x > 0, alpha (e^x - 1) otherwise.
+    Elu(f64),
+    /// x Phi(x).
+    Gelu,
+    /// 1 / (1 + e^-x).
+    Sigmoid,
+    /// tanh(x).
+    Tanh,
+    /// log(1 + e^x).
+    Softplus,
+    /// erf(x).
+    Erf,
+    /// sin(x).
+    Sin,
+    /// x.
+    Identity,
+}
+
+impl ActivationConfig {
+    /// The layer-side activation.
+    pub fn to_layer(self) -> dl_layers::Activation {
+        use dl_layers::Activation as A;
+        match self {
+            ActivationConfig::Relu => A::Relu,
+            ActivationConfig::LeakyRelu(s) => A::LeakyRelu(s),
+            ActivationConfig::Elu(a) => A::Elu(a),
+            ActivationConfig::Gelu => A::Gelu,
+            ActivationConfig::Sigmoid => A::Sigmoid,
+            ActivationConfig::Tanh => A::Tanh,
+            ActivationConfig::Softplus => A::Softplus,
+            ActivationConfig::Erf => A::Erf,
+            ActivationConfig::Sin => A::Sin,
+            ActivationConfig::Identity => A::Identity,
+        }
+    }
+
+    /// The mean-field side of the same function (for critical initialisation).
+    pub fn to_mean_field(self) -> dl_init::Activation {
+        use dl_init::Activation as A;
+        match self {
+            ActivationConfig::Relu => A::Relu,
+            ActivationConfig::LeakyRelu(s) => A::LeakyRelu(s),
+            ActivationConfig::Elu(a) => A::Elu(a),
+            ActivationConfig::Gelu => A::Gelu,
+            ActivationConfig::Sigmoid => A::Sigmoid,
+            ActivationConfig::Tanh => A::Tanh,
+            ActivationConfig::Softplus => A::Softplus,
+            ActivationConfig::Erf => A::Erf,
+            ActivationConfig::Sin => A::Sin,
+            ActivationConfig::Identity => A::Linear,
+        }
+    }
+}
+
+/// A recurrent cell as written in a configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CellConfig {
+    /// Elman RNN with tanh.
+    RnnTanh,
+    /// Elman RNN with relu.
+    RnnRelu,
+    /// LSTM.
+    Lstm,
+    /// GRU.
+    Gru,
+}
+
+impl CellConfig {
+    /// The layer-side cell.
+    pub fn to_layer(self) -> dl_layers::CellKind {
+        match self {
+            CellConfig::RnnTanh => dl_layers::CellKind::RnnTanh,
+            CellConfig::RnnRelu => dl_layers::CellKind::RnnRelu,
+            CellConfig::Lstm => dl_layers::CellKind::Lstm,
+            CellConfig::Gru => dl_layers::CellKind::Gru,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn one() -> usize {
+    1
+}
+
+/// One layer of a configuration (a JSON object with a `"type"`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum LayerConfig {
+    /// A fully connected layer `(features,) -> (units,)`.
+    Dense {
+        /// Output width.
+        units: usize,
+        /// Whether the layer has a bias (default true).
+        #[serde(default = "yes")]
+        bias: bool,
+        /// An activation applied after the layer.
+        #[serde(default)]
+        activation: Option<ActivationConfig>,
+    },
+    /// A 1-D convolution `(C, L) -> (channels, L')`.
+    Conv1d {
+        /// Output channels.
+        channels: usize,
+        /// Kernel length.
+        kernel_size: usize,
+        /// Stride (default 1).
+        #[serde(default = "one")]
+        stride: usize,
+        /// Zeros on each side (default 0).
+        #[serde(default)]
+        padding: usize,
+        /// Dilation (default 1).
+        #[serde(default = "one")]
+        dilation: usize,
+        /// Groups (default 1).
+        #[serde(default = "one")]
+        groups: usize,
+        /// Whether the layer has a bias (default true).
+        #[serde(default = "yes")]
+        bias: bool,
+        /// An activation applied after the layer.
+        #[serde(default)]
+        activation: Option<ActivationConfig>,
+    },
+    /// A 2-D convolution `(C, H, W) -> (channels, H', W')` with a square kernel.
+    Conv2d {
+        /// Output channels.
+        channels: usize,
+        /// Kernel height and width.
+        kernel_size: usize,
+        /// Stride (default 1).
+        #[serde(default = "one")]
+        stride: usize,
+        /// Zeros on each side (default 0).
+        #[serde(default)]
+        padding: usize,
+        /// Dilation (default 1).
+        #[serde(default = "one")]
+        dilation: usize,
+        /// Groups (default 1).
+        #[serde(default = "one")]
+        groups: usize,
+        /// Whether the layer has a bias (default true).
+        #[serde(default = "yes")]
+        bias: bool,
+        /// An activation applied after the layer.
+        #[serde(default)]
+        activation: Option<ActivationConfig>,
+    },
+    /// Max pooling over `(C, H, W)` with a square window.
+    MaxPool2d {
+        /// Window size.
+        kernel_size: usize,
+        /// Stride (default: the window size).
+        #[serde(default)]
+        stride: Option<usize>,
+        /// Padding (default 0).
+        #[serde(default)]
+        padding: usize,
+    },
+    /// Average pooling over `(C, H, W)` with a square window.
+    AvgPool2d {
+        /// Window size.
+        kernel_size: usize,
+        /// Stride (default: the window size).
+        #[serde(default)]
+        stride: Option<usize>,
+        /// Padding (default 0).
+        #[serde(default)]
+        padding: usize,
+    },
+    /// The mean over every spatial position: `(C, ...) -> (C,)`.
+    GlobalAvgPool,
+    /// `(d1, d2, ...) -> (d1 d2 ...,)`.
+    Flatten,
+    /// Inverted dropout with drop probability `p`.
+    Dropout {
+        /// Drop probability in [0, 1).
+        p: f64,
+    },
+    /// An elementwise activation.
+    Activation {
+        /// The function.
+        function: ActivationConfig,
+    },
+    /// A recurrent layer over sequences `(length, features)`: RNN, LSTM or GRU (PyTorch's
+    /// cells and initialisation), optionally bidirectional; passes on every step's output
+    /// `(length, D hidden)` or the final state `(D hidden,)`.
+    Recurrent {
+        /// `rnn_tanh`, `rnn_relu`, `lstm` or `gru`.
+        cell: CellConfig,
+        /// Hidden width H.
+        hidden_size: usize,
+        /// Run a second direction backwards over the sequence (D = 2).
+        #[serde(default)]
+        bidirectional: bool,
+        /// `sequence` (default) or `last`.
+        #[serde(default)]
+        output: crate::network::RecurrentOutputKind,
+    },
+    /// `y = x + f(x)` (or `P x + f(x)` with a projection `P`), `f` the body.
+    Residual {
+        /// The layers of `f`.
+        body: Vec<LayerConfig>,
+        /// Whether the shortcut is a learned projection (needed when `f` changes the shape).
+        #[serde(default)]
+        projection: bool,
+    },
+}
+
+/// How parameters are initialised.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "scheme", rename_all = "snake_case", deny_unknown_fields)]
+pub enum InitConfig {
+    /// PyTorch's default for `nn.Linear` and `nn.Conv*`: `U(-1/sqrt(fan_in), 1/sqrt(fan_in))`.
+    #[default]
+    Pytorch,
+    /// On the critical line of `activation` at bias variance `sigma_b2`:
+    /// `W ~ N(0, sigma_w2 / fan_in)`, `b ~ N(0, sigma_b2)`.
+    Critical {
+        /// The activation whose critical line is used.
+        activation: ActivationConfig,
+        /// The bias variance.
+        #[serde(default)]
+        sigma_b2: f64,
+    },
+}
+
+/// How the weights carry their scale.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Parameterisation {
+    /// The weights carry their scale (`W ~ N(0, sigma_w^2 / fan_in)` or PyTorch's uniform).
+    #[default]
+    Standard,
+    /// `h = (sigma_w / sqrt(fan_in)) W x + sigma_b b`, `W, b ~ N(0, 1)` (dense layers only).
+    Ntk {
+        /// Weight scale sigma_w (a standard deviation).
+        sigma_w: f64,
+        /// Bias scale sigma_b (a standard deviation).
+        #[serde(default)]
+        sigma_b: f64,
+    },
+}
+
+/// A network configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// The shape of one example, without the batch axis: `[64]`, `[1, 40]`, `[1, 8, 8]`.
+    pub input_shape: Vec<usize>,
+    /// The layers, in order.
+    pub layers: Vec<LayerConfig>,
+    /// The initialisation scheme.
+    #[serde(default)]
+    pub init: InitConfig,
+    /// The parameterisation.
+    #[serde(default)]
+    pub parameterisation: Parameterisation,
+    /// Seed of the initialisation draws and the dropout masks.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+/// Parses a JSON document into `C`; errors carry the field path.
+pub fn parse_json<C: serde::de::DeserializeOwned>(text: &str) -> Result<C> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." || path.is_empty() { "<root>".to_string() } else { path };
+        FrameworkError::config(path, e.into_inner().to_string())
+    })
+}
+
+impl NetworkConfig {
+    /// Parses a configuration from JSON text (the structure only; [`NetworkConfig::build`]
+    /// checks the values).
+    pub fn from_json(text: &str) -> Result<Self> {
+        parse_json(text)
+    }
+
+    /// Reads and parses a configuration file; errors name the path.
+    pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| FrameworkError::io(path, e))?;
+        Self::from_json(&text).map_err(|e| match e {
+            FrameworkError::Config { path: field, message } => {
+                FrameworkError::config(format!("{}: {field}", path.display()), message)
+            }
+            other => other,
+        })
+    }
+
+    /// The configuration as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a configuration is plain data")
+    }
+}
+
+pub use build::check_positive;

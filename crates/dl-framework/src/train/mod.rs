@@ -1,0 +1,158 @@
+//! The training loop: epochs of seeded, shuffled minibatches; an optimiser with a
+//! learning-rate schedule and gradient clipping; loss and accuracy; validation; early
+//! stopping; monitors every N steps; divergence detection; checkpoints that resume bit
+//! for bit; a history exported to JSON and CSV. The equations and the guarantees are in
+//! `docs/training.md`.
+//!
+//! | file | holds |
+//! | --- | --- |
+//! | `trainer` | [`Trainer`]: `fit`, `train_step`, `evaluate`, `save_checkpoint`, `resume` |
+//! | [`TrainConfig`] (here) | the serde configuration of a run, validated field by field |
+//! | `loss` | [`Loss`] and [`accuracy`] |
+//! | `monitor` | the [`Monitor`] trait and the loss/accuracy, gradient, activation and sharpness monitors |
+//! | `sharpness` | [`LossHessian`] (exact Hessian-vector products of the loss) and [`top_hessian_eigenvalue`] (power iteration) |
+//! | `divergence` | [`DivergenceReport`]: the step and the first layer or parameter where a NaN or infinity appeared |
+//! | `history` | [`History`]: records, JSON and CSV |
+//! | `progress` | an indicatif bar on a terminal, plain lines otherwise |
+
+mod divergence;
+mod history;
+mod loss;
+mod monitor;
+mod progress;
+mod sharpness;
+mod trainer;
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub use divergence::{DivergenceReport, DivergenceSite, first_non_finite_activation, non_finite_kind};
+pub use history::{History, Record};
+pub use loss::{Loss, accuracy};
+pub use monitor::{
+    ActivationStatsMonitor, GradientStatsMonitor, LossAccuracyMonitor, Monitor, MonitorContext, SharpnessMonitor,
+    activation_statistics, evaluate,
+};
+pub use sharpness::{LossHessian, PowerIteration, top_hessian_eigenvalue};
+pub use trainer::{FitOutcome, StepMetrics, Trainer};
+
+use crate::error::{FrameworkError, Result};
+use crate::optim::{AdamConfig, LrSchedule, RmsPropConfig, SgdConfig};
+
+/// Which optimiser, with its hyperparameters: `{"kind": "sgd", "lr": 0.1, "momentum": 0.9}`,
+/// `{"kind": "adam", "lr": 1e-3}`, `{"kind": "rmsprop", ...}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum OptimizerConfig {
+    /// [`crate::optim::Sgd`].
+    Sgd(SgdConfig),
+    /// [`crate::optim::Adam`] (AdamW with `decoupled_weight_decay`).
+    Adam(AdamConfig),
+    /// [`crate::optim::RmsProp`].
+    #[serde(rename = "rmsprop")]
+    RmsProp(RmsPropConfig),
+}
+
+/// Early stopping on the validation loss.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EarlyStoppingConfig {
+    /// Stop after this many epochs without an improvement of at least `min_delta`.
+    pub patience: usize,
+    /// The smallest decrease of the validation loss that counts as an improvement.
+    #[serde(default)]
+    pub min_delta: f64,
+    /// Put back the parameters of the best epoch at the end.
+    #[serde(default = "yes")]
+    pub restore_best: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+fn one() -> u64 {
+    1
+}
+fn constant() -> LrSchedule {
+    LrSchedule::Constant
+}
+
+/// A training run's configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// Examples per minibatch.
+    pub batch_size: usize,
+    /// Seed of the shuffling generator.
+    #[serde(default)]
+    pub seed: u64,
+    /// The optimiser.
+    pub optimizer: OptimizerConfig,
+    /// The learning rate at step t is `schedule.lr_at(optimizer lr, t)`.
+    #[serde(default = "constant")]
+    pub schedule: LrSchedule,
+    /// Clip the joint gradient norm to this value before each step.
+    #[serde(default)]
+    pub clip_grad_norm: Option<f64>,
+    /// The objective.
+    #[serde(default)]
+    pub loss: Loss,
+    /// Early stopping on the validation loss (needs a validation set).
+    #[serde(default)]
+    pub early_stopping: Option<EarlyStoppingConfig>,
+    /// Record the step's loss, accuracy, learning rate and gradient norm every this many steps.
+    #[serde(default = "one")]
+    pub log_every: u64,
+    /// Stop (without finishing the run) once this many optimiser steps have been taken in
+    /// total; a later `fit` continues from there. Used to interrupt and resume.
+    #[serde(default)]
+    pub max_steps: Option<u64>,
+    /// Skip a last batch smaller than `batch_size`.
+    #[serde(default)]
+    pub drop_last: bool,
+    /// Show a progress bar (plain lines when stderr is not a terminal).
+    #[serde(default)]
+    pub progress: bool,
+    /// Where checkpoints (`checkpoint.ckpt`) and the history (`history.json`, `history.csv`) go.
+    #[serde(default)]
+    pub output_dir: Option<PathBuf>,
+    /// Write a checkpoint every this many steps (and at the end of every epoch) when
+    /// `output_dir` is set.
+    #[serde(default)]
+    pub checkpoint_every: Option<u64>,
+}
+
+impl TrainConfig {
+    /// Parses JSON; errors carry the field path.
+    pub fn from_json(text: &str) -> Result<Self> {
+        crate::config::parse_json(text)
+    }
+
+    /// Checks the values; errors name the field.
+    pub fn validate(&self) -> Result<()> {
+        crate::config::check_positive("epochs", self.epochs)?;
+        crate::config::check_positive("batch_size", self.batch_size)?;
+        if self.log_every == 0 {
+            return Err(FrameworkError::config("log_every", "must be positive"));
+        }
+        if self.checkpoint_every == Some(0) {
+            return Err(FrameworkError::config("checkpoint_every", "must be positive"));
+        }
+        if let Some(c) = self.clip_grad_norm
+            && !(c.is_finite() && c > 0.0)
+        {
+            return Err(FrameworkError::config("clip_grad_norm", format!("must be a finite positive norm, got {c}")));
+        }
+        if let Some(e) = &self.early_stopping {
+            crate::config::check_positive("early_stopping.patience", e.patience)?;
+            if !(e.min_delta.is_finite() && e.min_delta >= 0.0) {
+                return Err(FrameworkError::config("early_stopping.min_delta", format!("must be finite and >= 0, got {}", e.min_delta)));
+            }
+        }
+        self.schedule.validate().map_err(|e| FrameworkError::config("schedule", e.to_string()))?;
+        self.loss.validate()
+    }
+}

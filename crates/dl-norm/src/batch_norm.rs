@@ -1,0 +1,131 @@
+//! Batch normalisation (Ioffe and Szegedy, 2015): per channel, over the batch and the
+//! spatial axes.
+//!
+//! ```text
+//! y = gamma_c (x - mu_c) / sqrt(var_c + eps) + beta_c
+//! ```
+//!
+//! In training mode `mu_c`, `var_c` are the batch mean and biased variance over the `m`
+//! values of channel `c` (the [`Normalize`](crate::primitive::Normalize) primitive with its
+//! closed-form backward, scale and shift fused), and the running statistics are updated by
+//! PyTorch's rule ([`crate::running`]). In evaluation mode the running statistics are used,
+//! and the layer is an affine map per channel. A training batch with one value per channel
+//! has no variance: that is an error, as in PyTorch.
+//!
+//! [`BatchNorm1d`] takes `(N, C)` or `(N, C, L)`, [`BatchNorm2d`] takes `(N, C, H, W)`.
+
+use dl_autodiff::Var;
+use dl_layers::{LayerError, Module, Param, Result, join_name};
+use dl_tensor::Element;
+
+use crate::apply::Statistics;
+use crate::running::{RunningStats, filled};
+use crate::spec::Normalizer;
+
+/// Batch norm over inputs with `D` spatial dimensions (`D = 1`: `(N, C)` or `(N, C, L)`;
+/// `D = 2`: `(N, C, H, W)`).
+pub struct BatchNorm<T: Element, const D: usize> {
+    pub num_features: usize,
+    pub eps: f64,
+    /// `(weight, bias)`: the per-channel scale `gamma` (initially 1) and shift `beta` (0).
+    pub affine: Option<(Param<T>, Param<T>)>,
+    /// `None` when the layer does not track running statistics (it then always uses batch
+    /// statistics, like PyTorch's `track_running_stats=False`).
+    pub running: Option<RunningStats<T>>,
+    training: bool,
+}
+
+/// Batch norm for `(N, C)` and `(N, C, L)` inputs.
+pub type BatchNorm1d<T> = BatchNorm<T, 1>;
+/// Batch norm for `(N, C, H, W)` inputs.
+pub type BatchNorm2d<T> = BatchNorm<T, 2>;
+
+impl<T: Element, const D: usize> BatchNorm<T, D> {
+    /// PyTorch's defaults: `eps = 1e-5`, momentum 0.1, affine, tracking running statistics.
+    pub fn new(num_features: usize) -> Self {
+        let running = RunningStats::new("BatchNorm", num_features, Some(0.1)).expect("0.1 is a valid momentum");
+        BatchNorm { num_features, eps: 1e-5, affine: Some((filled(&[num_features], 1.0), filled(&[num_features], 0.0))), running: Some(running), training: true }
+    }
+    /// Sets `eps` (checked, with the input, at the first forward pass).
+    pub fn with_eps(mut self, eps: f64) -> Self {
+        self.eps = eps;
+        self
+    }
+    /// Sets the momentum of the running statistics (`None`: cumulative average).
+    pub fn with_momentum(mut self, momentum: Option<f64>) -> Result<Self> {
+        self.running = Some(RunningStats::new(&self.describe_name(), self.num_features, momentum)?);
+        Ok(self)
+    }
+    /// Without the learnable scale and shift.
+    pub fn without_affine(mut self) -> Self {
+        self.affine = None;
+        self
+    }
+    /// Without running statistics: batch statistics in both modes.
+    pub fn without_running_stats(mut self) -> Self {
+        self.running = None;
+        self
+    }
+
+    fn describe_name(&self) -> String {
+        format!("BatchNorm{D}d({})", self.num_features)
+    }
+
+    fn check_input(&self, shape: &[usize]) -> Result<()> {
+        let c = self.num_features;
+        let (ok, expected) = match D {
+            1 => (matches!(shape.len(), 2 | 3) && shape[1] == c, format!("an input (N, {c}) or (N, {c}, L)")),
+            _ => (shape.len() == D + 2 && shape[1] == c, format!("an input (N, {c}, {}) with {} spatial axes", vec!["_"; D].join(", "), D)),
+        };
+        if ok { Ok(()) } else { Err(LayerError::layer(self.describe(), expected, shape)) }
+    }
+}
+
+impl<T: Element, const D: usize> Module<T> for BatchNorm<T, D> {
+    fn describe(&self) -> String {
+        self.describe_name()
+    }
+
+    fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
+        self.check_input(x.shape())?;
+        let normalizer = Normalizer::batch_norm(self.eps);
+        let affine_vars = self.affine.as_ref().map(|(w, b)| (w.var(), b.var()));
+        let affine = affine_vars.as_ref().map(|(w, b)| (w, b));
+        let use_batch = self.training || self.running.is_none();
+        if !use_batch {
+            let running = self.running.as_ref().expect("running statistics in evaluation mode");
+            let (mean, var) = running.values();
+            return Ok(normalizer.apply(&self.describe(), x, Statistics::Given { mean: &mean, var: &var }, affine)?.output);
+        }
+        let count = x.value().numel() / self.num_features.max(1);
+        if count == 1 {
+            let expected = "more than 1 value per channel when training (the batch variance is undefined)";
+            return Err(LayerError::layer(self.describe(), expected, x.shape()));
+        }
+        let out = normalizer.apply(&self.describe(), x, Statistics::Batch, affine)?;
+        if self.training
+            && let (Some(running), Some(batch)) = (&self.running, &out.batch)
+        {
+            running.update(&self.describe(), &batch.mean, &batch.var, out.plan.view.count())?;
+        }
+        Ok(out.output)
+    }
+
+    fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Param<T>)) {
+        if let Some((w, b)) = &self.affine {
+            f(&join_name(prefix, "weight"), w);
+            f(&join_name(prefix, "bias"), b);
+        }
+    }
+    fn visit_buffers(&self, prefix: &str, f: &mut dyn FnMut(&str, &Param<T>)) {
+        if let Some(r) = &self.running {
+            r.visit(prefix, f);
+        }
+    }
+    fn set_training(&mut self, training: bool) {
+        self.training = training;
+    }
+    fn is_training(&self) -> bool {
+        self.training
+    }
+}

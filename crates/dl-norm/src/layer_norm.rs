@@ -1,0 +1,81 @@
+//! Layer normalisation (Ba, Kiros and Hinton, 2016): per sample, over the trailing
+//! `normalized_shape` axes, with an elementwise scale and shift of that shape.
+//!
+//! ```text
+//! y = gamma ⊙ (x - mu) / sqrt(var + eps) + beta,   mu, var over the last k axes of x
+//! ```
+//!
+//! The statistics never involve other samples, so training and evaluation behave the same
+//! and any batch size (one included) works. The normalisation is the
+//! [`Normalize`](crate::primitive::Normalize) primitive over the `(1, leading, trailing)`
+//! view; the scale and shift, laid out along the *reduced* axes, are ordinary broadcasting
+//! `Var` operations.
+
+use dl_autodiff::Var;
+use dl_layers::{LayerError, Module, Param, Result, join_name};
+use dl_tensor::Element;
+
+use crate::apply::Statistics;
+use crate::running::filled;
+use crate::spec::Normalizer;
+
+/// Layer norm over the trailing axes `normalized_shape`.
+pub struct LayerNorm<T: Element> {
+    pub normalized_shape: Vec<usize>,
+    pub eps: f64,
+    /// `(weight, bias)` of shape `normalized_shape`, initially ones and zeros.
+    pub affine: Option<(Param<T>, Param<T>)>,
+    training: bool,
+}
+
+impl<T: Element> LayerNorm<T> {
+    /// PyTorch's defaults: `eps = 1e-5`, elementwise affine.
+    pub fn new(normalized_shape: &[usize]) -> Self {
+        let affine = Some((filled(normalized_shape, 1.0), filled(normalized_shape, 0.0)));
+        LayerNorm { normalized_shape: normalized_shape.to_vec(), eps: 1e-5, affine, training: true }
+    }
+    pub fn with_eps(mut self, eps: f64) -> Self {
+        self.eps = eps;
+        self
+    }
+    pub fn without_affine(mut self) -> Self {
+        self.affine = None;
+        self
+    }
+}
+
+/// Checks that `shape` ends with `trailing` (shared by layer norm and RMS norm).
+pub(crate) fn check_trailing(layer: String, trailing: &[usize], shape: &[usize]) -> Result<()> {
+    let k = trailing.len();
+    if k == 0 || shape.len() < k || shape[shape.len() - k..] != *trailing {
+        return Err(LayerError::layer(layer, format!("an input (..., {}) ending in the normalised shape {trailing:?}", trailing.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")), shape));
+    }
+    Ok(())
+}
+
+impl<T: Element> Module<T> for LayerNorm<T> {
+    fn describe(&self) -> String {
+        format!("LayerNorm({:?})", self.normalized_shape)
+    }
+    fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
+        check_trailing(self.describe(), &self.normalized_shape, x.shape())?;
+        let normalizer = Normalizer::layer_norm(self.normalized_shape.len(), self.eps);
+        let xhat = normalizer.apply(&self.describe(), x, Statistics::Batch, None)?.output;
+        Ok(match &self.affine {
+            Some((w, b)) => xhat.mul(&w.var())?.add(&b.var())?,
+            None => xhat,
+        })
+    }
+    fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Param<T>)) {
+        if let Some((w, b)) = &self.affine {
+            f(&join_name(prefix, "weight"), w);
+            f(&join_name(prefix, "bias"), b);
+        }
+    }
+    fn set_training(&mut self, training: bool) {
+        self.training = training;
+    }
+    fn is_training(&self) -> bool {
+        self.training
+    }
+}
