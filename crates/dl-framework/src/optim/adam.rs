@@ -8,8 +8,6 @@
 //! p = p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
 //! ```
 
-use std::collections::BTreeMap;
-
 use dl_tensor::{Element, cst};
 use serde::{Deserialize, Serialize};
 
@@ -45,9 +43,7 @@ impl AdamConfig {
 #[derive(Clone, Debug)]
 pub struct Adam<T: Element> {
     cfg: AdamConfig,
-    step: u64,
     buffers: Buffers<T>,
-    shapes: BTreeMap<String, Vec<usize>>,
 }
 
 impl<T: Element> Adam<T> {
@@ -58,16 +54,16 @@ impl<T: Element> Adam<T> {
         check_range("beta2", cfg.beta2, 0.0, 1.0 - f64::EPSILON, "must lie in [0, 1)")?;
         check_range("eps", cfg.eps, 0.0, f64::MAX, "must be non-negative")?;
         check_range("weight_decay", cfg.weight_decay, 0.0, f64::MAX, "must be non-negative")?;
-        Ok(Adam { cfg, step: 0, buffers: Buffers::new(vec!["exp_avg", "exp_avg_sq"]), shapes: BTreeMap::new() })
+        Ok(Adam { cfg, buffers: Buffers::new(vec!["exp_avg", "exp_avg_sq"]) })
     }
 }
 
 impl<T: Element> Optimizer<T> for Adam<T> {
     fn step(&mut self, params: &mut [Param<'_, T>]) -> Result<(), OptimError> {
         params.iter().try_for_each(check_shapes)?;
-        self.step += 1;
+        self.buffers.step += 1;
         let c = &self.cfg;
-        let t = self.step as i32;
+        let t = self.buffers.step as i32;
         let (b1, b2): (T, T) = (cst(c.beta1), cst(c.beta2));
         let (one_b1, one_b2): (T, T) = (cst(1.0 - c.beta1), cst(1.0 - c.beta2));
         let bias1: T = cst(1.0 - c.beta1.powi(t));
@@ -75,7 +71,6 @@ impl<T: Element> Optimizer<T> for Adam<T> {
         let (lr, eps, wd): (T, T, T) = (cst(c.lr), cst(c.eps), cst(c.weight_decay));
         let step_size = lr / bias1;
         for p in params.iter_mut() {
-            self.shapes.insert(p.name.to_string(), p.grad.shape().to_vec());
             let (v, mut g) = slices(p.value, p.grad);
             if c.weight_decay != 0.0 {
                 if c.decoupled_weight_decay {
@@ -85,7 +80,7 @@ impl<T: Element> Optimizer<T> for Adam<T> {
                     g.iter_mut().zip(v.iter()).for_each(|(g, &x)| *g += wd * x);
                 }
             }
-            let (slots, _) = self.buffers.slots(p.name, g.len());
+            let (slots, _) = self.buffers.slots(p.name, p.grad.shape());
             let [m, s] = slots else { unreachable!("Adam keeps exactly two buffers") };
             for i in 0..g.len() {
                 m[i] = b1 * m[i] + one_b1 * g[i];
@@ -104,11 +99,9 @@ impl<T: Element> Optimizer<T> for Adam<T> {
         self.cfg.lr = lr;
     }
     fn state(&self) -> OptimizerState {
-        OptimizerState { step: self.step, buffers: self.buffers.export(&self.shapes) }
+        self.buffers.export()
     }
     fn load_state(&mut self, state: &OptimizerState) -> Result<(), OptimError> {
-        self.shapes = self.buffers.import(&state.buffers)?;
-        self.step = state.step;
-        Ok(())
+        self.buffers.import(state)
     }
 }

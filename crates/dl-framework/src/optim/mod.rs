@@ -98,33 +98,36 @@ pub(crate) fn check_range(field: &'static str, value: f64, lo: f64, hi: f64, rea
     Ok(())
 }
 
-/// Per-parameter buffers of one optimiser: for each parameter name, one vector per
-/// buffer key (the keys are fixed when the optimiser is built).
+/// The internal state every optimiser keeps: the step count and, per parameter name, one
+/// buffer per key (the keys are fixed when the optimiser is built) with the parameter's
+/// shape. [`Optimizer::state`] and [`Optimizer::load_state`] are its export and import.
 #[derive(Clone, Debug)]
 pub(crate) struct Buffers<T: Element> {
+    pub step: u64,
     keys: Vec<&'static str>,
-    map: BTreeMap<String, Vec<Vec<T>>>,
+    map: BTreeMap<String, (Vec<usize>, Vec<Vec<T>>)>,
 }
 
 impl<T: Element> Buffers<T> {
     pub fn new(keys: Vec<&'static str>) -> Self {
-        Buffers { keys, map: BTreeMap::new() }
+        Buffers { step: 0, keys, map: BTreeMap::new() }
     }
 
     /// The buffers of parameter `name` (one per key, in key order), created as zeros of
-    /// length `len` if absent; the flag says whether they were just created.
-    pub fn slots(&mut self, name: &str, len: usize) -> (&mut [Vec<T>], bool) {
+    /// the parameter's `shape` if absent; the flag says whether they were just created.
+    pub fn slots(&mut self, name: &str, shape: &[usize]) -> (&mut [Vec<T>], bool) {
         let fresh = !self.map.contains_key(name);
         let n = self.keys.len();
-        let slots = self.map.entry(name.to_string()).or_insert_with(|| vec![vec![T::zero(); len]; n]);
+        let len = shape.iter().product();
+        let (_, slots) = self.map.entry(name.to_string()).or_insert_with(|| (shape.to_vec(), vec![vec![T::zero(); len]; n]));
         (slots.as_mut_slice(), fresh)
     }
 
-    pub fn export(&self, shapes: &BTreeMap<String, Vec<usize>>) -> BTreeMap<String, BTreeMap<String, (Vec<usize>, Vec<f64>)>> {
-        self.map
+    pub fn export(&self) -> OptimizerState {
+        let buffers = self
+            .map
             .iter()
-            .map(|(name, bufs)| {
-                let shape = shapes.get(name).cloned().unwrap_or_default();
+            .map(|(name, (shape, bufs))| {
                 let b = self
                     .keys
                     .iter()
@@ -133,17 +136,15 @@ impl<T: Element> Buffers<T> {
                     .collect();
                 (name.clone(), b)
             })
-            .collect()
+            .collect();
+        OptimizerState { step: self.step, buffers }
     }
 
-    pub fn import(
-        &mut self,
-        state: &BTreeMap<String, BTreeMap<String, (Vec<usize>, Vec<f64>)>>,
-    ) -> Result<BTreeMap<String, Vec<usize>>, OptimError> {
+    pub fn import(&mut self, state: &OptimizerState) -> Result<(), OptimError> {
         let mut map = BTreeMap::new();
-        let mut shapes = BTreeMap::new();
-        for (name, bufs) in state {
+        for (name, bufs) in &state.buffers {
             let mut slots = Vec::with_capacity(self.keys.len());
+            let mut param_shape = Vec::new();
             for key in &self.keys {
                 let (shape, vals) = bufs
                     .get(*key)
@@ -152,15 +153,16 @@ impl<T: Element> Buffers<T> {
                     return Err(OptimError::State(format!("parameter '{name}': buffer '{key}' has {} values for shape {shape:?}", vals.len())));
                 }
                 slots.push(vals.iter().map(|&v| T::from_f64_lossy(v)).collect());
-                shapes.insert(name.clone(), shape.clone());
+                param_shape = shape.clone();
             }
             if let Some(extra) = bufs.keys().find(|k| !self.keys.contains(&k.as_str())) {
                 return Err(OptimError::State(format!("parameter '{name}': unexpected buffer '{extra}' (expected {:?})", self.keys)));
             }
-            map.insert(name.clone(), slots);
+            map.insert(name.clone(), (param_shape, slots));
         }
         self.map = map;
-        Ok(shapes)
+        self.step = state.step;
+        Ok(())
     }
 }
 

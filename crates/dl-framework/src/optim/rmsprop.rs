@@ -8,8 +8,6 @@
 //! otherwise: p = p - lr * g / (sqrt(v~) + eps)
 //! ```
 
-use std::collections::BTreeMap;
-
 use dl_tensor::{Element, cst};
 use serde::{Deserialize, Serialize};
 
@@ -37,9 +35,7 @@ impl Default for RmsPropConfig {
 #[derive(Clone, Debug)]
 pub struct RmsProp<T: Element> {
     cfg: RmsPropConfig,
-    step: u64,
     buffers: Buffers<T>,
-    shapes: BTreeMap<String, Vec<usize>>,
 }
 
 impl<T: Element> RmsProp<T> {
@@ -57,7 +53,7 @@ impl<T: Element> RmsProp<T> {
         if cfg.momentum > 0.0 {
             keys.push("momentum");
         }
-        Ok(RmsProp { cfg, step: 0, buffers: Buffers::new(keys), shapes: BTreeMap::new() })
+        Ok(RmsProp { cfg, buffers: Buffers::new(keys) })
     }
 }
 
@@ -68,12 +64,11 @@ impl<T: Element> Optimizer<T> for RmsProp<T> {
         let (a, one_a): (T, T) = (cst(c.alpha), cst(1.0 - c.alpha));
         let (lr, eps, wd, mu): (T, T, T, T) = (cst(c.lr), cst(c.eps), cst(c.weight_decay), cst(c.momentum));
         for p in params.iter_mut() {
-            self.shapes.insert(p.name.to_string(), p.grad.shape().to_vec());
             let (v, mut g) = slices(p.value, p.grad);
             if c.weight_decay != 0.0 {
                 g.iter_mut().zip(v.iter()).for_each(|(g, &x)| *g += wd * x);
             }
-            let (slots, _) = self.buffers.slots(p.name, g.len());
+            let (slots, _) = self.buffers.slots(p.name, p.grad.shape());
             let (sq, rest) = slots.split_first_mut().expect("square_avg is always kept");
             let (mut gbar, rest) = match c.centered {
                 true => rest.split_first_mut().map(|(a, r)| (Some(a), r)).expect("grad_avg is kept when centred"),
@@ -97,7 +92,7 @@ impl<T: Element> Optimizer<T> for RmsProp<T> {
                 }
             }
         }
-        self.step += 1;
+        self.buffers.step += 1;
         Ok(())
     }
 
@@ -108,11 +103,9 @@ impl<T: Element> Optimizer<T> for RmsProp<T> {
         self.cfg.lr = lr;
     }
     fn state(&self) -> OptimizerState {
-        OptimizerState { step: self.step, buffers: self.buffers.export(&self.shapes) }
+        self.buffers.export()
     }
     fn load_state(&mut self, state: &OptimizerState) -> Result<(), OptimError> {
-        self.shapes = self.buffers.import(&state.buffers)?;
-        self.step = state.step;
-        Ok(())
+        self.buffers.import(state)
     }
 }

@@ -9,8 +9,6 @@
 //! p = p - lr * g
 //! ```
 
-use std::collections::BTreeMap;
-
 use dl_tensor::{Element, cst};
 use serde::{Deserialize, Serialize};
 
@@ -37,9 +35,7 @@ impl Default for SgdConfig {
 #[derive(Clone, Debug)]
 pub struct Sgd<T: Element> {
     cfg: SgdConfig,
-    step: u64,
     buffers: Buffers<T>,
-    shapes: BTreeMap<String, Vec<usize>>,
 }
 
 impl<T: Element> Sgd<T> {
@@ -56,7 +52,7 @@ impl<T: Element> Sgd<T> {
                 reason: "Nesterov momentum needs momentum > 0 and zero dampening",
             });
         }
-        Ok(Sgd { cfg, step: 0, buffers: Buffers::new(vec!["momentum"]), shapes: BTreeMap::new() })
+        Ok(Sgd { cfg, buffers: Buffers::new(vec!["momentum"]) })
     }
 }
 
@@ -71,8 +67,7 @@ impl<T: Element> Optimizer<T> for Sgd<T> {
                 g.iter_mut().zip(v.iter()).for_each(|(g, &x)| *g += wd * x);
             }
             if self.cfg.momentum != 0.0 {
-                self.shapes.insert(p.name.to_string(), p.grad.shape().to_vec());
-                let (slots, fresh) = self.buffers.slots(p.name, g.len());
+                let (slots, fresh) = self.buffers.slots(p.name, p.grad.shape());
                 for (bi, gi) in slots[0].iter_mut().zip(g.iter_mut()) {
                     *bi = if fresh { *gi } else { mu * *bi + damp * *gi };
                     *gi = if self.cfg.nesterov { *gi + mu * *bi } else { *bi };
@@ -80,7 +75,7 @@ impl<T: Element> Optimizer<T> for Sgd<T> {
             }
             v.iter_mut().zip(&g).for_each(|(x, &g)| *x -= lr * g);
         }
-        self.step += 1;
+        self.buffers.step += 1;
         Ok(())
     }
 
@@ -91,11 +86,9 @@ impl<T: Element> Optimizer<T> for Sgd<T> {
         self.cfg.lr = lr;
     }
     fn state(&self) -> OptimizerState {
-        OptimizerState { step: self.step, buffers: self.buffers.export(&self.shapes) }
+        self.buffers.export()
     }
     fn load_state(&mut self, state: &OptimizerState) -> Result<(), OptimError> {
-        self.shapes = self.buffers.import(&state.buffers)?;
-        self.step = state.step;
-        Ok(())
+        self.buffers.import(state)
     }
 }
