@@ -8,76 +8,21 @@
 use dl_autodiff::gradcheck::{GradcheckOptions, check_primitive, gradgradcheck};
 use dl_autodiff::{Var, vjp};
 use dl_layers::conv_primitive::{Conv2dInputGrad, Conv2dPrimitive, Conv2dWeightGrad};
+use dl_layers::reference::{conv2d_direct, conv2d_generic};
 use dl_layers::{Conv1d, Conv2d, ConvGeometry, ConvOptions, LayerError, Module, conv2d};
 use dl_tensor::{Tensor, Tolerance, Window, assert_close, seeded_rng};
 
-/// y[n, o, p, q] = sum_{c in group(o), i, j} x[n, c, p s - pad + i d, q s - pad + j d] w[o, c - g Cg, i, j].
+/// The direct-loop convolution, `y[n, o, p, q] = sum_{c in group(o), i, j}
+/// x[n, c, p s - pad + i d, q s - pad + j d] w[o, c - g Cg, i, j]` (dl_layers::reference).
 fn conv_loop(x: &Tensor<f64>, w: &Tensor<f64>, g: &ConvGeometry) -> Tensor<f64> {
-    let (xs, ws) = (x.shape().to_vec(), w.shape().to_vec());
-    let (n, c, h, wd) = (xs[0], xs[1], xs[2], xs[3]);
-    let (o, cg, kh, kw) = (ws[0], ws[1], ws[2], ws[3]);
-    let og = o / g.groups;
-    let oh = g.h.output_len("ref", h).unwrap();
-    let ow = g.w.output_len("ref", wd).unwrap();
-    let (xv, wv) = (x.to_vec(), w.to_vec());
-    let mut y = vec![0.0; n * o * oh * ow];
-    for b in 0..n {
-        for oc in 0..o {
-            let grp = oc / og;
-            for p in 0..oh {
-                for q in 0..ow {
-                    let mut acc = 0.0;
-                    for cl in 0..cg {
-                        let ci = grp * cg + cl;
-                        for i in 0..kh {
-                            let iy = (p * g.h.stride + i * g.h.dilation) as isize - g.h.pad_lo as isize;
-                            if iy < 0 || iy >= h as isize {
-                                continue;
-                            }
-                            for j in 0..kw {
-                                let ix = (q * g.w.stride + j * g.w.dilation) as isize - g.w.pad_lo as isize;
-                                if ix < 0 || ix >= wd as isize {
-                                    continue;
-                                }
-                                acc += xv[((b * c + ci) * h + iy as usize) * wd + ix as usize] * wv[((oc * cg + cl) * kh + i) * kw + j];
-                            }
-                        }
-                    }
-                    y[((b * o + oc) * oh + p) * ow + q] = acc;
-                }
-            }
-        }
-    }
-    Tensor::from_vec(y, &[n, o, oh, ow]).unwrap()
+    conv2d_direct(x, w, g).unwrap()
 }
 
-/// The same convolution from generic differentiable ops: zero padding with `pad_narrow`, the
-/// window taps with `index_select` on the flattened padded image, a grouped `matmul`. Its
-/// gradient comes from the generic ops' rules (index_add, matmul's VJP, narrow), not from
-/// im2col/col2im.
+/// The same convolution from generic differentiable ops (padding by narrow, window taps by
+/// index_select, a grouped matmul): its gradient comes from the generic ops' rules, not from
+/// im2col/col2im (dl_layers::reference).
 fn conv_gather(x: &Var<f64>, w: &Var<f64>, g: &ConvGeometry) -> Var<f64> {
-    let (xs, ws) = (x.shape().to_vec(), w.shape().to_vec());
-    let (n, c, h, wd) = (xs[0], xs[1], xs[2], xs[3]);
-    let (o, cg, kh, kw) = (ws[0], ws[1], ws[2], ws[3]);
-    let (hp, wp) = (h + g.h.pad_lo + g.h.pad_hi, wd + g.w.pad_lo + g.w.pad_hi);
-    let oh = g.h.output_len("ref", h).unwrap();
-    let ow = g.w.output_len("ref", wd).unwrap();
-    let xp = x.pad_narrow(2, g.h.pad_lo, hp).unwrap().pad_narrow(3, g.w.pad_lo, wp).unwrap();
-    let flat = xp.reshape(&[n, c, hp * wp]).unwrap();
-    let mut idx = Vec::new();
-    for i in 0..kh {
-        for j in 0..kw {
-            for p in 0..oh {
-                for q in 0..ow {
-                    idx.push((p * g.h.stride + i * g.h.dilation) * wp + q * g.w.stride + j * g.w.dilation);
-                }
-            }
-        }
-    }
-    let l = oh * ow;
-    let taps = flat.index_select(2, &idx).unwrap().reshape(&[n, g.groups, cg * kh * kw, l]).unwrap();
-    let wm = w.reshape(&[g.groups, o / g.groups, cg * kh * kw]).unwrap();
-    wm.matmul(&taps).unwrap().reshape(&[n, o, oh, ow]).unwrap()
+    conv2d_generic(x, w, g).unwrap()
 }
 
 fn case_name(s: usize, p: usize, d: usize, groups: usize, hw: (usize, usize)) -> String {
