@@ -10,6 +10,7 @@
 //! | [`conv_primitive`] | the convolution primitive whose backward is explicit GEMMs with im2col / col2im (see `docs/convolution.md`) and its two mutually transposed backward primitives |
 //! | [`conv`] | [`Conv1d`], [`Conv2d`]: stride, padding (explicit or `'same'`), dilation, groups (depthwise) |
 //! | [`pool`] | [`MaxPool2d`] (backward to the first argmax), [`AvgPool2d`], [`GlobalAvgPool`] |
+//! | [`pool1d`] | 1-D pooling of `(N, C, L)` sequences: [`MaxPool1d`], [`AvgPool1d`] (padded zeros counted, PyTorch's `count_include_pad = True`), [`GlobalAvgPool1d`] |
 //! | [`flatten`], [`dropout`], [`embedding`], [`activation`] | [`Flatten`]; seeded inverted [`Dropout`]; [`Embedding`] (lookup, scatter-add backward); activations as modules ([`Act`]) |
 //! | [`sequential`], [`residual`] | [`Sequential`] (parameters named `"0.weight"`, ...); [`Residual`] blocks `x + f(x)` with an optional projection |
 //! | [`loss`] | [`mse`], [`cross_entropy`] (integer labels, label smoothing, stable at logits of ±1e4), [`bce_with_logits`] |
@@ -57,6 +58,7 @@ pub mod linear;
 pub mod loss;
 pub mod module;
 pub mod pool;
+pub mod pool1d;
 pub mod recurrent;
 pub mod reference;
 pub mod residual;
@@ -74,6 +76,7 @@ pub use linear::Linear;
 pub use loss::{bce_with_logits, cross_entropy, mse};
 pub use module::{Module, NamedParam, Param, StepParam, commit_step, join_name, parameters_for_step};
 pub use pool::{AvgPool2d, GlobalAvgPool, MaxPool2d, MaxPool2dPrimitive, PoolOptions};
+pub use pool1d::{AvgPool1d, GlobalAvgPool1d, MaxPool1d, MaxPool1dPrimitive};
 pub use recurrent::{CellKind, Recurrent, RecurrentOutput, RecurrentState, TbpttSchedule, rnn_backward, truncated_bptt};
 pub use residual::Residual;
 pub use sequential::Sequential;

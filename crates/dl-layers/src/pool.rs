@@ -19,7 +19,8 @@ use crate::conv_primitive::{ConvGeometry, conv2d};
 use crate::error::{LayerError, Result};
 use crate::module::{Module, Param};
 
-/// Kernel, stride and padding of a 2-D pooling window (square).
+/// Kernel, stride and padding of a pooling window: square in 2-D ([`MaxPool2d`],
+/// [`AvgPool2d`]), an interval in 1-D ([`crate::MaxPool1d`], [`crate::AvgPool1d`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PoolOptions {
     pub kernel: usize,
@@ -40,7 +41,7 @@ impl PoolOptions {
         self.padding = p;
         self
     }
-    fn window(&self) -> Window {
+    pub(crate) fn window(&self) -> Window {
         Window::new(self.kernel).stride(self.stride).padding(self.padding)
     }
     fn check(&self, layer: &str, x: &[usize]) -> Result<(usize, usize)> {

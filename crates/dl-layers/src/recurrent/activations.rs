@@ -50,6 +50,7 @@ fn fast_tanh_f32(x: f32) -> f32 {
 }
 
 /// `x <- tanh(x)` for every element.
+#[inline]
 pub(crate) fn tanh_in_place<T: Element>(xs: &mut [T]) {
     if is_f32::<T>() {
         for v in xs.iter_mut() {
@@ -61,6 +62,7 @@ pub(crate) fn tanh_in_place<T: Element>(xs: &mut [T]) {
 }
 
 /// `x <- sigmoid(x)` for every element.
+#[inline]
 pub(crate) fn sigmoid_in_place<T: Element>(xs: &mut [T]) {
     if is_f32::<T>() {
         for v in xs.iter_mut() {

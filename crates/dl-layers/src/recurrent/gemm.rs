@@ -1,9 +1,12 @@
 //! Row-major matrices on plain slices and the one product the recurrences need,
 //! `C = beta C + A^(T?) B^(T?)`, through the workspace's GEMM kernel
-//! ([`Element::gemm`], `matrixmultiply`). The time loops of the explicit forward and
+//! ([`Element::gemm`], `matrixmultiply`), and its row-banded parallel form for the large
+//! products outside the time loops. The time loops of the explicit forward and
 //! backward call it on slices of preallocated buffers, so a step allocates nothing.
 
 use dl_tensor::Element;
+use dl_tensor::matmul::gemm_into;
+use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
 
 /// A row-major `rows x cols` matrix borrowed from a slice, optionally read transposed.
 #[derive(Clone, Copy)]
@@ -24,11 +27,11 @@ impl<'a, T> Mat<'a, T> {
         Mat { transposed: !self.transposed, ..self }
     }
     /// `(rows, cols)` as read, after an optional transpose.
-    fn dims(&self) -> (usize, usize) {
+    pub(crate) fn dims(&self) -> (usize, usize) {
         if self.transposed { (self.cols, self.rows) } else { (self.rows, self.cols) }
     }
     /// `(row stride, column stride)` as read.
-    fn strides(&self) -> (isize, isize) {
+    pub(crate) fn strides(&self) -> (isize, isize) {
         if self.transposed { (1, self.cols as isize) } else { (self.cols as isize, 1) }
     }
 }
@@ -58,6 +61,33 @@ pub(crate) fn gemm<T: Element>(beta: T, c: &mut [T], a: Mat<'_, T>, b: Mat<'_, T
     unsafe {
         T::gemm(m, k, n, T::one(), a.data.as_ptr(), rsa, csa, b.data.as_ptr(), rsb, csb, beta, c.as_mut_ptr(), n as isize, 1);
     }
+}
+
+/// `c (m x n, row-major) = a b` (overwritten) for the large products outside the time loops
+/// (the input projection of all steps, the weight gradients over all `(T B)` rows): through
+/// dl-tensor's [`gemm_into`], which splits a large product into bands of rows on rayon's
+/// pool. Every entry is the same dot product summed in the same order whatever the band, so
+/// the result has the same bits for every thread count.
+///
+/// # Panics
+/// As [`gemm`]: when a slice is shorter than its shape (an internal invariant).
+pub(crate) fn gemm_parallel<T: Element>(c: &mut [T], a: Mat<'_, T>, b: Mat<'_, T>) {
+    let (m, k) = a.dims();
+    let (kb, n) = b.dims();
+    assert!(k == kb, "gemm_parallel: inner dimensions {k} and {kb} differ (internal invariant)");
+    if m == 0 || n == 0 || k == 0 {
+        c[..m * n].iter_mut().for_each(|v| *v = T::zero());
+        return;
+    }
+    let c = ArrayViewMut2::from_shape((m, n), &mut c[..m * n]).expect("gemm_parallel: c is shorter than m x n (internal invariant)");
+    gemm_into(view(a), view(b), c);
+}
+
+/// `x` as an ndarray view (as read, after its optional transpose).
+fn view<T>(x: Mat<'_, T>) -> ArrayView2<'_, T> {
+    let (rs, cs) = x.strides();
+    ArrayView2::from_shape(x.dims().strides((rs as usize, cs as usize)), &x.data[..x.rows * x.cols])
+        .expect("gemm_parallel: a buffer is shorter than its shape (internal invariant)")
 }
 
 /// Adds every row of `rows` (`n` rows of `len`) into `out` (`len`): the bias gradient.
@@ -95,6 +125,9 @@ mod tests {
             for (got, w) in c.iter().zip(want) {
                 assert_eq!(*got, 2.0 + w, "products of small integers and halves are exact");
             }
+            let mut c = [7.0; 4];
+            gemm_parallel(&mut c, am, bm);
+            assert_eq!(c, want, "gemm_parallel overwrites c");
         }
     }
 }

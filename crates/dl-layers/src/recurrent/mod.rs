@@ -11,7 +11,7 @@
 //! | [`mask`] | masks of variable-length batches and the per-sequence reversal of bidirectional layers |
 //! | [`layer`] | [`Recurrent`]: the module, uni- or bidirectional, with masks and initial states |
 //! | [`truncated`] | [`truncated_bptt`]: BPTT(k1, k2) with the state carried across windows, detached |
-//! | `gemm`, `activations` | the GEMM on slices used by the time loops; `tanh` / sigmoid over slices (a vectorisable rational `tanh` in f32) |
+//! | `gemm`, `packed`, `activations` | the GEMM on slices used by the time loops; the recurrent weight packed once per sequence for an AVX-512 kernel; `tanh` / sigmoid over slices (a vectorisable rational `tanh` in f32) |
 //!
 //! A padded batch of two sequences (lengths 3 and 1) through an LSTM; the final state is
 //! each sequence's own last real step:
@@ -44,6 +44,7 @@ mod activations;
 pub mod bptt;
 pub mod cell;
 mod gemm;
+mod packed;
 pub mod layer;
 pub mod mask;
 pub mod primitive;

@@ -15,7 +15,8 @@ use dl_tensor::{Element, Tensor};
 
 use super::activations::{sigmoid_in_place, tanh_in_place};
 use super::cell::CellKind;
-use super::gemm::{Mat, gemm};
+use super::gemm::{Mat, gemm_parallel};
+use super::packed::{PackedRhs, avx512_available};
 
 /// The sizes of one sequence: time `T`, batch `B`, input `I`, hidden `H`, gates `G`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,6 +106,28 @@ impl<T> Saved<T> {
 /// output `(T + S, B, H)` (outputs `y_t`, zero at padded steps, then `h_n`, then `c_n` for
 /// the LSTM) with what the backward needs.
 pub fn forward_sequence<T: Element>(kind: CellKind, inputs: &[&Tensor<T>], mask: Option<&[bool]>) -> Result<(Tensor<T>, Saved<T>)> {
+    #[cfg(target_arch = "x86_64")]
+    if avx512_available() {
+        // SAFETY: AVX-512F is present (detected at run time).
+        return unsafe { forward_sequence_avx512(kind, inputs, mask) };
+    }
+    forward_sequence_body(kind, inputs, mask)
+}
+
+/// [`forward_sequence`] compiled for AVX-512: the cell's element-wise passes (gates,
+/// memory, state) vectorise 16 lanes wide instead of the baseline's 4. No floating-point operation is reordered (Rust never contracts or
+/// reassociates), so the bits are those of the baseline build.
+///
+/// # Safety
+/// The CPU has AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn forward_sequence_avx512<T: Element>(kind: CellKind, inputs: &[&Tensor<T>], mask: Option<&[bool]>) -> Result<(Tensor<T>, Saved<T>)> {
+    forward_sequence_body(kind, inputs, mask)
+}
+
+#[inline(always)]
+fn forward_sequence_body<T: Element>(kind: CellKind, inputs: &[&Tensor<T>], mask: Option<&[bool]>) -> Result<(Tensor<T>, Saved<T>)> {
     let d = check_inputs(kind, inputs, mask)?;
     let lstm = kind.has_cell_state();
     let n_in = inputs.len();
@@ -120,17 +143,16 @@ pub fn forward_sequence<T: Element>(kind: CellKind, inputs: &[&Tensor<T>], mask:
     // (r multiplies h W_hn^T + b_hn).
     let fused = kind != CellKind::Gru;
     let bias: Vec<T> = if fused { b_ih.iter().zip(b_hh).map(|(&a, &b)| a + b).collect() } else { b_ih.to_vec() };
-    let mut xw = Vec::with_capacity(tb * gh);
-    for _ in 0..tb {
-        xw.extend_from_slice(&bias);
+    let mut xw = vec![T::zero(); tb * gh];
+    gemm_parallel(&mut xw, Mat::new(x, tb, d.i), Mat::new(sl(n_in - 4), gh, d.i).t());
+    for row in xw.chunks_exact_mut(gh) {
+        row.iter_mut().zip(&bias).for_each(|(v, &c)| *v += c);
     }
-    let w_ih_t = owned[n_in - 4].t()?.contiguous();
-    gemm(T::one(), &mut xw, Mat::new(x, tb, d.i), Mat::new(w_ih_t.as_slice().expect("contiguous"), d.i, gh));
 
-    // W_hh^T once, row-major (H, G H): the per-step GEMM then reads its right operand
-    // contiguously, which packs faster than the transposed view.
+    // W_hh^T once, row-major (H, G H), packed once for the per-step products (see
+    // `super::packed`); the general GEMM fallback reads it contiguously.
     let w_hh_t = owned[n_in - 3].t()?.contiguous();
-    let w_hh_t = w_hh_t.as_slice().expect("contiguous");
+    let w_hh_t = PackedRhs::new(Mat::new(w_hh_t.as_slice().expect("contiguous"), d.h, gh));
     let mut states = vec![T::zero(); (d.t + 1) * bh];
     states[..bh].copy_from_slice(h0);
     let mut cells = if lstm { vec![T::zero(); (d.t + 1) * bh] } else { Vec::new() };
@@ -147,13 +169,13 @@ pub fn forward_sequence<T: Element>(kind: CellKind, inputs: &[&Tensor<T>], mask:
         let pre_t = &mut xw[t * d.b * gh..(t + 1) * d.b * gh];
         if fused {
             // pre_t += h_{t-1} W_hh^T
-            gemm(T::one(), pre_t, Mat::new(h_prev, d.b, d.h), Mat::new(w_hh_t, d.h, gh));
+            w_hh_t.mul_add(pre_t, Mat::new(h_prev, d.b, d.h));
         } else {
             // hw = h_{t-1} W_hh^T + b_hh
             for row in hw.chunks_exact_mut(gh) {
                 row.copy_from_slice(b_hh);
             }
-            gemm(T::one(), &mut hw, Mat::new(h_prev, d.b, d.h), Mat::new(w_hh_t, d.h, gh));
+            w_hh_t.mul_add(&mut hw, Mat::new(h_prev, d.b, d.h));
         }
         let (cdone, crest) = if lstm { cells.split_at_mut((t + 1) * bh) } else { (&mut [][..], &mut [][..]) };
         let c_prev = if lstm { &cdone[t * bh..] } else { &[][..] };
@@ -178,8 +200,8 @@ pub fn forward_sequence<T: Element>(kind: CellKind, inputs: &[&Tensor<T>], mask:
                     let (f, rest) = rest.split_at(hd);
                     let (g, o) = rest.split_at(hd);
                     let c_next = &mut crest[r.clone()];
-                    for (j, c) in c_next.iter_mut().enumerate() {
-                        *c = f[j] * c_prev[r.start + j] + i[j] * g[j];
+                    for ((c, &cp), ((&fv, &iv), &gv)) in c_next.iter_mut().zip(&c_prev[r.clone()]).zip(f.iter().zip(i).zip(g)) {
+                        *c = fv * cp + iv * gv;
                     }
                     let tanh_c = &mut extra_t[r.clone()];
                     tanh_c.copy_from_slice(c_next);
