@@ -3,8 +3,10 @@
 //! figure 5, scaled to a CPU and to the 8x8 digits).
 //!
 //! For each sigma_w2 on a grid at sigma_b2 = 0.05 and each depth L, a tanh MLP of the given
-//! width with W ~ N(0, sigma_w2 / fan_in), b ~ N(0, sigma_b2) is trained by minibatch SGD
-//! with momentum for a fixed number of steps, and its test accuracy recorded. Schoenholz et
+//! width with W ~ N(0, sigma_w2 / fan_in), b ~ N(0, sigma_b2) (a dl-framework configuration
+//! with the `gaussian` initialisation scheme) is trained by dl-framework's `Trainer`
+//! (minibatch SGD with momentum) for a fixed number of steps, and its test accuracy
+//! recorded (a diverged run counts as accuracy 0). Schoenholz et
 //! al. found networks trainable when L < 6 xi_c, with xi_c = -1 / log(chi_c) the depth over
 //! which the correlation of two inputs approaches its fixed point; xi_c diverges on the
 //! critical line (sigma_w2 = 1.76 at sigma_b2 = 0.05). The figure overlays 6 xi_c on the
@@ -13,16 +15,19 @@
 //! multiple k of xi_c whose curve L = k xi_c separates them best.
 //!
 //! Scaled down: width 64, 300 SGD steps (lr 1e-3, momentum 0.9, batch 64), depths 10 to 80,
-//! 13 values of sigma_w2 in [1, 4]; about 4 minutes on 2 shared cores. Measured at full
-//! size with seed 0: 58 of 78 networks trainable; `L < 6 xi_c` puts 93.6% of the grid points
-//! on the right side, and the best separating multiple is 7 xi_c (94.9%). The trainable
+//! 13 values of sigma_w2 in [1, 4]; about 4.5 minutes on 2 shared cores. Measured at full
+//! size with seed 0 (2026-11-25, `cargo xtask experiments --only init-trainability-depth`):
+//! 56 of 78 networks trainable; `L < 6 xi_c` puts 88.5% of the grid points on the right
+//! side, and the best separating multiple is 6.5 xi_c (91.0%). The trainable
 //! region is the band around the critical sigma_w2 = 1.76 that narrows with depth as
 //! 6 xi_c does, as in Schoenholz et al.'s figure 5.
 
-use dl_init::{Activation, Initializer, MeanField, critical_sigma_w2};
+use dl_framework::{Network, NetworkConfig};
+use dl_init::{Activation, MeanField, critical_sigma_w2};
 use serde_json::json;
 
-use super::init_training::{Digits, Sgd, deep_mlp, train};
+use super::digits_mlp::fw;
+use super::init_training::{Digits, Sgd, fit};
 use crate::context::RunContext;
 use crate::error::ExperimentError;
 use crate::experiment::Experiment;
@@ -31,6 +36,16 @@ use crate::plot::{LineChart, Scale, SeriesKind};
 
 /// A network counts as trainable when its test accuracy exceeds this (chance is 0.1).
 pub const TRAINABLE_ACCURACY: f64 = 0.3;
+
+/// `depth` blocks `dense(width) -> tanh` on the 64 pixels, then `dense(10)`, every dense
+/// layer drawn as `W ~ N(0, sigma_w2 / fan_in)`, `b ~ N(0, sigma_b2)` from `seed`.
+fn tanh_mlp(width: usize, depth: usize, sigma_w2: f64, sigma_b2: f64, seed: u64) -> Result<Network<f32>, ExperimentError> {
+    let mut layers: Vec<serde_json::Value> = (0..depth).map(|_| json!({"type": "dense", "units": width, "activation": "tanh"})).collect();
+    layers.push(json!({"type": "dense", "units": 10}));
+    let cfg = json!({"input_shape": [64], "layers": layers, "seed": seed,
+                     "init": {"scheme": "gaussian", "sigma_w2": sigma_w2, "sigma_b2": sigma_b2}});
+    NetworkConfig::from_json(&cfg.to_string()).and_then(|c| c.build::<f32>()).map_err(fw)
+}
 
 /// Trainability of deep tanh networks against depth across the phase diagram.
 pub struct InitTrainabilityDepth;
@@ -76,18 +91,17 @@ impl Experiment for InitTrainabilityDepth {
             xi.push(x);
         }
         m.table("runs", &["sigma_w2", "depth", "xi_c", "depth_over_xi_c", "last_loss", "test_accuracy", "trainable"]);
-        let mut rng = ctx.rng();
         let (mut ok_pts, mut bad_pts) = (Vec::new(), Vec::new());
         let mut points = Vec::new(); // (depth / xi_c, trainable)
         let total = (sigma_w2s.len() * depths.len()) as u64;
         let mut done = 0;
         for (i, &w2) in sigma_w2s.iter().enumerate() {
-            let init = Initializer::mean_field(w2, sigma_b2)?;
             for &depth in &depths {
                 ctx.message(format!("sigma_w2 {w2}, depth {depth}"));
-                let net = deep_mlp(64, width, depth, Some(10), &act, &init, &mut rng)?;
-                let out = train(&net, &data, opt, ctx.seed() + done)?;
-                let trainable = out.test_accuracy > TRAINABLE_ACCURACY;
+                // parameters and shuffling from distinct seeds, distinct for every network
+                let net = tanh_mlp(width, depth, w2, sigma_b2, ctx.seed().wrapping_add(1 << 20).wrapping_add(done))?;
+                let out = fit(net, &data, opt, ctx.seed() + done)?;
+                let trainable = !out.diverged && out.test_accuracy > TRAINABLE_ACCURACY;
                 let ratio = depth as f64 / xi[i];
                 m.push_row(
                     "runs",

@@ -4,10 +4,14 @@
 //!
 //! The loop is deliberately minimal and fully determined by its seed: one ChaCha8 generator
 //! shuffles the minibatches; the update is `v <- mu v + g`, `theta <- theta - lr v`. A loss
-//! that becomes non-finite stops training and marks the run as diverged.
+//! that becomes non-finite stops training and marks the run as diverged. It remains for the
+//! networks a dl-framework configuration cannot describe (the designed, scaled-and-shifted
+//! activations of `init-designed-activation`); networks it can describe are trained by
+//! dl-framework's `Trainer` with the same update and the same [`Outcome`] ([`fit`]).
 
 use dl_autodiff::{Var, no_grad};
 use dl_framework::data::{Dataset, Standardizer, digits_split};
+use dl_framework::{FrameworkError, Network, TrainConfig, Trainer};
 use dl_init::{Activation, Initializer, PhiLayer, initialize};
 use dl_layers::{Linear, Module, Sequential, cross_entropy};
 use dl_tensor::{Tensor, TensorRng, seeded_rng};
@@ -142,4 +146,32 @@ pub fn train(net: &Sequential<f32>, data: &Digits, opt: Sgd, seed: u64) -> Resul
         test_accuracy: accuracy(net, &data.test)?,
         diverged,
     })
+}
+
+/// Trains a configured `net` on `data.train` with `opt` in dl-framework's [`Trainer`] (SGD
+/// with PyTorch's momentum, the same update as [`train`]; shuffling seeded by `seed`) and
+/// evaluates it on `data.test`. A divergence (a non-finite loss, activation or gradient)
+/// ends the run, marks it, and counts its test accuracy as 0.
+pub fn fit(net: Network<f32>, data: &Digits, opt: Sgd, seed: u64) -> Result<Outcome, ExperimentError> {
+    let fw = |e: FrameworkError| ExperimentError::Invalid(e.to_string());
+    let per_epoch = data.train.len().div_ceil(opt.batch_size).max(1);
+    let cfg = serde_json::json!({
+        "epochs": opt.steps.div_ceil(per_epoch).max(1),
+        "batch_size": opt.batch_size,
+        "seed": seed,
+        "optimizer": {"kind": "sgd", "lr": opt.lr, "momentum": opt.momentum},
+        "max_steps": opt.steps,
+        "log_every": 1,
+    });
+    let mut trainer = Trainer::new(net, TrainConfig::from_json(&cfg.to_string()).map_err(fw)?).map_err(fw)?;
+    let diverged = match trainer.fit(&data.train, None) {
+        Ok(_) => false,
+        Err(FrameworkError::Diverged(_)) => true,
+        Err(e) => return Err(fw(e)),
+    };
+    let losses: Vec<f64> = trainer.history().series("train_loss").into_iter().map(|(_, l)| l).collect();
+    let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len().max(1) as f64;
+    let k = losses.len().min(10);
+    let test_accuracy = if diverged { 0.0 } else { trainer.evaluate(&data.test).map_err(fw)?.1 };
+    Ok(Outcome { first_loss: mean(&losses[..k]), last_loss: mean(&losses[losses.len() - k..]), test_accuracy, diverged })
 }

@@ -1,7 +1,8 @@
 //! `norm-batch-size`: test accuracy against batch size for batch, group and layer norm
 //! (Wu and He, 2018, figure 1).
 //!
-//! The network is that of `norm-training-curves` (group norm with 8 groups). Every run
+//! The network configuration and the `Trainer` run are those of `norm-training-curves`
+//! (group norm with 8 groups; the last incomplete batch of each epoch dropped). Every run
 //! sees the same number of examples (a fixed number of epochs), with the learning rate
 //! scaled linearly with the batch size (`0.05 B / 32`, Goyal et al. 2017), so that only
 //! the batch size changes. Accuracy is measured in evaluation mode.
@@ -14,7 +15,7 @@
 use serde_json::json;
 
 use super::init_training::Digits;
-use super::norm_common::{Norm, Sgd, norm_mlp, train};
+use super::norm_common::{Init, Norm, Sgd, norm_mlp, train};
 use crate::context::RunContext;
 use crate::error::ExperimentError;
 use crate::experiment::Experiment;
@@ -56,10 +57,9 @@ impl Experiment for NormBatchSize {
             let mut points = Vec::new();
             for &b in &batch_sizes {
                 let lr = 0.05 * b as f64 / 32.0;
-                let steps = epochs * n_train / b;
-                let mut rng = ctx.rng();
-                let mut net = norm_mlp(norm, width, depth, &mut rng)?;
-                let run = train(&mut net, &data, Sgd { lr, batch_size: b, steps, eval_every: steps }, ctx.seed().wrapping_add(1))?;
+                let steps = epochs * (n_train / b); // whole epochs of full batches
+                let net = norm_mlp(norm, width, depth, Init::Pytorch, ctx.seed())?;
+                let run = train(net, &data, Sgd { lr, batch_size: b, steps, eval_every: steps }, ctx.seed().wrapping_add(1))?;
                 let acc = run.final_accuracy();
                 m.push_row("runs", vec![json!(norm.name()), json!(b), num(lr), json!(steps), num(acc), json!(run.diverged)])?;
                 m.scalar(&format!("{}_accuracy_batch_{b}", norm.name()), acc);

@@ -1,27 +1,29 @@
-//! Shared by the normalisation experiments: deep ReLU MLPs on the digits with a chosen
-//! normalisation after every hidden linear layer, and a plain minibatch SGD loop written
-//! with `dl-autodiff` that switches the network to evaluation mode to measure accuracy.
+//! Shared by the normalisation experiments: deep ReLU MLPs on the digits, described as
+//! dl-framework [`NetworkConfig`]s with a chosen normalisation after every hidden dense
+//! layer, and trained by dl-framework's [`Trainer`] with plain minibatch SGD; test accuracy
+//! is measured in evaluation mode (batch norm on its running statistics) by a
+//! [`LossAccuracyMonitor`] during the run and by [`Trainer::evaluate`] at the end.
 //!
-//! The network is `depth` blocks `Linear(width) -> Norm -> ReLU`, then `Linear(10)`, with
-//! PyTorch's default linear initialisation (uniform, variance `1 / (3 fan_in)`). Without
-//! normalisation the forward signal of such a deep ReLU net shrinks by about `1/6` per
-//! layer, so depth alone makes it hard to train; each normaliser restores unit scale.
+//! The network is `depth` blocks `dense(width) -> norm -> relu`, then `dense(10)`. Two
+//! initialisations:
 //!
-//! (dl-framework's `Trainer` trains networks built from configurations, which cannot yet
-//! contain normalisation layers; so these experiments use this small loop, like the
-//! initialisation experiments do.)
+//! - [`Init::Pytorch`]: PyTorch's default linear initialisation (uniform, variance
+//!   `1 / (3 fan_in)`). Without normalisation the forward signal of a deep ReLU net then
+//!   shrinks by about `1/6` per layer, so depth alone makes it hard to train; each
+//!   normaliser restores unit scale.
+//! - [`Init::He`]: the configuration's `critical` scheme for ReLU at `sigma_b2 = 0`, whose
+//!   critical point is `sigma_w2 = 2`: `W ~ N(0, 2 / fan_in)`, `b = 0`, He et al. (2015).
+//!   At this scale a deep ReLU net keeps its signal without normalisation, so it trains.
 
-use dl_autodiff::Var;
-use dl_framework::data::Dataset;
-use dl_init::{FanMode, Initializer, Scheme, initialize_selected};
-use dl_layers::{Act, Linear, Module, Sequential, cross_entropy};
-use dl_norm::{BatchNorm1d, GroupNorm, LayerNorm, RmsNorm};
-use dl_tensor::{TensorRng, seeded_rng};
+use dl_framework::train::LossAccuracyMonitor;
+use dl_framework::{FrameworkError, Network, NetworkConfig, TrainConfig, Trainer};
+use serde_json::{Value, json};
 
-use super::init_training::{Digits, accuracy, layer_err};
+use super::digits_mlp::fw;
+use super::init_training::Digits;
 use crate::error::ExperimentError;
 
-/// The normalisation after each hidden linear layer.
+/// The normalisation after each hidden dense layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Norm {
     None,
@@ -46,44 +48,58 @@ impl Norm {
         }
     }
 
-    fn layer(self, width: usize) -> Result<Option<Box<dyn Module<f32>>>, ExperimentError> {
-        Ok(match self {
+    /// The configuration entry of the layer (PyTorch's defaults; RMS norm with `eps = 1e-6`).
+    fn entry(self) -> Option<Value> {
+        match self {
             Norm::None => None,
-            Norm::Batch => Some(Box::new(BatchNorm1d::<f32>::new(width))),
-            Norm::Layer => Some(Box::new(LayerNorm::<f32>::new(&[width]))),
-            Norm::Group(g) => Some(Box::new(GroupNorm::<f32>::new(g, width).map_err(layer_err)?)),
-            Norm::Rms => Some(Box::new(RmsNorm::<f32>::new(&[width]).with_eps(1e-6))),
-        })
-    }
-}
-
-/// `depth` blocks `Linear(width) -> norm -> ReLU` on 64 inputs, then `Linear(10)`.
-pub fn norm_mlp(norm: Norm, width: usize, depth: usize, rng: &mut TensorRng) -> Result<Sequential<f32>, ExperimentError> {
-    let mut net = Sequential::new();
-    for l in 0..depth {
-        net.push(Box::new(Linear::new(if l == 0 { 64 } else { width }, width, true, rng)));
-        if let Some(layer) = norm.layer(width)? {
-            net.push(layer);
+            Norm::Batch => Some(json!({"type": "batch_norm"})),
+            Norm::Layer => Some(json!({"type": "layer_norm"})),
+            Norm::Group(g) => Some(json!({"type": "group_norm", "groups": g})),
+            Norm::Rms => Some(json!({"type": "rms_norm", "eps": 1e-6})),
         }
-        net.push(Box::new(Act::relu()));
     }
-    net.push(Box::new(Linear::new(width, 10, true, rng)));
-    Ok(net)
 }
 
-/// Re-initialises the linear layers of `net` with He's scheme (`N(0, 2 / fan_in)`, zero
-/// biases; He et al. 2015), leaving normalisation parameters at 1 and 0. At this scale a
-/// deep ReLU net keeps its signal without normalisation (mean-field critical), so it trains.
-pub fn he_init(net: &Sequential<f32>, rng: &mut TensorRng) -> Result<(), ExperimentError> {
-    let linear: Vec<String> = net
-        .parameters()
-        .into_iter()
-        .filter(|p| p.param.shape().len() == 2)
-        .flat_map(|p| [p.name.clone(), p.name.replace(".weight", ".bias")])
-        .collect();
-    let init = Initializer::new(Scheme::KaimingNormal { gain: 2f64.sqrt(), mode: FanMode::FanIn });
-    initialize_selected(net, &init, |name| linear.iter().any(|n| n == name), rng)?;
-    Ok(())
+/// How the dense layers are initialised (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Init {
+    Pytorch,
+    He,
+}
+
+/// The configuration of `depth` blocks `dense(width) -> norm -> relu` on the 64 pixels,
+/// then `dense(10)`; parameters drawn from `seed`.
+pub fn norm_mlp_config(
+    norm: Norm,
+    width: usize,
+    depth: usize,
+    init: Init,
+    seed: u64,
+) -> Result<NetworkConfig, ExperimentError> {
+    let mut layers = Vec::new();
+    for _ in 0..depth {
+        layers.push(json!({"type": "dense", "units": width}));
+        layers.extend(norm.entry());
+        layers.push(json!({"type": "activation", "function": "relu"}));
+    }
+    layers.push(json!({"type": "dense", "units": 10}));
+    let init = match init {
+        Init::Pytorch => json!({"scheme": "pytorch"}),
+        Init::He => json!({"scheme": "critical", "activation": "relu", "sigma_b2": 0.0}),
+    };
+    let cfg = json!({"input_shape": [64], "layers": layers, "init": init, "seed": seed});
+    NetworkConfig::from_json(&cfg.to_string()).map_err(fw)
+}
+
+/// The network of [`norm_mlp_config`], built in f32.
+pub fn norm_mlp(
+    norm: Norm,
+    width: usize,
+    depth: usize,
+    init: Init,
+    seed: u64,
+) -> Result<Network<f32>, ExperimentError> {
+    norm_mlp_config(norm, width, depth, init, seed)?.build::<f32>().map_err(fw)
 }
 
 /// Plain minibatch SGD (no momentum).
@@ -96,14 +112,33 @@ pub struct Sgd {
     pub eval_every: usize,
 }
 
+impl Sgd {
+    /// The trainer's configuration: enough epochs for `steps` full batches (the remainder
+    /// of each epoch is dropped: batch statistics need two examples), stopped at `steps`,
+    /// the training loss logged at every step, shuffling seeded by `seed`.
+    pub fn train_config(&self, train_len: usize, seed: u64) -> Result<TrainConfig, ExperimentError> {
+        let per_epoch = (train_len / self.batch_size).max(1);
+        let cfg = json!({
+            "epochs": self.steps.div_ceil(per_epoch).max(1),
+            "batch_size": self.batch_size,
+            "seed": seed,
+            "optimizer": {"kind": "sgd", "lr": self.lr},
+            "max_steps": self.steps,
+            "drop_last": true,
+            "log_every": 1,
+        });
+        TrainConfig::from_json(&cfg.to_string()).map_err(fw)
+    }
+}
+
 /// What one run recorded.
 #[derive(Clone, Debug, Default)]
 pub struct Run {
     /// The training loss of every step.
     pub losses: Vec<f64>,
-    /// `(step, test accuracy)` at every evaluation.
+    /// `(step, test accuracy)` at every evaluation (the step counts the updates before it).
     pub accuracy: Vec<(usize, f64)>,
-    /// The loss became non-finite (training stopped there).
+    /// The run diverged (a non-finite loss, activation or gradient stopped it).
     pub diverged: bool,
 }
 
@@ -119,70 +154,37 @@ impl Run {
     }
     /// The losses averaged over consecutive windows of `w` steps: `(window end step, mean)`.
     pub fn smoothed(&self, w: usize) -> Vec<(f64, f64)> {
-        self.losses.chunks(w.max(1)).enumerate().map(|(i, c)| (((i * w.max(1)) + c.len()) as f64, c.iter().sum::<f64>() / c.len() as f64)).collect()
+        self.losses
+            .chunks(w.max(1))
+            .enumerate()
+            .map(|(i, c)| (((i * w.max(1)) + c.len()) as f64, c.iter().sum::<f64>() / c.len() as f64))
+            .collect()
     }
 }
 
-fn data_err(e: impl std::fmt::Display) -> ExperimentError {
-    ExperimentError::Invalid(format!("digits data: {e}"))
-}
-
-/// Test accuracy with the network in evaluation mode (running statistics), then back to
-/// training mode.
-pub fn eval_accuracy(net: &mut Sequential<f32>, test: &Dataset<f32>) -> Result<f64, ExperimentError> {
-    net.eval();
-    let acc = accuracy(net, test);
-    net.train();
-    acc
-}
-
-/// One SGD step on a batch: returns the loss before the step (NaN/inf are returned, not
-/// stepped).
-pub fn sgd_step(net: &Sequential<f32>, batch: &Dataset<f32>, lr: f64) -> Result<f64, ExperimentError> {
-    let labels = batch.labels().ok_or_else(|| ExperimentError::Invalid("digits have labels".into()))?;
-    let loss = cross_entropy(&net.forward(&Var::constant(batch.features().clone())).map_err(layer_err)?, labels, 0.0).map_err(layer_err)?;
-    let lv = loss.value().to_vec()[0] as f64;
-    if !lv.is_finite() {
-        return Ok(lv);
+/// Trains `net` on `data.train` with `opt` (shuffling seeded by `seed`) in a [`Trainer`].
+/// Test accuracy is recorded every `opt.eval_every` steps by a monitor (which sees the
+/// parameters after that many updates, in evaluation mode) and after the last step. A
+/// divergence ends the run and marks it; any other error is returned.
+pub fn train(net: Network<f32>, data: &Digits, opt: Sgd, seed: u64) -> Result<Run, ExperimentError> {
+    let mut trainer = Trainer::new(net, opt.train_config(data.train.len(), seed)?).map_err(fw)?;
+    if opt.eval_every < opt.steps {
+        let every = opt.eval_every.max(1) as u64;
+        trainer = trainer.with_monitor(LossAccuracyMonitor { data: data.test.clone(), prefix: "test".into(), every });
     }
-    let grads = loss.backward().map_err(layer_err)?;
-    drop(loss);
-    let lr = lr as f32;
-    for p in net.parameters() {
-        let Some(g) = p.param.grad(&grads) else { continue };
-        let g = g.clone();
-        p.param.update(|w| w.array_mut().zip_mut_with(g.array(), |wi, gi| *wi -= lr * gi));
+    let diverged = match trainer.fit(&data.train, None) {
+        Ok(_) => false,
+        Err(FrameworkError::Diverged(_)) => true,
+        Err(e) => return Err(fw(e)),
+    };
+    let h = trainer.history();
+    let losses: Vec<f64> = h.series("train_loss").into_iter().map(|(_, l)| l).collect();
+    // a monitor at step t (t updates done) is logged with the step that follows it, t + 1
+    let mut accuracy: Vec<(usize, f64)> =
+        h.series("test_accuracy").into_iter().map(|(s, a)| (s as usize - 1, a)).collect();
+    if !diverged {
+        let (_, acc) = trainer.evaluate(&data.test).map_err(fw)?;
+        accuracy.push((trainer.step_count() as usize, acc));
     }
-    Ok(lv)
-}
-
-/// Trains `net` on `data.train`, shuffled by a generator seeded with `seed`. Batches
-/// smaller than 2 (the remainder of an epoch) are skipped: batch statistics need two
-/// examples.
-pub fn train(net: &mut Sequential<f32>, data: &Digits, opt: Sgd, seed: u64) -> Result<Run, ExperimentError> {
-    let mut rng = seeded_rng(seed);
-    let mut run = Run::default();
-    'outer: loop {
-        for batch in data.train.batches(opt.batch_size, Some(&mut rng)).map_err(data_err)? {
-            if run.losses.len() == opt.steps {
-                break 'outer;
-            }
-            if batch.len() < 2 {
-                continue;
-            }
-            let lv = sgd_step(net, &batch, opt.lr)?;
-            run.losses.push(lv);
-            if !lv.is_finite() {
-                run.diverged = true;
-                break 'outer;
-            }
-            if run.losses.len() % opt.eval_every == 0 {
-                run.accuracy.push((run.losses.len(), eval_accuracy(net, &data.test)?));
-            }
-        }
-    }
-    if !run.diverged && run.accuracy.last().is_none_or(|a| a.0 != run.losses.len()) {
-        run.accuracy.push((run.losses.len(), eval_accuracy(net, &data.test)?));
-    }
-    Ok(run)
+    Ok(Run { losses, accuracy, diverged })
 }

@@ -13,22 +13,29 @@
 //! - **effective beta-smoothness**: `max_k ||∇L(w - eta_k g) - g|| / (eta_k ||g||)`, the
 //!   largest gradient Lipschitz ratio seen along the step.
 //!
-//! Both networks are 8 blocks `Linear(64) [-> BatchNorm] -> ReLU` with He-initialised
-//! linear layers, so the unnormalised one trains too and the comparison is about the
-//! landscape, not about a vanishing signal. Batch norm runs in training mode (batch
-//! statistics of `B`), as in the paper.
+//! Both networks are 8 blocks `dense(64) [-> batch_norm] -> relu`, built from dl-framework
+//! configurations with He-initialised dense layers (the `critical` scheme of ReLU), so the
+//! unnormalised one trains too and the comparison is about the landscape, not about a
+//! vanishing signal. They are trained by dl-framework's `Trainer`, one
+//! [`Trainer::train_step`] at a time on the batches `Trainer::fit` would draw (the same
+//! seeded shuffling, incomplete batches dropped); the measurements are taken between
+//! steps. Batch norm runs in training mode (batch statistics of `B`), as in the paper;
+//! the running statistics that these extra forward passes move are put back afterwards,
+//! so measuring leaves the run unchanged.
 //!
 //! What to expect (Santurkar et al.): with batch norm, smaller loss variation, smaller
 //! gradient change and a smaller effective beta along the trajectory.
 
 use dl_autodiff::Var;
 use dl_framework::data::Dataset;
-use dl_layers::{Module, Sequential, cross_entropy};
+use dl_framework::{Network, Trainer};
+use dl_layers::{Module, cross_entropy};
 use dl_tensor::{Tensor, seeded_rng};
 use serde_json::json;
 
+use super::digits_mlp::fw;
 use super::init_training::{Digits, layer_err};
-use super::norm_common::{Norm, he_init, norm_mlp, sgd_step};
+use super::norm_common::{Init, Norm, Sgd, norm_mlp};
 use crate::context::RunContext;
 use crate::error::ExperimentError;
 use crate::experiment::Experiment;
@@ -38,8 +45,8 @@ use crate::plot::{LineChart, Scale, SeriesKind};
 /// Santurkar et al.'s landscape smoothness measures with and without batch norm.
 pub struct NormLandscapeSmoothness;
 
-/// The loss and the flattened gradient of `net` on `batch`.
-fn loss_and_grad(net: &Sequential<f32>, batch: &Dataset<f32>) -> Result<(f64, Vec<f64>), ExperimentError> {
+/// The loss and the flattened gradient of `net` on `batch` (in the network's current mode).
+fn loss_and_grad(net: &Network<f32>, batch: &Dataset<f32>) -> Result<(f64, Vec<f64>), ExperimentError> {
     let labels = batch.labels().ok_or_else(|| ExperimentError::Invalid("digits have labels".into()))?;
     let loss = cross_entropy(&net.forward(&Var::constant(batch.features().clone())).map_err(layer_err)?, labels, 0.0).map_err(layer_err)?;
     let lv = loss.value().to_vec()[0] as f64;
@@ -55,7 +62,7 @@ fn loss_and_grad(net: &Sequential<f32>, batch: &Dataset<f32>) -> Result<(f64, Ve
 }
 
 /// Sets every parameter to `w0 - eta g` (flattened `g`, in parameter order).
-fn set_along(net: &Sequential<f32>, w0: &[Tensor<f32>], g: &[f64], eta: f64) -> Result<(), ExperimentError> {
+fn set_along(net: &Network<f32>, w0: &[Tensor<f32>], g: &[f64], eta: f64) -> Result<(), ExperimentError> {
     let mut offset = 0;
     for (p, w) in net.parameters().iter().zip(w0) {
         let n = w.numel();
@@ -78,8 +85,12 @@ struct Smoothness {
     beta: f64,
 }
 
-fn measure(net: &Sequential<f32>, batch: &Dataset<f32>, lr: f64) -> Result<Smoothness, ExperimentError> {
+/// The measures on `batch` in training mode; the parameters and the buffers (running
+/// statistics) are restored before returning.
+fn measure(net: &mut Network<f32>, batch: &Dataset<f32>, lr: f64) -> Result<Smoothness, ExperimentError> {
     let w0: Vec<Tensor<f32>> = net.parameters().iter().map(|p| p.param.value()).collect();
+    let buffers0: Vec<Tensor<f32>> = net.buffers().iter().map(|b| b.param.value()).collect();
+    net.train();
     let (loss, g) = loss_and_grad(net, batch)?;
     let gnorm = norm2(&g);
     let (mut lo, mut hi, mut change, mut beta) = (f64::INFINITY, f64::NEG_INFINITY, 0.0f64, 0.0f64);
@@ -96,6 +107,9 @@ fn measure(net: &Sequential<f32>, batch: &Dataset<f32>, lr: f64) -> Result<Smoot
     }
     for (p, w) in net.parameters().iter().zip(w0) {
         p.param.set(w).map_err(layer_err)?;
+    }
+    for (b, v) in net.buffers().iter().zip(buffers0) {
+        b.param.set(v).map_err(layer_err)?;
     }
     Ok(Smoothness { loss, loss_variation: hi - lo, gradient_change: change, beta })
 }
@@ -134,20 +148,18 @@ impl Experiment for NormLandscapeSmoothness {
         ];
         for (k, norm) in [Norm::None, Norm::Batch].into_iter().enumerate() {
             ctx.message(format!("{} norm", norm.name()));
-            let mut rng = ctx.rng();
-            let net = norm_mlp(norm, width, depth, &mut rng)?;
-            he_init(&net, &mut rng)?;
-            let mut shuffle = seeded_rng(ctx.seed().wrapping_add(1));
+            let net = norm_mlp(norm, width, depth, Init::He, ctx.seed())?;
+            let opt = Sgd { lr, batch_size, steps, eval_every: steps };
+            let mut trainer = Trainer::new(net, opt.train_config(data.train.len(), ctx.seed().wrapping_add(1))?).map_err(fw)?;
+            let mut shuffle = seeded_rng(ctx.seed().wrapping_add(1)); // the trainer's shuffling generator
             let mut series: [Vec<(f64, f64)>; 3] = Default::default();
             let (mut sums, mut count) = ([0.0; 3], 0.0);
             let mut step = 0;
             'outer: loop {
-                for batch in data.train.batches(batch_size, Some(&mut shuffle)).map_err(|e| ExperimentError::Invalid(format!("digits data: {e}")))? {
-                    if batch.len() < 2 {
-                        continue;
-                    }
+                let batches = data.train.batches(batch_size, Some(&mut shuffle)).map_err(|e| ExperimentError::Invalid(format!("digits data: {e}")))?;
+                for batch in batches.drop_last() {
                     if step % every == 0 {
-                        let s = measure(&net, &measure_batch, lr)?;
+                        let s = measure(trainer.network_mut(), &measure_batch, lr)?;
                         m.push_row("trajectory", vec![json!(norm.name()), json!(step), num(s.loss), num(s.loss_variation), num(s.gradient_change), num(s.beta)])?;
                         for (series, v) in series.iter_mut().zip([s.loss_variation, s.gradient_change, s.beta]) {
                             series.push((step as f64, v));
@@ -160,10 +172,7 @@ impl Experiment for NormLandscapeSmoothness {
                     if step == steps {
                         break 'outer;
                     }
-                    let lv = sgd_step(&net, &batch, lr)?;
-                    if !lv.is_finite() {
-                        return Err(ExperimentError::Invalid(format!("{} norm: the loss became {lv} at step {step}", norm.name())));
-                    }
+                    trainer.train_step(&batch).map_err(|e| ExperimentError::Invalid(format!("{} norm: {e}", norm.name())))?;
                     step += 1;
                     ctx.progress((k * steps + step) as u64, 2 * steps as u64);
                 }

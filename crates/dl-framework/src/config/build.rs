@@ -1,7 +1,8 @@
 //! Building a [`Network`] from a [`NetworkConfig`]: every value is checked with the field
 //! path in the error, and the per-example shape is carried from layer to layer (each
 //! layer's output shape is found by running it once on a single zero example, so the
-//! shape rules live in the layers and nowhere else).
+//! shape rules live in the layers and nowhere else). Normalisation entries are built in
+//! [`super::norm`].
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -26,6 +27,7 @@ pub fn check_positive(path: &str, value: usize) -> Result<()> {
 /// What the builder carries from layer to layer.
 struct Builder<'c> {
     cfg: &'c NetworkConfig,
+    /// The variances of the critical or gaussian scheme.
     critical: Option<CriticalInit>,
     rng: TensorRng,
     dropout_rngs: Vec<Rc<RefCell<TensorRng>>>,
@@ -84,6 +86,22 @@ impl NetworkConfig {
                 let c = CriticalInit::new(&activation.to_mean_field(), *sigma_b2)
                     .map_err(|e| FrameworkError::config("init.activation", format!("no critical point: {e}")))?;
                 Some(c)
+            }
+            InitConfig::Gaussian { sigma_w2, sigma_b2 } => {
+                if !(sigma_w2.is_finite() && *sigma_w2 > 0.0) {
+                    return Err(FrameworkError::config("init.sigma_w2", format!("must be a finite variance > 0, got {sigma_w2}")));
+                }
+                if !(sigma_b2.is_finite() && *sigma_b2 >= 0.0) {
+                    return Err(FrameworkError::config("init.sigma_b2", format!("must be a finite variance >= 0, got {sigma_b2}")));
+                }
+                if matches!(self.parameterisation, Parameterisation::Ntk { .. }) {
+                    return Err(FrameworkError::config(
+                        "init",
+                        "the ntk parameterisation draws W and b standard normal; give its scales as parameterisation.sigma_w and sigma_b",
+                    ));
+                }
+                // the same Gaussian draws as the critical scheme, at the given variances
+                Some(CriticalInit { sigma_w2: *sigma_w2, sigma_b2: *sigma_b2 })
             }
         };
         if let Parameterisation::Ntk { sigma_w, sigma_b } = self.parameterisation {
@@ -189,6 +207,15 @@ impl Builder<'_> {
                 None
             }
             LayerConfig::Activation { function } => Some(*function),
+            LayerConfig::BatchNorm { .. }
+            | LayerConfig::LayerNorm { .. }
+            | LayerConfig::GroupNorm { .. }
+            | LayerConfig::InstanceNorm { .. }
+            | LayerConfig::RmsNorm { .. } => {
+                let norm = super::norm::build::<T>(layer, path, shape)?.expect("a normalisation entry builds a normalisation layer");
+                out.push(norm);
+                None
+            }
             LayerConfig::Recurrent { cell, hidden_size, bidirectional, output } => {
                 check_positive(&format!("{path}.hidden_size"), *hidden_size)?;
                 if matches!(self.cfg.parameterisation, Parameterisation::Ntk { .. }) {
@@ -260,8 +287,8 @@ impl Builder<'_> {
         Ok(lin)
     }
 
-    /// Redraws a weighted layer's parameters under the critical scheme (a no-op for
-    /// PyTorch's default, which the layer constructors already drew).
+    /// Redraws a weighted layer's parameters under the critical or gaussian scheme (a no-op
+    /// for PyTorch's default, which the layer constructors already drew).
     fn reinit<T: Element>(&mut self, weight: &dl_layers::Param<T>, bias: Option<&dl_layers::Param<T>>, path: &str) -> Result<()> {
         let Some(init) = self.critical else { return Ok(()) };
         let shape = weight.shape();
@@ -317,6 +344,9 @@ impl<T: Element> Module<T> for BoxedModule<T> {
     }
     fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &dl_layers::Param<T>)) {
         self.0.visit_parameters(prefix, f)
+    }
+    fn visit_buffers(&self, prefix: &str, f: &mut dyn FnMut(&str, &dl_layers::Param<T>)) {
+        self.0.visit_buffers(prefix, f)
     }
     fn set_training(&mut self, training: bool) {
         self.0.set_training(training)

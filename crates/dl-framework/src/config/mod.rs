@@ -25,15 +25,29 @@
 //! per-example sequences `(length, features)`, batch first), `residual` (a body of layers
 //! added to its input, with a linear or 1x1-convolution projection when the shapes differ
 //! and `"projection": true`). `dense`, `conv1d` and `conv2d` take an optional `activation`
-//! applied after them. Normalisation layers are not accepted yet: dl-norm is still being
-//! written.
+//! applied after them.
+//!
+//! Normalisation layers (dl-norm; see `docs/normalisation.md`), each with an optional `eps`
+//! and `affine`, also inside residual bodies:
+//!
+//! | type | input (per example) | statistics over | extra fields |
+//! | --- | --- | --- | --- |
+//! | `batch_norm` | `(F,)`, `(C, L)`: BatchNorm1d; `(C, H, W)`: BatchNorm2d | the batch and spatial axes, per channel; running statistics in evaluation | `momentum` (0.1; `null`: cumulative) |
+//! | `layer_norm` | any | every per-example axis | |
+//! | `group_norm` | `(C, ...)` | each group of `C / groups` channels and the spatial axes | `groups` (must divide `C`) |
+//! | `instance_norm` | `(C, H, W)` | the spatial axes, per channel | `track_running_stats` |
+//! | `rms_norm` | any | every per-example axis (no centring) | |
+//!
+//! Running statistics are buffers: they are saved in the state dict and checkpoints, and
+//! evaluation (`Trainer::evaluate`, monitors) uses them.
 //!
 //! Initialisation schemes: `pytorch` (the default: uniform on `[-1/sqrt(fan_in),
 //! 1/sqrt(fan_in)]`, PyTorch's `nn.Linear`/`nn.Conv` default) and `critical`
 //! (`W ~ N(0, sigma_w2 / fan_in)`, `b ~ N(0, sigma_b2)` with `sigma_w2` on the critical
 //! line chi_1 = 1 of the named activation, Schoenholz et al. 2017, via
 //! [`dl_init::CriticalInit`]; recurrent layers keep PyTorch's initialisation, since the
-//! critical line is a property of feed-forward signal propagation).
+//! critical line is a property of feed-forward signal propagation) and `gaussian` (the same
+//! draws at a given `sigma_w2`, `sigma_b2`: any point of the phase diagram).
 //!
 //! Parameterisations: `standard` (the weights carry their scale) and `ntk`
 //! (`h = (sigma_w / sqrt(fan_in)) W x + sigma_b b` with `W, b` standard normal, Jacot et
@@ -45,6 +59,7 @@
 //! (features,), got per-example shape [16, 4, 4]; add a flatten layer`).
 
 mod build;
+mod norm;
 
 use serde::{Deserialize, Serialize};
 
@@ -144,6 +159,9 @@ fn yes() -> bool {
 }
 fn one() -> usize {
     1
+}
+fn batch_norm_momentum() -> Option<f64> {
+    Some(0.1)
 }
 
 /// One layer of a configuration (a JSON object with a `"type"`).
@@ -262,6 +280,67 @@ pub enum LayerConfig {
         #[serde(default)]
         output: crate::network::RecurrentOutputKind,
     },
+    /// Batch normalisation (Ioffe and Szegedy 2015): per channel, over the batch (and the
+    /// spatial axes) in training, with the running statistics in evaluation. `BatchNorm1d`
+    /// on flat `(features,)` and on `(channels, length)`, `BatchNorm2d` on
+    /// `(channels, height, width)`.
+    BatchNorm {
+        /// Weight of a new batch in the running statistics (default 0.1, PyTorch's);
+        /// `null` for a cumulative average of every batch.
+        #[serde(default = "batch_norm_momentum")]
+        momentum: Option<f64>,
+        /// Added to the variance (default 1e-5).
+        #[serde(default)]
+        eps: Option<f64>,
+        /// A learned per-channel scale and shift (default true).
+        #[serde(default = "yes")]
+        affine: bool,
+    },
+    /// Layer normalisation (Ba, Kiros and Hinton 2016): per example, over every
+    /// per-example axis, with an elementwise scale and shift of that shape.
+    LayerNorm {
+        /// Added to the variance (default 1e-5).
+        #[serde(default)]
+        eps: Option<f64>,
+        /// A learned elementwise scale and shift (default true).
+        #[serde(default = "yes")]
+        affine: bool,
+    },
+    /// Group normalisation (Wu and He 2018): per example and group of channels (the first
+    /// per-example axis; the features of a flat input).
+    GroupNorm {
+        /// The number of groups; must divide the channels.
+        groups: usize,
+        /// Added to the variance (default 1e-5).
+        #[serde(default)]
+        eps: Option<f64>,
+        /// A learned per-channel scale and shift (default true).
+        #[serde(default = "yes")]
+        affine: bool,
+    },
+    /// Instance normalisation (Ulyanov et al. 2016) of `(channels, height, width)`: per
+    /// example and channel, over the spatial axes.
+    InstanceNorm {
+        /// Added to the variance (default 1e-5).
+        #[serde(default)]
+        eps: Option<f64>,
+        /// A learned per-channel scale and shift (default false, as in PyTorch).
+        #[serde(default)]
+        affine: bool,
+        /// Keep running statistics for evaluation (default false, as in PyTorch).
+        #[serde(default)]
+        track_running_stats: bool,
+    },
+    /// RMS normalisation (Zhang and Sennrich 2019): per example, `x / sqrt(mean(x^2) + eps)`
+    /// over every per-example axis, with an elementwise scale.
+    RmsNorm {
+        /// Added to the mean square (default: the machine epsilon of the element type).
+        #[serde(default)]
+        eps: Option<f64>,
+        /// A learned elementwise scale (default true).
+        #[serde(default = "yes")]
+        affine: bool,
+    },
     /// `y = x + f(x)` (or `P x + f(x)` with a projection `P`), `f` the body.
     Residual {
         /// The layers of `f`.
@@ -284,6 +363,16 @@ pub enum InitConfig {
     Critical {
         /// The activation whose critical line is used.
         activation: ActivationConfig,
+        /// The bias variance.
+        #[serde(default)]
+        sigma_b2: f64,
+    },
+    /// Any point of the mean-field phase diagram (Poole et al. 2016; Schoenholz et al.
+    /// 2017): `W ~ N(0, sigma_w2 / fan_in)`, `b ~ N(0, sigma_b2)`, ordered
+    /// (`chi_1 < 1`), critical or chaotic (`chi_1 > 1`) depending on the activation.
+    Gaussian {
+        /// The weight variance times fan_in.
+        sigma_w2: f64,
         /// The bias variance.
         #[serde(default)]
         sigma_b2: f64,

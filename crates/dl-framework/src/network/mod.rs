@@ -5,6 +5,10 @@
 //!
 //! Parameters are named by the position of their top-level layer, as in
 //! [`dl_layers::Sequential`]: `"0.weight"`, `"0.bias"`, `"3.body.0.weight"`, ...
+//! Buffers (the running statistics of normalisation layers) are named the same way
+//! (`"1.running_mean"`, `"1.num_batches_tracked"`) and go into the state dict beside the
+//! parameters, so checkpoints carry them; [`Module::set_training`] reaches every layer, so
+//! evaluation mode switches batch norm to its running statistics.
 
 mod dropout;
 mod recurrent;
@@ -135,6 +139,11 @@ impl<T: Element> Module<T> for Network<T> {
     fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Param<T>)) {
         for (i, layer) in self.layers.iter().enumerate() {
             layer.module.visit_parameters(&join_name(prefix, &i.to_string()), f);
+        }
+    }
+    fn visit_buffers(&self, prefix: &str, f: &mut dyn FnMut(&str, &Param<T>)) {
+        for (i, layer) in self.layers.iter().enumerate() {
+            layer.module.visit_buffers(&join_name(prefix, &i.to_string()), f);
         }
     }
     fn set_training(&mut self, training: bool) {

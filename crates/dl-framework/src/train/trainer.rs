@@ -453,7 +453,8 @@ impl<T: Element> Trainer<T> {
     /// Restores the run from an in-memory checkpoint (`path` names it in errors).
     pub fn restore(&mut self, path: &Path, ck: Checkpoint<T>) -> Result<()> {
         let err = |m: String| FrameworkError::checkpoint(path, m);
-        let own: BTreeMap<String, Vec<usize>> = self.network.parameters().into_iter().map(|p| (p.name, p.param.shape())).collect();
+        // parameters and buffers (running statistics): what `state_dict` holds
+        let own: BTreeMap<String, Vec<usize>> = self.network.state_dict().into_iter().map(|(k, t)| (k, t.shape().to_vec())).collect();
         let fits = |params: &BTreeMap<String, Tensor<T>>| {
             params.len() == own.len() && params.iter().all(|(k, t)| own.get(k).is_some_and(|s| s.as_slice() == t.shape()))
         };
