@@ -69,33 +69,44 @@ fn erf_entry(d: f64, q12: f64) -> (f64, f64) {
     (2.0 / PI * arg.asin(), 4.0 / PI / (d - 4.0 * q12 * q12).max(f64::MIN_POSITIVE).sqrt())
 }
 
-/// Applies `pair(q1, q2, q12) -> (E[phi phi], E[phi' phi'])` to every entry (the upper
-/// triangle when symmetric), updating `nngp` to `E[phi phi]` and multiplying `ntk` by
-/// `E[phi' phi']`.
-fn map_entries<F>(state: &mut KernelState, pair: F) -> Result<()>
+/// Applies `pair(q1, q2, q12) -> (E[phi phi], E[phi' phi'])` to every entry of `nngp`
+/// (the upper triangle when `symmetric`), updating `nngp` to `E[phi phi]` and multiplying
+/// `ntk` by `E[phi' phi']`; `var1[i]`, `var2[j]` are the variances of row `i` and column
+/// `j`. Rows go to rayon's pool when the matrix is large; every entry is computed by the
+/// same arithmetic either way.
+fn map_entries<F>(
+    nngp: &mut Array2<f64>,
+    ntk: &mut Array2<f64>,
+    var1: &[f64],
+    var2: &[f64],
+    symmetric: bool,
+    pair: F,
+) -> Result<()>
 where
     F: Fn(f64, f64, f64) -> Result<(f64, f64)> + Sync,
 {
-    let (var1, var2, symmetric) = (&state.var1, &state.var2, state.symmetric);
-    state
-        .nngp
-        .axis_iter_mut(Axis(0))
-        .into_par_iter()
-        .zip(state.ntk.axis_iter_mut(Axis(0)))
-        .enumerate()
-        .try_for_each(|(i, (mut k_row, mut t_row))| -> Result<()> {
-            let start = if symmetric { i } else { 0 };
-            let q1 = var1[i];
-            let k_row = &mut k_row.as_slice_mut().expect("rows of a standard-layout matrix are contiguous")[start..];
-            let t_row = &mut t_row.as_slice_mut().expect("rows of a standard-layout matrix are contiguous")[start..];
-            for ((k, t), &q2) in k_row.iter_mut().zip(t_row.iter_mut()).zip(&var2[start..]) {
-                let (kk, dd) = pair(q1, q2, *k)?;
-                *k = kk;
-                *t *= dd;
-            }
-            Ok(())
-        })?;
-    Ok(())
+    let row = |(i, (mut k_row, mut t_row)): (
+        usize,
+        (ndarray::ArrayViewMut1<'_, f64>, ndarray::ArrayViewMut1<'_, f64>),
+    )|
+     -> Result<()> {
+        let start = if symmetric { i } else { 0 };
+        let q1 = var1[i];
+        let k_row = &mut k_row.as_slice_mut().expect("rows of a standard-layout matrix are contiguous")[start..];
+        let t_row = &mut t_row.as_slice_mut().expect("rows of a standard-layout matrix are contiguous")[start..];
+        for ((k, t), &q2) in k_row.iter_mut().zip(t_row.iter_mut()).zip(&var2[start..]) {
+            let (kk, dd) = pair(q1, q2, *k)?;
+            *k = kk;
+            *t *= dd;
+        }
+        Ok(())
+    };
+    // below ~16k entries the pool's overhead outweighs the work (pixel-pair matrices)
+    if nngp.len() >= 1 << 14 {
+        nngp.axis_iter_mut(Axis(0)).into_par_iter().zip(ntk.axis_iter_mut(Axis(0))).enumerate().try_for_each(row)
+    } else {
+        nngp.axis_iter_mut(Axis(0)).zip(ntk.axis_iter_mut(Axis(0))).enumerate().try_for_each(row)
+    }
 }
 
 /// Copies the upper triangle onto the lower one, in 64 x 64 tiles so that the transposed
@@ -119,42 +130,68 @@ fn second_moment(act: &Activation, q: f64) -> Result<f64> {
     Ok(gaussian_expectation_pair(act, q, q, q)?.phi_phi)
 }
 
+/// Errors unless every variance is positive and finite (a unit with variance 0 has no
+/// Gaussian law to take expectations over).
+pub(crate) fn check_variances(vars: &[f64]) -> Result<()> {
+    match vars.iter().find(|q| !(**q > 0.0 && q.is_finite())) {
+        Some(&q) => Err(NtkError::InvalidArgument {
+            op: "activation kernel map",
+            name: "pre-activation variance",
+            value: q,
+            requirement: "must be positive and finite (an input of zero norm, or a pixel whose receptive field is all zero, with sigma_b2 = 0 has none)",
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Maps the state through `phi` (see the module documentation).
 pub(crate) fn apply_activation(act: &Activation, state: &mut KernelState) -> Result<()> {
-    let op = "activation kernel map";
-    for &q in state.var1.iter().chain(&state.var2) {
-        if !(q > 0.0 && q.is_finite()) {
-            return Err(NtkError::InvalidArgument {
-                op,
-                name: "pre-activation variance",
-                value: q,
-                requirement: "must be positive and finite (an input of zero norm with sigma_b2 = 0 has none)",
-            });
-        }
-    }
+    check_variances(&state.var1)?;
+    check_variances(&state.var2)?;
     let new_var1 = state.var1.iter().map(|&q| second_moment(act, q)).collect::<Result<Vec<_>>>()?;
-    let new_var2 = if state.symmetric { new_var1.clone() } else { state.var2.iter().map(|&q| second_moment(act, q)).collect::<Result<Vec<_>>>()? };
+    let new_var2 = if state.symmetric {
+        new_var1.clone()
+    } else {
+        state.var2.iter().map(|&q| second_moment(act, q)).collect::<Result<Vec<_>>>()?
+    };
+    map_matrix(act, &mut state.nngp, &mut state.ntk, &state.var1, &state.var2, state.symmetric)?;
+    state.var1 = new_var1;
+    state.var2 = new_var2;
+    Ok(())
+}
+
+/// The entrywise activation step on one pair of matrices (see the module documentation):
+/// `nngp <- E[phi(u) phi(v)]`, `ntk <- ntk E[phi'(u) phi'(v)]`, with `Var u = var1[i]`,
+/// `Var v = var2[j]` and `Cov(u, v) = nngp[i, j]`; only the upper triangle when
+/// `symmetric`. The variances are not updated (the caller owns them).
+pub(crate) fn map_matrix(
+    act: &Activation,
+    nngp: &mut Array2<f64>,
+    ntk: &mut Array2<f64>,
+    var1: &[f64],
+    var2: &[f64],
+    symmetric: bool,
+) -> Result<()> {
     match act {
-        Activation::Relu => map_entries(state, |q1, q2, q12| Ok(relu_entry(q1 * q2, q12)))?,
+        Activation::Relu => map_entries(nngp, ntk, var1, var2, symmetric, |q1, q2, q12| Ok(relu_entry(q1 * q2, q12))),
         Activation::LeakyRelu(a) => {
             let (a, b) = (*a, (1.0 - a) * (1.0 - a));
-            map_entries(state, |q1, q2, q12| {
+            map_entries(nngp, ntk, var1, var2, symmetric, |q1, q2, q12| {
                 let (k1, k0) = relu_entry(q1 * q2, q12);
                 Ok((a * q12 + b * k1, a + b * k0))
-            })?
+            })
         }
-        Activation::Erf => map_entries(state, |q1, q2, q12| Ok(erf_entry((1.0 + 2.0 * q1) * (1.0 + 2.0 * q2), q12)))?,
-        Activation::Linear => {}
-        other => map_entries(state, |q1, q2, q12| {
+        Activation::Erf => map_entries(nngp, ntk, var1, var2, symmetric, |q1, q2, q12| {
+            Ok(erf_entry((1.0 + 2.0 * q1) * (1.0 + 2.0 * q2), q12))
+        }),
+        Activation::Linear => Ok(()),
+        other => map_entries(nngp, ntk, var1, var2, symmetric, |q1, q2, q12| {
             // rounding can push |q12| a hair above sqrt(q1 q2); the engine rejects that
             let bound = (q1 * q2).sqrt();
             let p = gaussian_expectation_pair(other, q1, q2, q12.clamp(-bound, bound))?;
             Ok((p.phi_phi, p.dphi_dphi))
-        })?,
+        }),
     }
-    state.var1 = new_var1;
-    state.var2 = new_var2;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -167,7 +204,14 @@ mod tests {
     fn state(nngp: Array2<f64>) -> KernelState {
         let var: Vec<f64> = nngp.diag().to_vec();
         let n = nngp.nrows();
-        KernelState { ntk: Array2::from_elem((n, n), 2.0), nngp, var1: var.clone(), var2: var, width: 1, symmetric: true }
+        KernelState {
+            ntk: Array2::from_elem((n, n), 2.0),
+            nngp,
+            var1: var.clone(),
+            var2: var,
+            width: 1,
+            symmetric: true,
+        }
     }
 
     /// The vectorised closed forms against dl-init's adaptive quadrature (an independent

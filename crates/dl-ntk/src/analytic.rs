@@ -8,17 +8,22 @@
 //! neural tangent kernel; distinct output units are independent, so the kernel of a
 //! `k`-output network is `K ⊗ I_k`. An output multiplier `alpha` (see
 //! [`Architecture::with_output_scale`]) scales both by `alpha^2`.
+//!
+//! A convolutional architecture, `[Conv - phi] x L - GlobalAvgPool - Dense`, takes images
+//! `(N, C, L)` or `(N, C, H, W)`: the layers before the pooling run on pixel-pair matrices
+//! ([`crate::conv_kernel`]) and the pooled kernels continue through the dense layers.
 
 use dl_tensor::{Tensor, TensorRng};
 use ndarray::{Array2, Axis};
 
 use crate::activation_map::{KernelState, mirror_upper};
+use crate::conv_kernel;
 use crate::error::{NtkError, Result, positive};
-use crate::finite::FiniteMlp;
+use crate::finite::FiniteNetwork;
 use crate::layer::{KernelLayer, Parameterisation};
 use crate::matrix::{a_bt, finite, to_tensor, view2};
 
-/// A fully connected architecture: its layers and parameterisation, from which both the
+/// A fully connected or convolutional architecture: its layers and parameterisation, from which both the
 /// analytic kernels and random finite networks come.
 #[derive(Clone, Debug)]
 pub struct Architecture {
@@ -40,22 +45,59 @@ impl Architecture {
     /// An architecture from its layers; each is validated, and the list must be non-empty.
     pub fn new(layers: Vec<KernelLayer>, parameterisation: Parameterisation) -> Result<Self> {
         if layers.is_empty() {
-            return Err(NtkError::UnsupportedLayer { op: "Architecture::new", index: 0, layer: "(none)".into(), reason: "the network has no layers".into() });
+            return Err(NtkError::UnsupportedLayer {
+                op: "Architecture::new",
+                index: 0,
+                layer: "(none)".into(),
+                reason: "the network has no layers".into(),
+            });
         }
         for (i, l) in layers.iter().enumerate() {
             l.validate(i)?;
         }
+        spatial_structure(&layers)?;
         Ok(Architecture { layers, parameterisation, output_scale: 1.0 })
     }
 
     /// `depth` hidden layers `Dense(width) -> phi`, then `Dense(outputs)`, every dense layer
     /// with the same `sigma_w2` and `sigma_b2`.
-    pub fn mlp(depth: usize, width: usize, phi: dl_init::Activation, sigma_w2: f64, sigma_b2: f64, outputs: usize, parameterisation: Parameterisation) -> Result<Self> {
+    pub fn mlp(
+        depth: usize,
+        width: usize,
+        phi: dl_init::Activation,
+        sigma_w2: f64,
+        sigma_b2: f64,
+        outputs: usize,
+        parameterisation: Parameterisation,
+    ) -> Result<Self> {
         let mut layers = Vec::with_capacity(2 * depth + 1);
         for _ in 0..depth {
             layers.push(KernelLayer::dense(width, sigma_w2, sigma_b2));
             layers.push(KernelLayer::Activation(phi.clone()));
         }
+        layers.push(KernelLayer::dense(outputs, sigma_w2, sigma_b2));
+        Self::new(layers, parameterisation)
+    }
+
+    /// `depth` hidden layers `Conv(channels, filter) -> phi`, then global average pooling and
+    /// `Dense(outputs)`; `filter` is `[k]` (1-D) or `[kh, kw]` (2-D).
+    #[allow(clippy::too_many_arguments)]
+    pub fn cnn(
+        depth: usize,
+        channels: usize,
+        filter: &[usize],
+        phi: dl_init::Activation,
+        sigma_w2: f64,
+        sigma_b2: f64,
+        outputs: usize,
+        parameterisation: Parameterisation,
+    ) -> Result<Self> {
+        let mut layers = Vec::with_capacity(2 * depth + 2);
+        for _ in 0..depth {
+            layers.push(KernelLayer::Conv { channels, filter: filter.to_vec(), sigma_w2, sigma_b2 });
+            layers.push(KernelLayer::Activation(phi.clone()));
+        }
+        layers.push(KernelLayer::GlobalAvgPool);
         layers.push(KernelLayer::dense(outputs, sigma_w2, sigma_b2));
         Self::new(layers, parameterisation)
     }
@@ -88,17 +130,41 @@ impl Architecture {
         self.layers.iter().fold(in_dim, |w, l| l.output_width(w))
     }
 
-    /// The analytic NNGP and NTK between the rows of `x1` `(N1, d)` and of `x2` `(N2, d)`
-    /// (`None`: `x2 = x1`, computed once, symmetric).
+    /// The analytic NNGP and NTK between the examples of `x1` and of `x2` (`None`:
+    /// `x2 = x1`, computed once, symmetric): rows `(N, d)` for a fully connected
+    /// architecture, images `(N, C, L)` or `(N, C, H, W)` for one with a GlobalAvgPool.
     pub fn kernels(&self, x1: &Tensor<f64>, x2: Option<&Tensor<f64>>) -> Result<AnalyticKernels> {
         let op = "Architecture::kernels";
+        if let Some(pool) = self.layers.iter().position(|l| matches!(l, KernelLayer::GlobalAvgPool)) {
+            for (name, x) in [("x1", Some(x1)), ("x2", x2)] {
+                if let Some(x) = x
+                    && !x.all_finite()
+                {
+                    return Err(NtkError::NonFinite { op, detail: format!("{name} has non-finite entries") });
+                }
+            }
+            let rank = self.layers[..pool].iter().find_map(|l| match l {
+                KernelLayer::Conv { filter, .. } => Some(filter.len()),
+                _ => None,
+            });
+            let mut state = conv_kernel::pooled_state(&self.layers[..pool], self.parameterisation, rank, x1, x2)?;
+            for (i, layer) in self.layers.iter().enumerate().skip(pool + 1) {
+                layer.kernel_map(i, &mut state, self.parameterisation)?;
+            }
+            return self.finish(state);
+        }
         let a = view2(op, "x1", x1)?;
         finite(op, "x1", a)?;
         let b = match x2 {
             Some(t) => {
                 let b = view2(op, "x2", t)?;
                 if b.ncols() != a.ncols() {
-                    return Err(NtkError::Shape { op, what: "x1 and x2 must have the same input dimension".into(), left: x1.shape().to_vec(), right: t.shape().to_vec() });
+                    return Err(NtkError::Shape {
+                        op,
+                        what: "x1 and x2 must have the same input dimension".into(),
+                        left: x1.shape().to_vec(),
+                        right: t.shape().to_vec(),
+                    });
                 }
                 finite(op, "x2", b)?;
                 b
@@ -107,9 +173,16 @@ impl Architecture {
         };
         let d = a.ncols();
         if d == 0 {
-            return Err(NtkError::Shape { op, what: "inputs need at least one feature".into(), left: x1.shape().to_vec(), right: vec![] });
+            return Err(NtkError::Shape {
+                op,
+                what: "inputs need at least one feature".into(),
+                left: x1.shape().to_vec(),
+                right: vec![],
+            });
         }
-        let sq_norms = |m: ndarray::ArrayView2<'_, f64>| -> Vec<f64> { m.axis_iter(Axis(0)).map(|r| r.dot(&r) / d as f64).collect() };
+        let sq_norms = |m: ndarray::ArrayView2<'_, f64>| -> Vec<f64> {
+            m.axis_iter(Axis(0)).map(|r| r.dot(&r) / d as f64).collect()
+        };
         let mut nngp = a_bt(a, b);
         nngp /= d as f64;
         let symmetric = x2.is_none();
@@ -124,7 +197,13 @@ impl Architecture {
         for (i, layer) in self.layers.iter().enumerate() {
             layer.kernel_map(i, &mut state, self.parameterisation)?;
         }
-        if symmetric {
+        self.finish(state)
+    }
+
+    /// Mirrors, scales by `alpha^2` and checks the final kernels.
+    fn finish(&self, mut state: KernelState) -> Result<AnalyticKernels> {
+        let op = "Architecture::kernels";
+        if state.symmetric {
             mirror_upper(&mut state.nngp);
             mirror_upper(&mut state.ntk);
         }
@@ -138,8 +217,51 @@ impl Architecture {
         Ok(AnalyticKernels { nngp: to_tensor(state.nngp), ntk: to_tensor(state.ntk) })
     }
 
-    /// A random finite network of this architecture over `in_dim` inputs.
-    pub fn sample(&self, in_dim: usize, rng: &mut TensorRng) -> Result<FiniteMlp> {
-        FiniteMlp::sample(self, in_dim, rng)
+    /// A random finite network of this architecture over `in_dim` inputs (input channels,
+    /// for a convolutional architecture).
+    pub fn sample(&self, in_dim: usize, rng: &mut TensorRng) -> Result<FiniteNetwork> {
+        FiniteNetwork::sample(self, in_dim, rng)
     }
+}
+
+/// Checks where the spatial layers sit: convolutions (all of one spatial rank) and
+/// activations before a single GlobalAvgPool, dense layers after it.
+fn spatial_structure(layers: &[KernelLayer]) -> Result<()> {
+    let bad = |index: usize, reason: &str| {
+        Err(NtkError::UnsupportedLayer {
+            op: "Architecture::new",
+            index,
+            layer: layers[index].describe(),
+            reason: reason.into(),
+        })
+    };
+    let pool = layers.iter().position(|l| matches!(l, KernelLayer::GlobalAvgPool));
+    let mut rank = None;
+    for (i, l) in layers.iter().enumerate() {
+        match (l, pool) {
+            (KernelLayer::GlobalAvgPool, Some(p)) if i > p => {
+                return bad(i, "a second GlobalAvgPool: the representation is no longer spatial");
+            }
+            (KernelLayer::Conv { .. }, None) => {
+                return bad(
+                    i,
+                    "a convolution must be followed by GlobalAvgPool (the kernel of a flattened readout is not supported)",
+                );
+            }
+            (KernelLayer::Conv { .. }, Some(p)) if i > p => {
+                return bad(i, "a convolution after GlobalAvgPool: the representation is no longer spatial");
+            }
+            (KernelLayer::Conv { filter, .. }, _) => {
+                if rank.is_some_and(|r| r != filter.len()) {
+                    return bad(i, "all convolutions must have the same spatial rank (1-D or 2-D)");
+                }
+                rank = Some(filter.len());
+            }
+            (KernelLayer::Dense { .. }, Some(p)) if i < p => {
+                return bad(i, "a dense layer over a spatial representation: put GlobalAvgPool before it");
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }

@@ -16,7 +16,7 @@ use ndarray::ArrayView2;
 
 use crate::empirical::{OutputKernel, empirical_ntk_structured};
 use crate::error::{NtkError, Result};
-use crate::finite::FiniteMlp;
+use crate::finite::FiniteNetwork;
 use crate::matrix::{a_bt, square, view2};
 use crate::train::{parameter_vector, train_full_batch_gd};
 
@@ -26,7 +26,12 @@ fn frobenius_dot(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> f64 {
 
 fn same_shape(op: &'static str, a: &Tensor<f64>, b: &Tensor<f64>) -> Result<()> {
     if a.shape() != b.shape() {
-        return Err(NtkError::Shape { op, what: "the two kernels must have the same shape".into(), left: a.shape().to_vec(), right: b.shape().to_vec() });
+        return Err(NtkError::Shape {
+            op,
+            what: "the two kernels must have the same shape".into(),
+            left: a.shape().to_vec(),
+            right: b.shape().to_vec(),
+        });
     }
     Ok(())
 }
@@ -38,7 +43,12 @@ pub fn kernel_distance(k0: &Tensor<f64>, k1: &Tensor<f64>) -> Result<f64> {
     let (a, b) = (view2(op, "k0", k0)?, view2(op, "k1", k1)?);
     let denom = (frobenius_dot(a, a) * frobenius_dot(b, b)).sqrt();
     if denom <= 0.0 {
-        return Err(NtkError::InvalidArgument { op, name: "||K0|| ||K1||", value: denom, requirement: "both kernels must be non-zero" });
+        return Err(NtkError::InvalidArgument {
+            op,
+            name: "||K0|| ||K1||",
+            value: denom,
+            requirement: "both kernels must be non-zero",
+        });
     }
     Ok(1.0 - frobenius_dot(a, b) / denom)
 }
@@ -58,12 +68,22 @@ pub fn kernel_target_alignment(k: &Tensor<f64>, y: &Tensor<f64>) -> Result<f64> 
     let kv = square(op, "k", k)?;
     let yv = view2(op, "y", y)?;
     if yv.nrows() != kv.nrows() {
-        return Err(NtkError::Shape { op, what: "y must have one row per kernel row".into(), left: k.shape().to_vec(), right: y.shape().to_vec() });
+        return Err(NtkError::Shape {
+            op,
+            what: "y must have one row per kernel row".into(),
+            left: k.shape().to_vec(),
+            right: y.shape().to_vec(),
+        });
     }
     let yy = a_bt(yv, yv);
     let denom = (frobenius_dot(kv, kv) * frobenius_dot(yy.view(), yy.view())).sqrt();
     if denom <= 0.0 {
-        return Err(NtkError::InvalidArgument { op, name: "||K|| ||Y Y^T||", value: denom, requirement: "the kernel and the targets must be non-zero" });
+        return Err(NtkError::InvalidArgument {
+            op,
+            name: "||K|| ||Y Y^T||",
+            value: denom,
+            requirement: "the kernel and the targets must be non-zero",
+        });
     }
     Ok(frobenius_dot(kv, yy.view()) / denom)
 }
@@ -89,9 +109,21 @@ pub struct FeatureLearningPoint {
 /// and every `every` steps (and the last), records the empirical NTK's (trace over
 /// outputs) distance from its initial value, its alignment with `y y^T`, and the relative
 /// weight change.
-pub fn analyze_feature_learning(net: &FiniteMlp, x: &Tensor<f64>, y: &Tensor<f64>, learning_rate: f64, steps: usize, every: usize) -> Result<Vec<FeatureLearningPoint>> {
+pub fn analyze_feature_learning(
+    net: &FiniteNetwork,
+    x: &Tensor<f64>,
+    y: &Tensor<f64>,
+    learning_rate: f64,
+    steps: usize,
+    every: usize,
+) -> Result<Vec<FeatureLearningPoint>> {
     if every == 0 {
-        return Err(NtkError::InvalidArgument { op: "analyze_feature_learning", name: "every", value: 0.0, requirement: "must be at least 1" });
+        return Err(NtkError::InvalidArgument {
+            op: "analyze_feature_learning",
+            name: "every",
+            value: 0.0,
+            requirement: "must be at least 1",
+        });
     }
     let k0 = empirical_ntk_structured(net, x, None, OutputKernel::Trace)?.kernel;
     let theta0 = parameter_vector(net);

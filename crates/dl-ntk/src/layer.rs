@@ -15,17 +15,23 @@
 //!   (the `n_in K = a . a'` term grows with the width; neural-tangents' convention).
 //!
 //! **Activation** `phi`: `K' = E[phi(u) phi(v)]`, `Theta' = Theta E[phi'(u) phi'(v)]`
-//! (see [`crate::activation_map`]). `Theta` here is the kernel of the layer's output with
+//! (see [`crate::activation_map`]).
+//!
+//! **Conv** (stride 1, 'same' zero padding, odd filter) and **GlobalAvgPool**: the same two
+//! maps over pixel-pair matrices, then the mean over pixel pairs (see
+//! [`crate::conv_kernel`]); the finite layer is [`crate::conv::NtkConv`] and dl-layers'
+//! [`GlobalAvgPool`]. `Theta` here is the kernel of the layer's output with
 //! respect to all parameters below it; the backward factor `sigma_w2 E[phi' phi']` of the
 //! classical recursion appears as the product of an activation step and a dense step.
 
 use dl_init::Activation;
-use dl_layers::{Act, Linear};
+use dl_layers::{Act, GlobalAvgPool, Linear};
 use dl_tensor::{Tensor, TensorRng};
 use ndarray::Axis;
 use rayon::prelude::*;
 
 use crate::activation_map::{KernelState, apply_activation};
+use crate::conv::NtkConv;
 use crate::error::{NtkError, Result, non_negative};
 
 /// How the weights enter the network and its gradient.
@@ -44,6 +50,11 @@ pub enum KernelLayer {
     Dense { width: usize, sigma_w2: f64, sigma_b2: f64 },
     /// An elementwise activation.
     Activation(Activation),
+    /// A convolution to `channels` channels, stride 1, 'same' zero padding; `filter` is
+    /// `[k]` (1-D, inputs `(N, C, L)`) or `[kh, kw]` (2-D, inputs `(N, C, H, W)`), odd sizes.
+    Conv { channels: usize, filter: Vec<usize>, sigma_w2: f64, sigma_b2: f64 },
+    /// The mean over all spatial positions, `(N, C, ...) -> (N, C)`.
+    GlobalAvgPool,
 }
 
 /// A finite layer built from a [`KernelLayer`].
@@ -52,6 +63,10 @@ pub enum FiniteLayer {
     Dense(Linear<f64>),
     /// An activation (dl-layers' [`Act`]).
     Activation(Act),
+    /// A convolution (dl-layers' `Conv1d` / `Conv2d` underneath).
+    Conv(NtkConv),
+    /// Global average pooling (dl-layers' [`GlobalAvgPool`]).
+    GlobalAvgPool(GlobalAvgPool),
 }
 
 /// The dl-layers activation that computes `act`, if there is one.
@@ -78,17 +93,39 @@ impl KernelLayer {
         KernelLayer::Dense { width, sigma_w2, sigma_b2 }
     }
 
+    /// A 1-D convolution with a filter of `k` taps.
+    pub fn conv1d(channels: usize, k: usize, sigma_w2: f64, sigma_b2: f64) -> Self {
+        KernelLayer::Conv { channels, filter: vec![k], sigma_w2, sigma_b2 }
+    }
+
+    /// A 2-D convolution with a `kh x kw` filter.
+    pub fn conv2d(channels: usize, (kh, kw): (usize, usize), sigma_w2: f64, sigma_b2: f64) -> Self {
+        KernelLayer::Conv { channels, filter: vec![kh, kw], sigma_w2, sigma_b2 }
+    }
+
     /// A short description for error messages, e.g. `Dense(512, sigma_w2 = 2, sigma_b2 = 0)`.
     pub fn describe(&self) -> String {
         match self {
-            KernelLayer::Dense { width, sigma_w2, sigma_b2 } => format!("Dense({width}, sigma_w2 = {sigma_w2}, sigma_b2 = {sigma_b2})"),
+            KernelLayer::Dense { width, sigma_w2, sigma_b2 } => {
+                format!("Dense({width}, sigma_w2 = {sigma_w2}, sigma_b2 = {sigma_b2})")
+            }
             KernelLayer::Activation(a) => format!("Activation({a})"),
+            KernelLayer::Conv { channels, filter, sigma_w2, sigma_b2 } => {
+                let f: Vec<String> = filter.iter().map(|k| k.to_string()).collect();
+                format!(
+                    "Conv{}d({channels}, filter {}, sigma_w2 = {sigma_w2}, sigma_b2 = {sigma_b2})",
+                    filter.len(),
+                    f.join("x")
+                )
+            }
+            KernelLayer::GlobalAvgPool => "GlobalAvgPool".into(),
         }
     }
 
     /// Checks the layer's parameters; `index` is its position, for the message.
     pub fn validate(&self, index: usize) -> Result<()> {
-        let unsupported = |reason: String| NtkError::UnsupportedLayer { op: "KernelLayer", index, layer: self.describe(), reason };
+        let unsupported =
+            |reason: String| NtkError::UnsupportedLayer { op: "KernelLayer", index, layer: self.describe(), reason };
         match self {
             KernelLayer::Dense { width, sigma_w2, sigma_b2 } => {
                 if *width == 0 {
@@ -97,6 +134,19 @@ impl KernelLayer {
                 non_negative("KernelLayer::Dense", "sigma_w2", *sigma_w2)?;
                 non_negative("KernelLayer::Dense", "sigma_b2", *sigma_b2)?;
             }
+            KernelLayer::Conv { channels, filter, sigma_w2, sigma_b2 } => {
+                if *channels == 0 {
+                    return Err(unsupported("a convolution needs at least one channel".into()));
+                }
+                if filter.is_empty() || filter.len() > 2 || filter.iter().any(|k| k % 2 == 0) {
+                    return Err(unsupported(format!(
+                        "the filter {filter:?} must have one or two sizes, each odd (a centred 'same' window)"
+                    )));
+                }
+                non_negative("KernelLayer::Conv", "sigma_w2", *sigma_w2)?;
+                non_negative("KernelLayer::Conv", "sigma_b2", *sigma_b2)?;
+            }
+            KernelLayer::GlobalAvgPool => {}
             KernelLayer::Activation(act) => {
                 // A jump in phi makes phi' a Dirac delta: E[phi' phi'] and the NTK do not exist.
                 for k in act.kinks() {
@@ -114,7 +164,13 @@ impl KernelLayer {
     }
 
     /// The finite layer over `fan_in` inputs, its parameters drawn from `rng`.
-    pub fn finite(&self, index: usize, fan_in: usize, param: Parameterisation, rng: &mut TensorRng) -> Result<FiniteLayer> {
+    pub fn finite(
+        &self,
+        index: usize,
+        fan_in: usize,
+        param: Parameterisation,
+        rng: &mut TensorRng,
+    ) -> Result<FiniteLayer> {
         self.validate(index)?;
         match self {
             KernelLayer::Dense { width, sigma_w2, sigma_b2 } => {
@@ -129,6 +185,10 @@ impl KernelLayer {
                 };
                 Ok(FiniteLayer::Dense(linear))
             }
+            KernelLayer::Conv { channels, filter, sigma_w2, sigma_b2 } => {
+                Ok(FiniteLayer::Conv(NtkConv::sample(fan_in, *channels, filter, *sigma_w2, *sigma_b2, param, rng)?))
+            }
+            KernelLayer::GlobalAvgPool => Ok(FiniteLayer::GlobalAvgPool(GlobalAvgPool::new())),
             KernelLayer::Activation(act) => match finite_activation(act) {
                 Some(f) => Ok(FiniteLayer::Activation(Act::new(f))),
                 None => Err(NtkError::UnsupportedLayer {
@@ -141,11 +201,13 @@ impl KernelLayer {
         }
     }
 
-    /// The number of units after this layer, given `width` before it.
+    /// The number of units (channels, for a spatial representation) after this layer,
+    /// given `width` before it.
     pub fn output_width(&self, width: usize) -> usize {
         match self {
             KernelLayer::Dense { width: w, .. } => *w,
-            KernelLayer::Activation(_) => width,
+            KernelLayer::Conv { channels, .. } => *channels,
+            KernelLayer::Activation(_) | KernelLayer::GlobalAvgPool => width,
         }
     }
 
@@ -159,19 +221,27 @@ impl KernelLayer {
                 let (w2, b2) = (*sigma_w2, *sigma_b2);
                 let symmetric = state.symmetric;
                 // row by row; only the upper triangle when the matrices are symmetric
-                state.nngp.axis_iter_mut(Axis(0)).into_par_iter().zip(state.ntk.axis_iter_mut(Axis(0))).enumerate().for_each(|(i, (mut k_row, mut t_row))| {
-                    let start = if symmetric { i } else { 0 };
-                    let k_row = &mut k_row.as_slice_mut().expect("rows of a standard-layout matrix are contiguous")[start..];
-                    let t_row = &mut t_row.as_slice_mut().expect("rows of a standard-layout matrix are contiguous")[start..];
-                    for (k, t) in k_row.iter_mut().zip(t_row.iter_mut()) {
-                        let k_new = w2 * *k + b2;
-                        *t = match param {
-                            Parameterisation::Ntk => w2 * *t + k_new,
-                            Parameterisation::Standard => w2 * *t + n_in * *k + 1.0,
-                        };
-                        *k = k_new;
-                    }
-                });
+                state
+                    .nngp
+                    .axis_iter_mut(Axis(0))
+                    .into_par_iter()
+                    .zip(state.ntk.axis_iter_mut(Axis(0)))
+                    .enumerate()
+                    .for_each(|(i, (mut k_row, mut t_row))| {
+                        let start = if symmetric { i } else { 0 };
+                        let k_row = &mut k_row.as_slice_mut().expect("rows of a standard-layout matrix are contiguous")
+                            [start..];
+                        let t_row = &mut t_row.as_slice_mut().expect("rows of a standard-layout matrix are contiguous")
+                            [start..];
+                        for (k, t) in k_row.iter_mut().zip(t_row.iter_mut()) {
+                            let k_new = w2 * *k + b2;
+                            *t = match param {
+                                Parameterisation::Ntk => w2 * *t + k_new,
+                                Parameterisation::Standard => w2 * *t + n_in * *k + 1.0,
+                            };
+                            *k = k_new;
+                        }
+                    });
                 for v in state.var1.iter_mut().chain(state.var2.iter_mut()) {
                     *v = w2 * *v + b2;
                 }
@@ -186,6 +256,16 @@ impl KernelLayer {
                 },
                 other => other,
             })?,
+            KernelLayer::Conv { .. } | KernelLayer::GlobalAvgPool => {
+                return Err(NtkError::UnsupportedLayer {
+                    op: "analytic kernel",
+                    index,
+                    layer: self.describe(),
+                    reason:
+                        "it needs a spatial representation; Architecture::new puts convolutions before a GlobalAvgPool"
+                            .into(),
+                });
+            }
         }
         Ok(())
     }

@@ -5,19 +5,23 @@
 //!
 //! | file | holds |
 //! | --- | --- |
-//! | [`layer`] | [`KernelLayer`] (Dense, Activation): the finite layer and its kernel map side by side; [`Parameterisation`] (NTK, standard) |
+//! | [`layer`] | [`KernelLayer`] (Dense, Activation, Conv, GlobalAvgPool): the finite layer and its kernel map side by side; [`Parameterisation`] (NTK, standard) |
 //! | [`activation_map`] | the activation step `K' = E[phi phi]`, `Theta' = Theta E[phi' phi']` over whole matrices (vectorised ReLU / erf closed forms, dl-init's engine otherwise) |
-//! | [`analytic`] | [`Architecture`]: the NNGP and NTK recursions for fully connected networks of any depth |
-//! | [`finite`] | [`FiniteMlp`]: a random finite network of an architecture (a dl-layers [`Module`](dl_layers::Module)) |
-//! | [`empirical`] | the empirical NTK: naive full Jacobian, batched under a byte budget, structured layer-wise; full, trace or diagonal-block output |
+//! | [`analytic`] | [`Architecture`]: the NNGP and NTK recursions for fully connected networks of any depth, and convolutional ones with global average pooling |
+//! | [`conv_kernel`] | the pixel-pair recursion of convolutions and the pooling (CNN-GP, CNTK with GAP) |
+//! | [`conv`] | [`NtkConv`](conv::NtkConv): the finite 'same' convolution in NTK or standard parameterisation, over dl-layers' Conv1d / Conv2d |
+//! | [`from_module`] | [`Architecture::from_sequential`]: a dl-layers network's architecture, or an error naming the layer without an analytic kernel (max pooling, dropout at train time, normalisation, recurrent) |
+//! | [`finite`] | [`FiniteNetwork`]: a random finite network of an architecture (a dl-layers [`Module`](dl_layers::Module)) |
+//! | [`empirical`] | the empirical NTK: naive full Jacobian, batched under a byte budget, structured layer-wise, and [`empirical_ntk`] choosing between the last two; full, trace or diagonal-block output |
 //! | [`linalg`] | [`SymmetricSolver`]: Cholesky with a clipped-eigendecomposition fallback, reported |
 //! | [`predict`] | [`predict::GradientFlow`] (f_t at any t, loss curves, 2 / lambda_max), kernel regression, the NNGP posterior, the Arora et al. (2019) bound |
 //! | [`train`] | full-batch gradient descent on the MSE, the training the predictions describe |
 //! | [`feature_learning`] | kernel distance, kernel–target alignment, [`feature_learning::analyze_feature_learning`] |
 //! | [`error`] | [`NtkError`]: every message names the operation, the argument or layer, and both shapes |
 //!
-//! Everything is f64. The analytic kernels cover fully connected networks; convolutional
-//! networks with global average pooling are not covered yet.
+//! Everything is f64. The analytic kernels cover fully connected networks and
+//! convolutional networks (stride 1, 'same' padding, 1-D or 2-D) ending in global average
+//! pooling and dense layers.
 //!
 //! The analytic NTK of a wide ReLU network, the empirical NTK of one random network of it,
 //! and the prediction of kernel regression:
@@ -48,10 +52,13 @@
 
 pub mod activation_map;
 pub mod analytic;
+pub mod conv;
+pub mod conv_kernel;
 pub mod empirical;
 pub mod error;
 pub mod feature_learning;
 pub mod finite;
+pub mod from_module;
 pub mod layer;
 pub mod linalg;
 mod matrix;
@@ -59,8 +66,10 @@ pub mod predict;
 pub mod train;
 
 pub use analytic::{AnalyticKernels, Architecture};
-pub use empirical::{EmpiricalKernel, OutputKernel, empirical_ntk_batched, empirical_ntk_naive, empirical_ntk_structured};
+pub use empirical::{
+    EmpiricalKernel, OutputKernel, empirical_ntk, empirical_ntk_batched, empirical_ntk_naive, empirical_ntk_structured,
+};
 pub use error::{NtkError, Result};
-pub use finite::FiniteMlp;
+pub use finite::FiniteNetwork;
 pub use layer::{FiniteLayer, KernelLayer, Parameterisation};
 pub use linalg::{SolveMethod, SymmetricSolver};

@@ -37,7 +37,10 @@ pub enum SolveMethod {
 enum Factor {
     Cholesky(Llt<f64>),
     /// Eigenvectors and the clipped inverse eigenvalues.
-    Eigen { vectors: Array2<f64>, inverse: Vec<f64> },
+    Eigen {
+        vectors: Array2<f64>,
+        inverse: Vec<f64>,
+    },
 }
 
 /// `K^{-1}` applied to right-hand sides, for a symmetric positive semi-definite `K`.
@@ -60,7 +63,12 @@ impl SymmetricSolver {
         finite(op, "the kernel matrix", k)?;
         let n = k.nrows();
         if n == 0 || k.ncols() != n {
-            return Err(NtkError::Shape { op, what: "the kernel must be square and non-empty".into(), left: vec![k.nrows(), k.ncols()], right: vec![] });
+            return Err(NtkError::Shape {
+                op,
+                what: "the kernel must be square and non-empty".into(),
+                left: vec![k.nrows(), k.ncols()],
+                right: vec![],
+            });
         }
         let mut m = to_faer(k);
         for i in 0..n {
@@ -74,19 +82,27 @@ impl SymmetricSolver {
                 return Ok(SymmetricSolver { factor: Factor::Cholesky(llt), method: SolveMethod::Cholesky, n });
             }
         }
-        let eig = m
-            .self_adjoint_eigen(Side::Lower)
-            .map_err(|e| NtkError::LinearAlgebra { op, detail: format!("the eigendecomposition of the {n}x{n} kernel failed: {e:?}") })?;
+        let eig = m.self_adjoint_eigen(Side::Lower).map_err(|e| NtkError::LinearAlgebra {
+            op,
+            detail: format!("the eigendecomposition of the {n}x{n} kernel failed: {e:?}"),
+        })?;
         let s = eig.S().column_vector();
         let lambda_max = (0..n).map(|i| s[i]).fold(0.0_f64, f64::max);
         if lambda_max <= 0.0 {
-            return Err(NtkError::LinearAlgebra { op, detail: format!("the {n}x{n} kernel has no positive eigenvalue (largest {lambda_max:e})") });
+            return Err(NtkError::LinearAlgebra {
+                op,
+                detail: format!("the {n}x{n} kernel has no positive eigenvalue (largest {lambda_max:e})"),
+            });
         }
         let threshold = rcond * lambda_max;
         let inverse: Vec<f64> = (0..n).map(|i| if s[i] > threshold { 1.0 / s[i] } else { 0.0 }).collect();
         let clipped = inverse.iter().filter(|&&x| x == 0.0).count();
         let vectors = from_faer(eig.U());
-        Ok(SymmetricSolver { factor: Factor::Eigen { vectors, inverse }, method: SolveMethod::EigenClipped { clipped, threshold }, n })
+        Ok(SymmetricSolver {
+            factor: Factor::Eigen { vectors, inverse },
+            method: SolveMethod::EigenClipped { clipped, threshold },
+            n,
+        })
     }
 
     /// Which path factorised the matrix.
@@ -132,11 +148,17 @@ pub fn symmetric_eigen(op: &'static str, k: ArrayView2<'_, f64>) -> Result<(Vec<
     finite(op, "the kernel matrix", k)?;
     let n = k.nrows();
     if k.ncols() != n {
-        return Err(NtkError::Shape { op, what: "the kernel must be square".into(), left: vec![k.nrows(), k.ncols()], right: vec![] });
+        return Err(NtkError::Shape {
+            op,
+            what: "the kernel must be square".into(),
+            left: vec![k.nrows(), k.ncols()],
+            right: vec![],
+        });
     }
-    let eig = to_faer(k)
-        .self_adjoint_eigen(Side::Lower)
-        .map_err(|e| NtkError::LinearAlgebra { op, detail: format!("the eigendecomposition of the {n}x{n} kernel failed: {e:?}") })?;
+    let eig = to_faer(k).self_adjoint_eigen(Side::Lower).map_err(|e| NtkError::LinearAlgebra {
+        op,
+        detail: format!("the eigendecomposition of the {n}x{n} kernel failed: {e:?}"),
+    })?;
     let s = eig.S().column_vector();
     Ok(((0..n).map(|i| s[i]).collect(), from_faer(eig.U())))
 }
@@ -155,7 +177,11 @@ mod tests {
         let s = SymmetricSolver::new("test", k.view(), 0.0).unwrap();
         assert_eq!(s.method(), SolveMethod::Cholesky);
         // condition number ~3: a few ulps of error amplified by 3
-        assert_close_slices(s.solve(b.view()).unwrap().as_slice().unwrap(), x.as_slice().unwrap(), Tolerance::new(1e-13, 1e-14));
+        assert_close_slices(
+            s.solve(b.view()).unwrap().as_slice().unwrap(),
+            x.as_slice().unwrap(),
+            Tolerance::new(1e-13, 1e-14),
+        );
     }
 
     #[test]

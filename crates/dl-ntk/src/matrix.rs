@@ -22,7 +22,12 @@ pub(crate) fn view2<'a>(op: &'static str, what: &str, t: &'a Tensor<f64>) -> Res
 pub(crate) fn square<'a>(op: &'static str, what: &str, t: &'a Tensor<f64>) -> Result<ArrayView2<'a, f64>> {
     let v = view2(op, what, t)?;
     if v.nrows() != v.ncols() {
-        return Err(NtkError::Shape { op, what: format!("{what} must be square"), left: t.shape().to_vec(), right: vec![] });
+        return Err(NtkError::Shape {
+            op,
+            what: format!("{what} must be square"),
+            left: t.shape().to_vec(),
+            right: vec![],
+        });
     }
     Ok(v)
 }

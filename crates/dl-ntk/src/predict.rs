@@ -48,7 +48,12 @@ pub struct GradientFlow {
 fn targets(op: &'static str, what: &str, t: &Tensor<f64>, rows: usize) -> Result<Array2<f64>> {
     let v = view2(op, what, t)?;
     if v.nrows() != rows {
-        return Err(NtkError::Shape { op, what: format!("{what} must have {rows} rows (one per point)"), left: t.shape().to_vec(), right: vec![rows] });
+        return Err(NtkError::Shape {
+            op,
+            what: format!("{what} must have {rows} rows (one per point)"),
+            left: t.shape().to_vec(),
+            right: vec![rows],
+        });
     }
     finite(op, what, v)?;
     Ok(v.to_owned())
@@ -56,7 +61,12 @@ fn targets(op: &'static str, what: &str, t: &Tensor<f64>, rows: usize) -> Result
 
 fn check_time(op: &'static str, t: f64) -> Result<f64> {
     if t.is_nan() || t < 0.0 {
-        return Err(NtkError::InvalidArgument { op, name: "t", value: t, requirement: "a training time must be non-negative (infinity is allowed)" });
+        return Err(NtkError::InvalidArgument {
+            op,
+            name: "t",
+            value: t,
+            requirement: "a training time must be non-negative (infinity is allowed)",
+        });
     }
     Ok(t)
 }
@@ -65,7 +75,12 @@ impl GradientFlow {
     /// The dynamics on the training kernel `theta_train` `(n, n)` with targets `y_train`
     /// `(n, K)`, initial outputs `f0_train` (`None`: zero, the ensemble mean) and learning
     /// rate `eta`.
-    pub fn new(theta_train: &Tensor<f64>, y_train: &Tensor<f64>, f0_train: Option<&Tensor<f64>>, learning_rate: f64) -> Result<Self> {
+    pub fn new(
+        theta_train: &Tensor<f64>,
+        y_train: &Tensor<f64>,
+        f0_train: Option<&Tensor<f64>>,
+        learning_rate: f64,
+    ) -> Result<Self> {
         let op = "GradientFlow::new";
         let theta = square(op, "theta_train", theta_train)?;
         let n = theta.nrows();
@@ -75,7 +90,12 @@ impl GradientFlow {
             None => Array2::zeros(y.dim()),
         };
         if f0.dim() != y.dim() {
-            return Err(NtkError::Shape { op, what: "f0_train must have the shape of y_train".into(), left: f0.shape().to_vec(), right: y.shape().to_vec() });
+            return Err(NtkError::Shape {
+                op,
+                what: "f0_train must have the shape of y_train".into(),
+                left: f0.shape().to_vec(),
+                right: y.shape().to_vec(),
+            });
         }
         positive(op, "learning_rate", learning_rate)?;
         let (lambda, vectors) = symmetric_eigen(op, theta)?;
@@ -90,7 +110,12 @@ impl GradientFlow {
         let op = "GradientFlow::with_test";
         let cross = view2(op, "theta_test_train", theta_test_train)?;
         if cross.ncols() != self.lambda.len() {
-            return Err(NtkError::Shape { op, what: "theta_test_train must have one column per training point".into(), left: theta_test_train.shape().to_vec(), right: vec![self.lambda.len(), self.lambda.len()] });
+            return Err(NtkError::Shape {
+                op,
+                what: "theta_test_train must have one column per training point".into(),
+                left: theta_test_train.shape().to_vec(),
+                right: vec![self.lambda.len(), self.lambda.len()],
+            });
         }
         finite(op, "theta_test_train", cross)?;
         let m = cross.nrows();
@@ -142,7 +167,9 @@ impl GradientFlow {
         let t = check_time("GradientFlow::predict_train", t)?;
         let a = self.learning_rate * t / self.n();
         let threshold = DEFAULT_RCOND * self.lambda_max();
-        let remaining = self.scaled_coeffs(|l| if t.is_infinite() { if l > threshold { 0.0 } else { 1.0 } } else { (-a * l.max(0.0)).exp() });
+        let remaining = self.scaled_coeffs(|l| {
+            if t.is_infinite() { if l > threshold { 0.0 } else { 1.0 } } else { (-a * l.max(0.0)).exp() }
+        });
         Ok(to_tensor(&self.y_train - &a_b(self.vectors.view(), remaining.view())))
     }
 
@@ -151,7 +178,12 @@ impl GradientFlow {
         let op = "GradientFlow::predict_test";
         let t = check_time(op, t)?;
         let Some((cross_v, f0)) = &self.test else {
-            return Err(NtkError::InvalidArgument { op, name: "test points", value: 0.0, requirement: "call with_test first" });
+            return Err(NtkError::InvalidArgument {
+                op,
+                name: "test points",
+                value: 0.0,
+                requirement: "call with_test first",
+            });
         };
         let a = self.learning_rate * t / self.n();
         let threshold = DEFAULT_RCOND * self.lambda_max();
@@ -178,7 +210,12 @@ impl GradientFlow {
         let f = self.predict_test(t)?;
         let y = targets("GradientFlow::test_loss", "y_test", y_test, f.shape()[0])?;
         if y.ncols() != f.shape()[1] {
-            return Err(NtkError::Shape { op: "GradientFlow::test_loss", what: "y_test must have one column per output".into(), left: y.shape().to_vec(), right: f.shape().to_vec() });
+            return Err(NtkError::Shape {
+                op: "GradientFlow::test_loss",
+                what: "y_test must have one column per output".into(),
+                left: y.shape().to_vec(),
+                right: f.shape().to_vec(),
+            });
         }
         Ok(half_mse(f.view().into_dimensionality().expect("2-D"), y.view()))
     }
@@ -199,13 +236,23 @@ pub fn half_mse(f: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>) -> f64 {
 /// `Theta(X*, X) (Theta(X, X) + r I)^{-1} Y` with the ridge `r = diag_reg * tr(Theta) / n`
 /// (neural-tangents' relative `diag_reg`), by Cholesky with the eigendecomposition
 /// fallback of [`SymmetricSolver`]. Returns the prediction and how the solve went.
-pub fn kernel_regression(theta_train: &Tensor<f64>, theta_test_train: &Tensor<f64>, y_train: &Tensor<f64>, diag_reg: f64) -> Result<(Tensor<f64>, SolveMethod)> {
+pub fn kernel_regression(
+    theta_train: &Tensor<f64>,
+    theta_test_train: &Tensor<f64>,
+    y_train: &Tensor<f64>,
+    diag_reg: f64,
+) -> Result<(Tensor<f64>, SolveMethod)> {
     let op = "kernel_regression";
     let k = square(op, "theta_train", theta_train)?;
     let n = k.nrows();
     let cross = view2(op, "theta_test_train", theta_test_train)?;
     if cross.ncols() != n {
-        return Err(NtkError::Shape { op, what: "theta_test_train must have one column per training point".into(), left: theta_test_train.shape().to_vec(), right: theta_train.shape().to_vec() });
+        return Err(NtkError::Shape {
+            op,
+            what: "theta_test_train must have one column per training point".into(),
+            left: theta_test_train.shape().to_vec(),
+            right: theta_train.shape().to_vec(),
+        });
     }
     let y = targets(op, "y_train", y_train, n)?;
     let ridge = non_negative(op, "diag_reg", diag_reg)? * k.diag().sum() / n as f64;
@@ -228,21 +275,37 @@ pub struct NngpPosterior {
 
 /// The NNGP posterior mean and variance (see [`NngpPosterior`]); `k_test_diag` holds
 /// `K(x*, x*)` for each test point.
-pub fn nngp_posterior(k_train: &Tensor<f64>, k_test_train: &Tensor<f64>, k_test_diag: &Tensor<f64>, y_train: &Tensor<f64>, noise_var: f64) -> Result<NngpPosterior> {
+pub fn nngp_posterior(
+    k_train: &Tensor<f64>,
+    k_test_train: &Tensor<f64>,
+    k_test_diag: &Tensor<f64>,
+    y_train: &Tensor<f64>,
+    noise_var: f64,
+) -> Result<NngpPosterior> {
     let op = "nngp_posterior";
     let k = square(op, "k_train", k_train)?;
     let n = k.nrows();
     let cross = view2(op, "k_test_train", k_test_train)?;
     if cross.ncols() != n || k_test_diag.shape() != [cross.nrows()] {
-        return Err(NtkError::Shape { op, what: "k_test_train must be (m, n) and k_test_diag (m)".into(), left: k_test_train.shape().to_vec(), right: k_test_diag.shape().to_vec() });
+        return Err(NtkError::Shape {
+            op,
+            what: "k_test_train must be (m, n) and k_test_diag (m)".into(),
+            left: k_test_train.shape().to_vec(),
+            right: k_test_diag.shape().to_vec(),
+        });
     }
     let y = targets(op, "y_train", y_train, n)?;
     let solver = SymmetricSolver::new(op, k, non_negative(op, "noise_var", noise_var)?)?;
     let mean = a_b(cross, solver.solve(y.view())?.view());
     let w = solver.solve(cross.t())?; // (n, m)
     let diag = k_test_diag.to_vec();
-    let variance: Array1<f64> = (0..cross.nrows()).map(|i| (diag[i] - cross.row(i).dot(&w.column(i))).max(0.0)).collect();
-    Ok(NngpPosterior { mean: to_tensor(mean), variance: Tensor::from_ndarray(variance.into_dyn()), method: solver.method() })
+    let variance: Array1<f64> =
+        (0..cross.nrows()).map(|i| (diag[i] - cross.row(i).dot(&w.column(i))).max(0.0)).collect();
+    Ok(NngpPosterior {
+        mean: to_tensor(mean),
+        variance: Tensor::from_ndarray(variance.into_dyn()),
+        method: solver.method(),
+    })
 }
 
 /// The generalisation bound of Arora et al. (2019, Theorem 5.1) for a two-layer ReLU

@@ -15,7 +15,12 @@ use crate::error::{NtkError, Result, positive};
 fn half_mse(net: &dyn Module<f64>, x: &Tensor<f64>, y: &Tensor<f64>) -> Result<Var<f64>> {
     let f = net.forward(&Var::constant(x.clone()))?;
     if f.shape() != y.shape() {
-        return Err(NtkError::Shape { op: "train_full_batch_gd", what: "the network output and the targets must have the same shape".into(), left: f.shape().to_vec(), right: y.shape().to_vec() });
+        return Err(NtkError::Shape {
+            op: "train_full_batch_gd",
+            what: "the network output and the targets must have the same shape".into(),
+            left: f.shape().to_vec(),
+            right: y.shape().to_vec(),
+        });
     }
     let n = y.shape().first().copied().unwrap_or(1).max(1) as f64;
     Ok(f.sub(&Var::constant(y.clone()))?.square()?.sum_all()?.mul_scalar(1.0 / (2.0 * n))?)
@@ -46,7 +51,10 @@ pub fn train_full_batch_gd(
         let loss = half_mse(net, x, y)?;
         let value = loss.value().item()?;
         if !value.is_finite() {
-            return Err(NtkError::NonFinite { op, detail: format!("the loss is {value} at step {step} (learning rate {learning_rate} too large?)") });
+            return Err(NtkError::NonFinite {
+                op,
+                detail: format!("the loss is {value} at step {step} (learning rate {learning_rate} too large?)"),
+            });
         }
         losses.push(value);
         let grads = loss.backward()?;

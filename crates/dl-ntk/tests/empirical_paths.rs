@@ -2,7 +2,9 @@
 
 use dl_init::Activation;
 use dl_layers::{Act, Linear, Module, Sequential};
-use dl_ntk::{Architecture, OutputKernel, Parameterisation, empirical_ntk_batched, empirical_ntk_naive, empirical_ntk_structured};
+use dl_ntk::{
+    Architecture, OutputKernel, Parameterisation, empirical_ntk_batched, empirical_ntk_naive, empirical_ntk_structured,
+};
 use dl_tensor::compare::{Tolerance, assert_close_slices};
 use dl_tensor::{Tensor, seeded_rng};
 
@@ -14,7 +16,8 @@ fn a_linear_model_has_the_closed_form_kernel() {
     // f(x) = W x + b, K outputs: Theta_{kk'}(x, x') = delta_{kk'} (x . x' + 1)
     let mut rng = seeded_rng(0);
     let (d, k) = (3, 2);
-    let lin = Linear::<f64>::from_tensors(Tensor::randn(&[k, d], &mut rng), Some(Tensor::randn(&[k], &mut rng))).unwrap();
+    let lin =
+        Linear::<f64>::from_tensors(Tensor::randn(&[k, d], &mut rng), Some(Tensor::randn(&[k], &mut rng))).unwrap();
     let x1 = Tensor::<f64>::randn(&[4, d], &mut rng);
     let x2 = Tensor::<f64>::randn(&[5, d], &mut rng);
     let got = empirical_ntk_naive(&lin, &x1, Some(&x2), OutputKernel::Full).unwrap();
@@ -33,7 +36,7 @@ fn a_linear_model_has_the_closed_form_kernel() {
     assert_eq!(got.parameters, k * d + k);
 }
 
-fn mlp(param: Parameterisation, outputs: usize, seed: u64) -> dl_ntk::FiniteMlp {
+fn mlp(param: Parameterisation, outputs: usize, seed: u64) -> dl_ntk::FiniteNetwork {
     let arch = Architecture::mlp(2, 7, Activation::Tanh, 1.7, 0.1, outputs, param).unwrap();
     arch.sample(5, &mut seeded_rng(seed)).unwrap()
 }
@@ -70,7 +73,8 @@ fn jacobian_rows_match_central_differences() {
     // Theta(x, x) = ||df/dtheta||^2 for a scalar output; check against finite differences
     let net = mlp(Parameterisation::Ntk, 1, 3);
     let x = Tensor::<f64>::randn(&[1, 5], &mut seeded_rng(4));
-    let f = |net: &dl_ntk::FiniteMlp| net.forward(&dl_autodiff::Var::constant(x.clone())).unwrap().value().to_vec()[0];
+    let f =
+        |net: &dl_ntk::FiniteNetwork| net.forward(&dl_autodiff::Var::constant(x.clone())).unwrap().value().to_vec()[0];
     let h = 1e-5;
     let mut sum = 0.0;
     for p in net.parameters() {
@@ -94,7 +98,10 @@ fn jacobian_rows_match_central_differences() {
 #[test]
 fn any_module_works_and_bad_inputs_say_what_is_wrong() {
     let mut rng = seeded_rng(5);
-    let net = Sequential::<f64>::new().with(Linear::new(3, 4, true, &mut rng)).with(Act::relu()).with(Linear::new(4, 1, true, &mut rng));
+    let net = Sequential::<f64>::new()
+        .with(Linear::new(3, 4, true, &mut rng))
+        .with(Act::relu())
+        .with(Linear::new(4, 1, true, &mut rng));
     let x = Tensor::<f64>::randn(&[3, 3], &mut rng);
     let k = empirical_ntk_batched(&net, &x, None, OutputKernel::Trace, 1 << 20).unwrap();
     assert_eq!(k.kernel.shape(), &[3, 3]);

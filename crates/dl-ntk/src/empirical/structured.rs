@@ -7,7 +7,7 @@ use ndarray::{Array2, Ix2};
 use super::accumulate::Accumulator;
 use super::{EmpiricalKernel, OutputKernel, check_inputs};
 use crate::error::{NtkError, Result};
-use crate::finite::FiniteMlp;
+use crate::finite::FiniteNetwork;
 use crate::matrix::a_bt;
 
 /// Per-layer factors of one input set: the inputs `A_{l-1}` and, per output `k`, the
@@ -36,10 +36,15 @@ fn to_array2(t: &Tensor<f64>) -> Result<Array2<f64>> {
     })
 }
 
-fn factors(net: &FiniteMlp, x: &Tensor<f64>) -> Result<Factors> {
+fn factors(net: &FiniteNetwork, x: &Tensor<f64>) -> Result<Factors> {
     let (out, records) = net.forward_recording(&Var::constant(x.clone()))?;
     if out.shape().len() != 2 {
-        return Err(NtkError::Shape { op: "empirical_ntk_structured", what: "the network output must be (N, K)".into(), left: x.shape().to_vec(), right: out.shape().to_vec() });
+        return Err(NtkError::Shape {
+            op: "empirical_ntk_structured",
+            what: "the network output must be (N, K)".into(),
+            left: x.shape().to_vec(),
+            right: out.shape().to_vec(),
+        });
     }
     let (n, k_out) = (out.shape()[0], out.shape()[1]);
     let hs: Vec<&Var<f64>> = records.iter().map(|r| &r.output).collect();
@@ -65,7 +70,12 @@ fn factors(net: &FiniteMlp, x: &Tensor<f64>) -> Result<Factors> {
 
 /// The empirical NTK of a dense network by the layer-wise products (see [`super`]);
 /// `x2 = None` means `x2 = x1`.
-pub fn empirical_ntk_structured(net: &FiniteMlp, x1: &Tensor<f64>, x2: Option<&Tensor<f64>>, output: OutputKernel) -> Result<EmpiricalKernel> {
+pub fn empirical_ntk_structured(
+    net: &FiniteNetwork,
+    x1: &Tensor<f64>,
+    x2: Option<&Tensor<f64>>,
+    output: OutputKernel,
+) -> Result<EmpiricalKernel> {
     check_inputs("empirical_ntk_structured", x1, x2)?;
     let f1 = factors(net, x1)?;
     let f2 = match x2 {
