@@ -2,12 +2,14 @@
 //! Adding an experiment is one line here plus its file under `experiments/`.
 
 use crate::experiment::Experiment;
+use crate::experiments::ntk_cnn_gap::NtkCnnGap;
 use crate::experiments::{ntk_finite_vs_infinite::NtkFiniteVsInfinite, ntk_generalisation_bound::NtkGeneralisationBound, ntk_lazy_vs_feature_learning::NtkLazyVsFeatureLearning};
 use crate::experiments::autodiff_cost::AutodiffCost;
 use crate::experiments::checkpointing_memory::CheckpointingMemory;
 use crate::experiments::correlation_map::CorrelationMapIterates;
 use crate::experiments::phase_diagram::PhaseDiagram;
 use crate::experiments::digits_mlp::DigitsMlp;
+use crate::experiments::framework_theoretical_analysis::FrameworkTheoreticalAnalysis;
 use crate::experiments::{digits_cnn::DigitsCnn, mnist1d_table::Mnist1dTable};
 use crate::experiments::init_activation_statistics::InitActivationStatistics;
 use crate::experiments::{norm_batch_size::NormBatchSize, norm_landscape::NormLandscapeSmoothness, norm_lr_range::NormLrRange, norm_training::NormTrainingCurves};
@@ -31,6 +33,7 @@ pub fn all() -> Vec<Box<dyn Experiment>> {
         Box::new(DigitsMlp),
         Box::new(DigitsCnn),
         Box::new(Mnist1dTable),
+        Box::new(FrameworkTheoreticalAnalysis),
         Box::new(InitActivationStatistics),
         Box::new(NormTrainingCurves),
         Box::new(NormLandscapeSmoothness),
@@ -41,6 +44,7 @@ pub fn all() -> Vec<Box<dyn Experiment>> {
         Box::new(NtkFiniteVsInfinite),
         Box::new(NtkLazyVsFeatureLearning),
         Box::new(NtkGeneralisationBound),
+        Box::new(NtkCnnGap),
     ]
 }
 

@@ -4,18 +4,17 @@
 //!
 //! | module | holds |
 //! | --- | --- |
-//! | [`config`] | [`NetworkConfig`]: networks from serde JSON (dense, conv1d/conv2d, pooling, flatten, dropout, activations, residual blocks; PyTorch or critical initialisation; standard or NTK parameterisation), validated with the field path in every error |
-//! | [`network`] | [`Network`]: the built layers, every layer's output for monitors, checkpointable dropout generators |
+//! | [`config`] | [`NetworkConfig`]: networks from serde JSON (dense, conv1d/conv2d, pooling, flatten, dropout, activations, recurrent, batch/layer/group/instance/RMS normalisation, residual blocks; PyTorch, critical or Gaussian (sigma_w2, sigma_b2) initialisation; standard or NTK parameterisation), validated with the field path in every error |
+//! | [`network`] | [`Network`]: the built layers, every layer's output for monitors, buffers (running statistics) in the state dict, checkpointable dropout generators |
 //! | [`train`] | [`Trainer`] and [`TrainConfig`]: epochs, seeded shuffling, optimiser, schedule, clipping, validation, early stopping, progress; [`Monitor`]s (loss/accuracy, gradient and activation statistics, sharpness by power iteration on Hessian-vector products); divergence reports; [`History`] to JSON and CSV |
-//! | [`checkpoint`] | [`Checkpoint`]: parameters, optimiser state, generator states and step, written atomically with a versioned header and a SHA-256; resuming reproduces the uninterrupted run bit for bit |
+//! | [`checkpoint`] | [`Checkpoint`]: parameters and buffers, optimiser state, generator states and step, written atomically with a versioned header and a SHA-256; resuming reproduces the uninterrupted run bit for bit |
 //! | [`optim`] | SGD (momentum, Nesterov), Adam/AdamW, RMSprop; schedules; clipping |
 //! | [`data`] | the vendored digits and MNIST-1D datasets, synthetic generators, loaders for users' `.npy` and CSV files, seeded minibatches, standardisation |
+//! | [`analysis`] | [`theoretical_analysis`](analysis::theoretical_analysis): linear regions along lines and 2-D slices, signal propagation against mean field, the empirical NTK's spectrum, the spectral margin bound beside the observed gap |
 //! | [`error`] | [`FrameworkError`] |
 //!
-//! Not here yet: recurrent and normalisation layers in configurations (their layers are
-//! being written in dl-layers and dl-norm), empirical-NTK monitors (dl-ntk), and
-//! `theoretical_analysis`. The training loop is described with its equations in
-//! `docs/training.md`.
+//! The training loop is described with its equations in `docs/training.md`, the
+//! theoretical analysis and the NTK monitors in `docs/theoretical_analysis.md`.
 //!
 //! Train a small MLP on the digits from two JSON documents:
 //!
@@ -39,6 +38,7 @@
 //! # Ok::<(), dl_framework::FrameworkError>(())
 //! ```
 
+pub mod analysis;
 pub mod checkpoint;
 pub mod config;
 pub mod data;

@@ -25,4 +25,6 @@ pub mod ntk_common;
 pub mod ntk_finite_vs_infinite;
 pub mod ntk_lazy_vs_feature_learning;
 pub mod ntk_generalisation_bound;
+pub mod ntk_cnn_gap;
 pub mod init_trainability_depth;
+pub mod framework_theoretical_analysis;

@@ -10,6 +10,7 @@
 //! | [`TrainConfig`] (here) | the serde configuration of a run, validated field by field |
 //! | `loss` | [`Loss`] and [`accuracy`] |
 //! | `monitor` | the [`Monitor`] trait and the loss/accuracy, gradient, activation and sharpness monitors |
+//! | `ntk_monitor` | [`NtkMonitor`]: empirical-NTK drift and kernel-target alignment on a probe batch |
 //! | `sharpness` | [`LossHessian`] (exact Hessian-vector products of the loss) and [`top_hessian_eigenvalue`] (power iteration) |
 //! | `divergence` | [`DivergenceReport`]: the step and the first layer or parameter where a NaN or infinity appeared |
 //! | `history` | [`History`]: records, JSON and CSV |
@@ -19,6 +20,7 @@ mod divergence;
 mod history;
 mod loss;
 mod monitor;
+mod ntk_monitor;
 mod progress;
 mod sharpness;
 mod trainer;
@@ -34,6 +36,7 @@ pub use monitor::{
     ActivationStatsMonitor, GradientStatsMonitor, LossAccuracyMonitor, Monitor, MonitorContext, SharpnessMonitor,
     activation_statistics, evaluate,
 };
+pub use ntk_monitor::{NtkMonitor, target_matrix};
 pub use sharpness::{LossHessian, PowerIteration, top_hessian_eigenvalue};
 pub use trainer::{FitOutcome, StepMetrics, Trainer};
 

@@ -9,10 +9,9 @@
 //! Built here: [`LossAccuracyMonitor`] (loss and accuracy on a fixed dataset),
 //! [`GradientStatsMonitor`] (per-parameter gradient norms and their ratio to the weight
 //! norm), [`ActivationStatsMonitor`] (per-layer mean, standard deviation, fraction of
-//! zeros), [`SharpnessMonitor`] (top Hessian eigenvalue). Empirical-NTK drift and
-//! kernel-target alignment plug in the same way once dl-ntk provides the kernel: a monitor
-//! holding a probe batch and the kernel at initialisation, computing the kernel of
-//! `ctx.network` on it.
+//! zeros), [`SharpnessMonitor`] (top Hessian eigenvalue); beside this file,
+//! [`NtkMonitor`](super::NtkMonitor) (empirical-NTK drift and kernel-target alignment on a
+//! probe batch, against the kernel at initialisation).
 
 use dl_autodiff::{Var, no_grad};
 use dl_layers::Module;
