@@ -339,6 +339,23 @@ fn add_channel_bias<T: Element>(y: &mut Tensor<T>, b: &Tensor<T>) -> Result<()> 
 #[derive(Clone, Copy, Debug)]
 pub struct ChannelSum;
 
+/// The sum of a slice in eight interleaved partial sums, added pairwise at the end: the
+/// same order on every call (so the same bits), and independent chains that the compiler
+/// vectorises, where one running sum waits on each add in turn.
+fn lane_sum<T: Element>(s: &[T]) -> T {
+    const LANES: usize = 8;
+    let mut acc = [T::zero(); LANES];
+    let chunks = s.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += v;
+        }
+    }
+    let pairs = [acc[0] + acc[4], acc[1] + acc[5], acc[2] + acc[6], acc[3] + acc[7]];
+    (pairs[0] + pairs[2]) + (pairs[1] + pairs[3]) + tail.iter().copied().fold(T::zero(), |a, v| a + v)
+}
+
 fn channel_sum<T: Element>(x: &Tensor<T>) -> Result<Tensor<T>> {
     if x.ndim() < 2 {
         return Err(invalid("channel_sum", format!("expected an input (N, C, ...), got {:?}", x.shape())));
@@ -350,7 +367,7 @@ fn channel_sum<T: Element>(x: &Tensor<T>) -> Result<Tensor<T>> {
     let mut out = vec![T::zero(); c];
     if inner > 0 {
         for (row, chunk) in src.chunks(inner).enumerate() {
-            out[row % c] += chunk.iter().copied().sum::<T>();
+            out[row % c] += lane_sum(chunk);
         }
     }
     Ok(Tensor::from_vec(out, &[c])?)

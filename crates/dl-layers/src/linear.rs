@@ -80,17 +80,18 @@ impl<T: Element> Module<T> for Linear<T> {
         if s.is_empty() || s[s.len() - 1] != self.in_features {
             return Err(LayerError::layer(self.describe(), format!("an input (..., {})", self.in_features), s));
         }
+        // The weight is stored (out, in), as PyTorch's: y = x Wᵀ + b.
         if let Some((w_scale, b_scale)) = self.ntk_scales {
-            let wt = self.weight.var().mul_scalar(cst(w_scale))?.t()?;
+            let w = self.weight.var().mul_scalar(cst(w_scale))?;
             return Ok(match &self.bias {
-                Some(b) => x.linear(&wt, &b.var().mul_scalar(cst(b_scale))?)?,
-                None => x.matmul(&wt)?,
+                Some(b) => x.linear_wt(&w, &b.var().mul_scalar(cst(b_scale))?)?,
+                None => x.matmul(&w.t()?)?,
             });
         }
-        let wt = self.weight.var().t()?;
+        let w = self.weight.var();
         Ok(match &self.bias {
-            Some(b) => x.linear(&wt, &b.var())?,
-            None => x.matmul(&wt)?,
+            Some(b) => x.linear_wt(&w, &b.var())?,
+            None => x.matmul(&w.t()?)?,
         })
     }
     fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Param<T>)) {

@@ -2,8 +2,9 @@
 //!
 //! - **Max pooling** is its own primitive: the forward records, for every output, the flat
 //!   index of the input it came from (the first maximum on ties; padding is `-inf`, never
-//!   chosen). The VJP routes each output gradient to that argmax, a `scatter_add` (so the
-//!   backward is itself differentiable); the JVP gathers the tangent at the argmax.
+//!   chosen). The VJP routes each output gradient to that argmax: a direct loop in a plain
+//!   backward pass, a `scatter_add` when the backward is recorded (so that it is itself
+//!   differentiable); the JVP gathers the tangent at the argmax.
 //! - **Average pooling** (PyTorch's default `count_include_pad = True`: padded zeros count
 //!   in the mean) is a convolution of each channel with a constant `1/(kh kw)` kernel, so it
 //!   reuses the im2col convolution primitive and its backward.
@@ -83,36 +84,26 @@ impl MaxPool2dPrimitive {
             .check("max_pool2d", x.shape())
             .map_err(|e| AutodiffError::InvalidArgument { op: "max_pool2d", detail: e.to_string() })?;
         let (n, c, h, w) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
-        let (k, s, p) = (self.options.kernel, self.options.stride, self.options.padding as isize);
+        let (k, s, p) = (self.options.kernel, self.options.stride, self.options.padding);
+        // The in-bounds part of every window, once: padding is -inf and never chosen, so a
+        // window is its in-bounds rectangle (never empty, as the padding is at most k / 2).
+        let rows: Vec<(usize, usize)> = (0..oh).map(|y| window_range(y, s, p, k, h)).collect();
+        let cols: Vec<(usize, usize)> = (0..ow).map(|xo| window_range(xo, s, p, k, w)).collect();
         let x = x.contiguous();
         let src = x.as_slice().expect("contiguous");
-        let mut out = Vec::with_capacity(n * c * oh * ow);
-        let mut idx = Vec::with_capacity(n * c * oh * ow);
-        for plane in src.chunks(h * w).take(n * c) {
-            for y in 0..oh {
-                for xo in 0..ow {
-                    let mut best = T::neg_infinity();
-                    let mut arg = usize::MAX;
-                    for i in 0..k {
-                        let iy = (y * s + i) as isize - p;
-                        if iy < 0 || iy >= h as isize {
-                            continue;
-                        }
-                        for j in 0..k {
-                            let ix = (xo * s + j) as isize - p;
-                            if ix < 0 || ix >= w as isize {
-                                continue;
-                            }
-                            let at = iy as usize * w + ix as usize;
-                            // strict '>' keeps the first maximum; NaN propagates as the max
-                            if arg == usize::MAX || plane[at] > best || (plane[at].is_nan() && !best.is_nan()) {
-                                best = plane[at];
-                                arg = at;
-                            }
-                        }
-                    }
-                    out.push(best);
-                    idx.push(arg);
+        let mut out = dl_tensor::buffer_pool::take::<T>(n * c * oh * ow);
+        let mut idx = vec![0usize; n * c * oh * ow];
+        let planes = src.chunks(h * w).zip(out.chunks_mut(oh * ow).zip(idx.chunks_mut(oh * ow)));
+        for (plane, (out, idx)) in planes {
+            if (k, s, p) == (2, 2, 0) {
+                max_pool_2x2(plane, w, oh, ow, out, idx);
+                continue;
+            }
+            for (y, &(y0, y1)) in rows.iter().enumerate() {
+                for (xo, &(x0, x1)) in cols.iter().enumerate() {
+                    let (best, arg) = window_max(plane, w, (y0, y1), (x0, x1));
+                    out[y * ow + xo] = best;
+                    idx[y * ow + xo] = arg;
                 }
             }
         }
@@ -120,6 +111,84 @@ impl MaxPool2dPrimitive {
         let idx = ArrayD::from_shape_vec(IxDyn(&[n * c, oh * ow]), idx).expect("sizes agree");
         Ok((y, idx))
     }
+}
+
+/// The maximum of the window `rows x cols` of a `(H, W)` plane and the flat index of its
+/// first occurrence (row-major), NaN counting as the maximum.
+///
+/// Written without data-dependent branches: on real activations "is this element the
+/// largest so far" is a coin flip, and a mispredicted branch per element made the direct
+/// loop ~4x slower. The first pass takes the maximum with `max` (a `maxss`) and notes any
+/// NaN; the second finds the first position holding it, scanning backwards with an
+/// integer select (a `cmov`).
+#[inline]
+fn window_max<T: Element>(plane: &[T], w: usize, (y0, y1): (usize, usize), (x0, x1): (usize, usize)) -> (T, usize) {
+    let mut best = plane[y0 * w + x0];
+    let mut nan = false;
+    for iy in y0..y1 {
+        for &v in &plane[iy * w + x0..iy * w + x1] {
+            best = best.max(v);
+            nan |= v.is_nan();
+        }
+    }
+    if nan {
+        best = T::nan();
+    }
+    let mut arg = y0 * w + x0;
+    for iy in (y0..y1).rev() {
+        for ix in (x0..x1).rev() {
+            let v = plane[iy * w + ix];
+            let hit = if nan { v.is_nan() } else { v == best };
+            arg = if hit { iy * w + ix } else { arg };
+        }
+    }
+    (best, arg)
+}
+
+/// The common 2x2, stride 2, unpadded case of [`window_max`] for one plane: the same
+/// result (first maximum in row-major order, NaN wins), with the four candidates of each
+/// window compared directly.
+fn max_pool_2x2<T: Element>(plane: &[T], w: usize, oh: usize, ow: usize, out: &mut [T], idx: &mut [usize]) {
+    // Of two positions `ia` before `ib` (row-major), `ib` wins if strictly larger or the
+    // first NaN. The choice is an integer mask, so the compiler cannot turn it into a
+    // branch; the value is then read at the chosen position.
+    let first_max = |ia: usize, ib: usize| {
+        let (a, b) = (plane[ia], plane[ib]);
+        let b_wins = ((b > a) | (b.is_nan() & !a.is_nan())) as usize;
+        ia ^ ((ia ^ ib) & b_wins.wrapping_neg())
+    };
+    for y in 0..oh {
+        let (r0, r1) = (2 * y * w, (2 * y + 1) * w);
+        for xo in 0..ow {
+            let (c0, c1) = (2 * xo, 2 * xo + 1);
+            let arg = first_max(first_max(r0 + c0, r0 + c1), first_max(r1 + c0, r1 + c1));
+            out[y * ow + xo] = plane[arg];
+            idx[y * ow + xo] = arg;
+        }
+    }
+}
+
+/// The in-bounds input positions `[start, end)` of output position `o` of a window of size
+/// `k`, stride `s` and padding `p` along an axis of length `len`.
+fn window_range(o: usize, s: usize, p: usize, k: usize, len: usize) -> (usize, usize) {
+    let start = (o * s) as isize - p as isize;
+    (start.max(0) as usize, ((start + k as isize).max(0) as usize).min(len))
+}
+
+/// The max-pooling VJP of a plain backward pass: each output gradient added at its argmax,
+/// plane by plane, in one pass (`x̄[plane, argmax[o]] += ū[plane, o]`).
+fn route_to_argmax<T: Element>(u: &Tensor<T>, idx: &IndexArray, input_shape: &[usize]) -> dl_autodiff::Result<Tensor<T>> {
+    let hw = input_shape[2] * input_shape[3];
+    let l = idx.shape()[1];
+    let u = u.contiguous();
+    let mut g = dl_tensor::buffer_pool::take_zeroed::<T>(idx.shape()[0] * hw);
+    let idx = idx.as_slice().expect("built in standard layout");
+    for (gp, (up, ip)) in g.chunks_mut(hw).zip(u.as_slice().expect("contiguous").chunks(l).zip(idx.chunks(l))) {
+        for (&uv, &i) in up.iter().zip(ip) {
+            gp[i] += uv;
+        }
+    }
+    Ok(Tensor::from_vec(g, input_shape)?)
 }
 
 impl<T: Element> Primitive<T> for MaxPool2dPrimitive {
@@ -140,6 +209,10 @@ impl<T: Element> Primitive<T> for MaxPool2dPrimitive {
             Some(i) => i,
             None => Arc::new(self.run(ctx.value(0))?.1),
         };
+        if !dl_autodiff::is_grad_enabled() {
+            return Ok(vec![Some(Var::constant(route_to_argmax(u.value(), &idx, &xs)?))]);
+        }
+        // Recording the backward (for second order): the same routing as a differentiable op.
         let (nc, l) = (xs[0] * xs[1], u.shape()[2] * u.shape()[3]);
         let g = u.reshape(&[nc, l])?.scatter_add(1, &idx, &[nc, xs[2] * xs[3]])?.reshape(&xs)?;
         Ok(vec![Some(g)])

@@ -124,6 +124,34 @@ fn pooling_matches_direct_loops_and_passes_gradcheck() {
 }
 
 #[test]
+fn max_pool_plain_and_recorded_backward_passes_route_the_same_gradient() {
+    // The plain pass routes by a direct loop, the recorded one (create_graph) by the
+    // differentiable scatter_add: the two must agree exactly, padding and overlaps included.
+    let mut rng = seeded_rng(11);
+    for &(k, s, p) in &[(2, 2, 0), (3, 2, 1), (3, 1, 1)] {
+        let x = Var::leaf(Tensor::<f64>::randn(&[2, 3, 7, 6], &mut rng), true);
+        let c = Var::constant(Tensor::<f64>::randn(Module::<f64>::forward(&MaxPool2d::new(PoolOptions::new(k).stride(s).padding(p)), &x).unwrap().value().shape(), &mut rng));
+        let loss = Module::<f64>::forward(&MaxPool2d::new(PoolOptions::new(k).stride(s).padding(p)), &x).unwrap().mul(&c).unwrap().sum_all().unwrap();
+        let recorded = dl_autodiff::backward_with(&loss, None, dl_autodiff::BackwardOptions::create_graph()).unwrap();
+        let plain = loss.backward().unwrap();
+        assert_close(plain.get(&x).unwrap(), recorded.get(&x).unwrap(), Tolerance::new(0.0, 0.0));
+    }
+}
+
+#[test]
+fn max_pool_propagates_the_first_nan_in_both_window_loops() {
+    // One 2x2 window [1, NaN; 3, NaN]: the 2x2/stride-2 loop and the general loop (stride 1)
+    // both return NaN and route the gradient to the first NaN.
+    for opts in [PoolOptions::new(2), PoolOptions::new(2).stride(1)] {
+        let x = Var::leaf(t64(vec![1.0, f64::NAN, 3.0, f64::NAN], &[1, 1, 2, 2]), true);
+        let y = Module::<f64>::forward(&MaxPool2d::new(opts), &x).unwrap();
+        assert!(y.value().to_vec()[0].is_nan(), "{opts:?}");
+        let g = y.sum_all().unwrap().backward().unwrap();
+        assert_eq!(g.get(&x).unwrap().to_vec(), vec![0.0, 1.0, 0.0, 0.0], "{opts:?}");
+    }
+}
+
+#[test]
 fn max_pool_backward_routes_to_the_first_maximum_on_ties() {
     // one 2x2 window of equal values: the whole gradient goes to the first (top-left)
     let x = Var::leaf(t64(vec![1.0, 1.0, 1.0, 1.0], &[1, 1, 2, 2]), true);

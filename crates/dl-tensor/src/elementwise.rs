@@ -30,7 +30,7 @@ const CHUNK: usize = 1 << 13;
 
 pub(crate) fn map_unary<T: Element>(x: &Tensor<T>, f: impl Fn(T) -> T + Sync + Send) -> Tensor<T> {
     if let Some(src) = x.as_slice() {
-        let mut out = vec![T::zero(); src.len()];
+        let mut out = crate::buffer_pool::take::<T>(src.len());
         if worth_parallel(src.len()) {
             out.par_chunks_mut(CHUNK).zip(src.par_chunks(CHUNK)).for_each(|(o, s)| {
                 for (o, &s) in o.iter_mut().zip(s) {
@@ -56,7 +56,7 @@ pub fn zip_broadcast<T: Element>(
 ) -> Result<Tensor<T>> {
     if a.shape() == b.shape() {
         if let (Some(sa), Some(sb)) = (a.as_slice(), b.as_slice()) {
-            let mut out = vec![T::zero(); sa.len()];
+            let mut out = crate::buffer_pool::take::<T>(sa.len());
             if worth_parallel(sa.len()) {
                 out.par_chunks_mut(CHUNK)
                     .zip(sa.par_chunks(CHUNK).zip(sb.par_chunks(CHUNK)))
@@ -76,7 +76,8 @@ pub fn zip_broadcast<T: Element>(
     let shape = broadcast_shapes(op, a.shape(), b.shape())?;
     let av = a.array().broadcast(IxDyn(&shape)).expect("checked broadcast");
     let bv = b.array().broadcast(IxDyn(&shape)).expect("checked broadcast");
-    let mut out = ArrayD::<T>::zeros(IxDyn(&shape));
+    let n_out = shape.iter().product::<usize>();
+    let mut out = ArrayD::from_shape_vec(IxDyn(&shape), crate::buffer_pool::take::<T>(n_out)).expect("length matches");
     let zip = Zip::from(&mut out).and(&av).and(&bv);
     if worth_parallel(shape.iter().product::<usize>()) {
         zip.par_for_each(|o, &x, &y| *o = f(x, y));

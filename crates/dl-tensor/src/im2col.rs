@@ -87,6 +87,18 @@ impl Window {
         }
         Ok((padded - self.effective_kernel()) / self.stride + 1)
     }
+    /// The window positions `o` in `0..out_len` whose tap `tap` lands inside an input of
+    /// length `len`, i.e. `0 <= o*s + tap*d - p_lo < len`: always one contiguous range, so
+    /// the loops over it need no per-element bounds test.
+    pub fn positions_inside(&self, tap: usize, len: usize, out_len: usize) -> std::ops::Range<usize> {
+        let offset = (tap * self.dilation) as isize - self.pad_lo as isize; // input index at o = 0
+        let s = self.stride as isize;
+        // smallest o with o*s + offset >= 0, and one past the largest with o*s + offset < len
+        let lo = if offset >= 0 { 0 } else { (-offset + s - 1) / s };
+        let hi = if (len as isize) <= offset { 0 } else { (len as isize - offset + s - 1) / s };
+        let (lo, hi) = (lo.max(0) as usize, (hi.max(0) as usize).min(out_len));
+        lo.min(hi)..hi
+    }
 }
 
 fn check_rank<T: Element>(op: &'static str, x: &Tensor<T>, rank: usize, layout: &str) -> Result<()> {
@@ -100,17 +112,25 @@ fn check_rank<T: Element>(op: &'static str, x: &Tensor<T>, rank: usize, layout: 
 #[inline]
 #[allow(clippy::too_many_arguments)]
 fn fill_row<T: Element>(src: &[T], h: usize, w: usize, wh: &Window, ww: &Window, i: usize, j: usize, oh: usize, ow: usize, dst: &mut [T]) {
+    let inside = ww.positions_inside(j, w, ow);
+    let x_off = (j * ww.dilation) as isize - ww.pad_lo as isize;
     for y in 0..oh {
         let iy = (y * wh.stride + i * wh.dilation) as isize - wh.pad_lo as isize;
         let row = &mut dst[y * ow..(y + 1) * ow];
-        if iy < 0 || iy >= h as isize {
+        if iy < 0 || iy >= h as isize || inside.is_empty() {
             row.fill(T::zero());
             continue;
         }
         let line = &src[iy as usize * w..(iy as usize + 1) * w];
-        for (x, out) in row.iter_mut().enumerate() {
-            let ix = (x * ww.stride + j * ww.dilation) as isize - ww.pad_lo as isize;
-            *out = if ix >= 0 && (ix as usize) < w { line[ix as usize] } else { T::zero() };
+        row[..inside.start].fill(T::zero());
+        row[inside.end..].fill(T::zero());
+        let first = (inside.start as isize * ww.stride as isize + x_off) as usize;
+        if ww.stride == 1 {
+            row[inside.clone()].copy_from_slice(&line[first..first + inside.len()]);
+        } else {
+            for (o, &v) in row[inside.clone()].iter_mut().zip(line[first..].iter().step_by(ww.stride)) {
+                *o = v;
+            }
         }
     }
 }
@@ -125,7 +145,8 @@ pub fn im2col_2d<T: Element>(x: &Tensor<T>, wh: Window, ww: Window) -> Result<Te
     let x = x.contiguous();
     let src = x.as_slice().expect("contiguous");
     let per_image = c * kh * kw * oh * ow;
-    let mut out = vec![T::zero(); n * per_image];
+    // `fill_row` writes every element, padding included.
+    let mut out = crate::buffer_pool::take::<T>(n * per_image);
     let work = |(img, dst): (usize, &mut [T])| {
         for ch in 0..c {
             let plane = &src[(img * c + ch) * h * w..(img * c + ch + 1) * h * w];
@@ -169,7 +190,7 @@ pub fn col2im_2d<T: Element>(cols: &Tensor<T>, channels: usize, input_hw: (usize
     let src = cols.as_slice().expect("contiguous");
     let per_image = channels * h * w;
     let per_cols = channels * kh * kw * oh * ow;
-    let mut out = vec![T::zero(); n * per_image];
+    let mut out = crate::buffer_pool::take_zeroed::<T>(n * per_image);
     let work = |(img, dst): (usize, &mut [T])| {
         let col = &src[img * per_cols..(img + 1) * per_cols];
         for ch in 0..channels {
@@ -178,16 +199,22 @@ pub fn col2im_2d<T: Element>(cols: &Tensor<T>, channels: usize, input_hw: (usize
                 for j in 0..kw {
                     let r = (ch * kh + i) * kw + j;
                     let row = &col[r * oh * ow..(r + 1) * oh * ow];
-                    for y in 0..oh {
-                        let iy = (y * wh.stride + i * wh.dilation) as isize - wh.pad_lo as isize;
-                        if iy < 0 || iy >= h as isize {
-                            continue;
-                        }
-                        let line = &mut plane[iy as usize * w..(iy as usize + 1) * w];
-                        for x in 0..ow {
-                            let ix = (x * ww.stride + j * ww.dilation) as isize - ww.pad_lo as isize;
-                            if ix >= 0 && (ix as usize) < w {
-                                line[ix as usize] += row[y * ow + x];
+                    let inside = ww.positions_inside(j, w, ow);
+                    if inside.is_empty() {
+                        continue;
+                    }
+                    let first = (inside.start * ww.stride + j * ww.dilation) - ww.pad_lo;
+                    for y in wh.positions_inside(i, h, oh) {
+                        let iy = y * wh.stride + i * wh.dilation - wh.pad_lo;
+                        let line = &mut plane[iy * w..(iy + 1) * w];
+                        let taps = &row[y * ow + inside.start..y * ow + inside.end];
+                        if ww.stride == 1 {
+                            for (o, &v) in line[first..first + taps.len()].iter_mut().zip(taps) {
+                                *o += v;
+                            }
+                        } else {
+                            for (o, &v) in line[first..].iter_mut().step_by(ww.stride).zip(taps) {
+                                *o += v;
                             }
                         }
                     }
@@ -277,6 +304,27 @@ mod tests {
                             assert!((a - b).abs() < 1e-12, "stride {stride} pad {pad} dil {dil}");
                         }
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn positions_inside_is_the_set_of_in_bounds_taps() {
+        // against the definition, element by element, over strides, dilations, paddings
+        for (k, s, lo, hi, d) in [(3, 1, 1, 1, 1), (3, 2, 1, 1, 1), (5, 3, 2, 0, 1), (3, 1, 2, 2, 2), (2, 2, 0, 1, 1), (4, 1, 3, 3, 1)] {
+            let win = Window::new(k).stride(s).padding_asym(lo, hi).dilation(d);
+            for len in 1..12 {
+                let Ok(out) = win.output_len("test", len) else { continue };
+                for tap in 0..k {
+                    let expect: Vec<usize> = (0..out)
+                        .filter(|&o| {
+                            let i = (o * s + tap * d) as isize - lo as isize;
+                            i >= 0 && i < len as isize
+                        })
+                        .collect();
+                    let got: Vec<usize> = win.positions_inside(tap, len, out).collect();
+                    assert_eq!(got, expect, "k {k} s {s} pad {lo},{hi} d {d} len {len} tap {tap}");
                 }
             }
         }

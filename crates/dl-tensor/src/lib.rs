@@ -17,6 +17,7 @@
 //! | [`im2col`] | `im2col`/`col2im` for 1-D and 2-D windows with stride, padding, dilation |
 //! | [`npy`] | `.npy` save (atomic) and load |
 //! | [`compare`] | the shared relative+absolute [`Tolerance`] used by every crate's tests |
+//! | [`buffer_pool`] | per-thread reuse of large freed buffers, so a training step does not fault fresh pages in from the OS |
 //!
 //! Error policy: an operation that can fail on its inputs returns
 //! `Result<_, TensorError>`; one that cannot returns its value. Nothing panics on bad input.
@@ -37,6 +38,7 @@
 //! # Ok::<(), dl_tensor::TensorError>(())
 //! ```
 
+pub mod buffer_pool;
 pub mod compare;
 pub mod element;
 pub mod elementwise;

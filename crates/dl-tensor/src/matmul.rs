@@ -99,7 +99,9 @@ impl<T: Element> Tensor<T> {
         let nbatch: usize = batch.iter().product();
         let mut out_shape = batch.clone();
         out_shape.extend([m, n]);
-        let mut out = ArrayD::<T>::zeros(IxDyn(&out_shape));
+        // Every element is written by the GEMM (beta = 0 does not read C).
+        let n_out = out_shape.iter().product::<usize>();
+        let mut out = ArrayD::from_shape_vec(IxDyn(&out_shape), crate::buffer_pool::take::<T>(n_out)).expect("length matches");
         if nbatch == 0 || m == 0 || n == 0 {
             return Ok(Tensor::from_ndarray(out));
         }

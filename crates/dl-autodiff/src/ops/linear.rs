@@ -7,6 +7,12 @@
 //!
 //! - VJP: `x̄ = U Wᵀ`, `W̄ = x₂ᵀ U₂`, `b̄ = Σ_rows U` (the bias reduction of broadcasting);
 //! - JVP: `tx W + x tW + tb`.
+//!
+//! The weight may also be stored `(n, k)`, output by input, as PyTorch's `nn.Linear` keeps
+//! it ([`WeightLayout::OutIn`], [`Var::linear_wt`]): then `y = x Wᵀ + b`, `x̄ = U W` and
+//! `W̄ = U₂ᵀ x₂`. Computing `W̄` in that orientation directly, rather than as the transpose
+//! of `x₂ᵀ U₂`, hands the optimiser a gradient in the weight's own memory layout instead of
+//! a transposed view that would have to be copied.
 
 use dl_tensor::{Element, Tensor, TensorError};
 
@@ -15,30 +21,56 @@ use crate::mode::is_grad_enabled;
 use crate::primitive::{JvpContext, Primitive, VjpContext};
 use crate::var::Var;
 
-/// `x W + b` for `x (..., k)`, `W (k, n)`, `b (n)`.
-pub struct Linear;
+/// How the weight of a [`Linear`] map is stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeightLayout {
+    /// `W (k, n)`, input by output: `y = x W + b`.
+    InOut,
+    /// `W (n, k)`, output by input (PyTorch's `nn.Linear`): `y = x Wᵀ + b`.
+    OutIn,
+}
+
+/// `x W + b` for `x (..., k)`, `W (k, n)` (or `x Wᵀ + b` for `W (n, k)`), `b (n)`.
+pub struct Linear {
+    /// The weight's layout.
+    pub layout: WeightLayout,
+}
+
+impl Linear {
+    /// `W` as a `(k, n)` matrix: itself, or a transposed view (no copy).
+    fn in_out<T: Element>(&self, w: &Tensor<T>) -> Result<Tensor<T>> {
+        Ok(match self.layout {
+            WeightLayout::InOut => w.clone(),
+            WeightLayout::OutIn => w.t()?,
+        })
+    }
+}
 
 /// Multiply-adds per product from which the two backward products run on two threads at
 /// once; below it the hand-off costs more than it saves (measured on 128x256x256).
 const JOIN_FLOPS: usize = 1 << 24;
 
-fn check<T: Element>(x: &Tensor<T>, w: &Tensor<T>, b: &Tensor<T>) -> Result<usize> {
+fn check<T: Element>(layout: WeightLayout, x: &Tensor<T>, w: &Tensor<T>, b: &Tensor<T>) -> Result<()> {
+    let (k_axis, n_axis, want) = match layout {
+        WeightLayout::InOut => (0, 1, "x (..., k), W (k, n) and b (n)"),
+        WeightLayout::OutIn => (1, 0, "x (..., k), W (n, k) and b (n)"),
+    };
     let ok = x.ndim() >= 2
         && w.ndim() == 2
         && b.ndim() == 1
-        && x.shape()[x.ndim() - 1] == w.shape()[0]
-        && b.shape()[0] == w.shape()[1];
+        && x.shape()[x.ndim() - 1] == w.shape()[k_axis]
+        && b.shape()[0] == w.shape()[n_axis];
     if !ok {
         return Err(TensorError::ShapeMismatch {
             op: "linear",
             lhs: x.shape().to_vec(),
             rhs: w.shape().to_vec(),
             dim: x.ndim().saturating_sub(1),
-            detail: format!("need x (..., k), W (k, n) and b (n); the bias has shape {:?}", b.shape()),
+            detail: format!("need {want}; the bias has shape {:?}", b.shape()),
         }
         .into());
     }
-    Ok(x.numel() / w.shape()[0])
+    Ok(())
 }
 
 /// `(m, k)` view of a `(..., k)` tensor.
@@ -53,8 +85,8 @@ impl<T: Element> Primitive<T> for Linear {
     }
     fn forward(&self, inputs: &[&Tensor<T>]) -> Result<Tensor<T>> {
         let (x, w, b) = (inputs[0], inputs[1], inputs[2]);
-        check(x, w, b)?;
-        let mut out = x.matmul(w)?;
+        check(self.layout, x, w, b)?;
+        let mut out = x.matmul(&self.in_out(w)?)?;
         // The product is a fresh buffer, so this adds in place without a copy.
         let n = b.shape()[0];
         let (out_arr, bias) = (out.array_mut(), b.as_slice().map(|s| s.to_vec()).unwrap_or_else(|| b.to_vec()));
@@ -75,7 +107,7 @@ impl<T: Element> Primitive<T> for Linear {
     }
     fn vjp(&self, ctx: &VjpContext<'_, T>, u: &Var<T>) -> Result<Vec<Option<Var<T>>>> {
         let (x, w) = (ctx.input(0), ctx.input(1));
-        let flops = x.value().numel() * w.shape()[1];
+        let flops = x.value().numel() * ctx.output.value().shape().last().copied().unwrap_or(1);
         if !is_grad_enabled()
             && ctx.needs(0)
             && ctx.needs(1)
@@ -87,20 +119,30 @@ impl<T: Element> Primitive<T> for Linear {
             // run side by side, each on its own thread, instead of one after the other with
             // each product split in bands across the threads.
             let (xv, wv, uv) = (x.value(), w.value(), u.value());
-            let (gx, gw) = rayon::join(|| uv.matmul(&wv.t()?), || xv.t()?.matmul(uv));
+            let (gx, gw) = match self.layout {
+                WeightLayout::InOut => rayon::join(|| uv.matmul(&wv.t()?), || xv.t()?.matmul(uv)),
+                WeightLayout::OutIn => rayon::join(|| uv.matmul(wv), || uv.t()?.matmul(xv)),
+            };
             let gb = if ctx.needs(2) { Some(u.sum_to(ctx.value(2).shape())?) } else { None };
             return Ok(vec![Some(Var::constant(gx?)), Some(Var::constant(gw?)), gb]);
         }
-        let gx = if ctx.needs(0) { Some(u.matmul(&w.t()?)?) } else { None };
+        let gx = match (ctx.needs(0), self.layout) {
+            (false, _) => None,
+            (true, WeightLayout::InOut) => Some(u.matmul(&w.t()?)?),
+            (true, WeightLayout::OutIn) => Some(u.matmul(w)?),
+        };
         let gw = if ctx.needs(1) {
             let (x2, u2) = if x.value().ndim() == 2 {
                 (x.clone(), u.clone())
             } else {
                 let k = x.shape()[x.value().ndim() - 1];
-                let n = w.shape()[1];
+                let n = u.shape()[u.value().ndim() - 1];
                 (x.reshape(&[x.value().numel() / k, k])?, u.reshape(&[u.value().numel() / n, n])?)
             };
-            Some(x2.t()?.matmul(&u2)?)
+            Some(match self.layout {
+                WeightLayout::InOut => x2.t()?.matmul(&u2)?,
+                WeightLayout::OutIn => u2.t()?.matmul(&x2)?,
+            })
         } else {
             None
         };
@@ -111,10 +153,10 @@ impl<T: Element> Primitive<T> for Linear {
         let (x, w) = (ctx.inputs[0], ctx.inputs[1]);
         let mut terms = Vec::with_capacity(3);
         if let Some(tx) = t[0] {
-            terms.push(tx.matmul(w)?);
+            terms.push(tx.matmul(&self.in_out(w)?)?);
         }
         if let Some(tw) = t[1] {
-            terms.push(rows(x)?.matmul(tw)?.reshape(ctx.output.shape())?);
+            terms.push(rows(x)?.matmul(&self.in_out(tw)?)?.reshape(ctx.output.shape())?);
         }
         let mut out = match terms.len() {
             0 => Tensor::zeros(ctx.output.shape()),
@@ -131,7 +173,14 @@ impl<T: Element> Primitive<T> for Linear {
 impl<T: Element> Var<T> {
     /// `self W + b`: a dense layer's affine map (`self (..., k)`, `W (k, n)`, `b (n)`).
     pub fn linear(&self, w: &Var<T>, b: &Var<T>) -> Result<Var<T>> {
-        Var::apply(Linear, &[self, w, b])
+        Var::apply(Linear { layout: WeightLayout::InOut }, &[self, w, b])
+    }
+
+    /// `self Wᵀ + b` with the weight stored output by input, as PyTorch's `nn.Linear`
+    /// keeps it (`self (..., k)`, `W (n, k)`, `b (n)`); its weight gradient comes out in
+    /// `W`'s own layout.
+    pub fn linear_wt(&self, w: &Var<T>, b: &Var<T>) -> Result<Var<T>> {
+        Var::apply(Linear { layout: WeightLayout::OutIn }, &[self, w, b])
     }
 }
 
@@ -157,6 +206,26 @@ mod tests {
             dl_tensor::assert_close(gf.get(v).unwrap(), gp.get(v).unwrap(), tol);
         }
         assert!(x.linear(&b, &w).is_err());
+    }
+
+    #[test]
+    fn the_out_in_layout_equals_the_transposed_product_and_keeps_the_gradient_layout() {
+        let mut rng = seeded_rng(7);
+        let x = Var::leaf(Tensor::<f64>::randn(&[2, 3, 4], &mut rng), true);
+        let w = Var::leaf(Tensor::<f64>::randn(&[5, 4], &mut rng), true); // (out, in)
+        let b = Var::leaf(Tensor::<f64>::randn(&[5], &mut rng), true);
+        let c = Var::constant(Tensor::<f64>::randn(&[2, 3, 5], &mut rng));
+        let fused = x.linear_wt(&w, &b).unwrap().mul(&c).unwrap().sum_all().unwrap();
+        let plain = x.matmul(&w.t().unwrap()).unwrap().add(&b).unwrap().mul(&c).unwrap().sum_all().unwrap();
+        // the same products, possibly summed in another order: a few ulps of values of order 10
+        let tol = dl_tensor::Tolerance::new(1e-13, 1e-13);
+        assert!((fused.value().item().unwrap() - plain.value().item().unwrap()).abs() < 1e-12);
+        let (gf, gp) = (fused.backward().unwrap(), plain.backward().unwrap());
+        for v in [&x, &w, &b] {
+            dl_tensor::assert_close(gf.get(v).unwrap(), gp.get(v).unwrap(), tol);
+        }
+        assert!(gf.get(&w).unwrap().array().is_standard_layout(), "W̄ comes out (out, in), not as a transposed view");
+        assert!(x.linear_wt(&w.t().unwrap(), &b).is_err(), "an (in, out) weight is rejected");
     }
 
     #[test]

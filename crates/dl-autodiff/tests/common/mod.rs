@@ -178,6 +178,9 @@ pub fn all_cases(d: &Draw) -> Vec<Case> {
     cases.push(case("linear", vec![randn(&sx, &mut rng), randn(&[k, nn], &mut rng), randn(&[nn], &mut rng)], |x| {
         x[0].linear(&x[1], &x[2])
     }));
+    cases.push(case("linear", vec![randn(&sx, &mut rng), randn(&[nn, k], &mut rng), randn(&[nn], &mut rng)], |x| {
+        x[0].linear_wt(&x[1], &x[2])
+    }));
 
     // index ops, with repeated indices
     let size = s[ax];
