@@ -4,7 +4,9 @@
 //!
 //! - `framework_mlp/{a,b}/train_step`: the MLPs of `../shared/peers/peer_mlp.py`
 //!   ((a) 64-256-256-10, (b) 784-512-512-10, ReLU, batch 128, f32, mean softmax
-//!   cross-entropy, SGD lr 0.01), comparable with torch's eager step;
+//!   cross-entropy, SGD lr 0.01), comparable with torch's eager step; the peer-style line is
+//!   printed twice, with the finiteness checks of every layer and gradient at every step
+//!   (the default) and every 1000 steps (torch checks nothing);
 //! - `framework_cnn/train_step`: the small CNN of `../shared/peers/peer_conv.py`
 //!   (conv 3->32 3x3 pad 1, ReLU, max-pool 2, conv 32->64 3x3 pad 1, ReLU, max-pool 2,
 //!   linear 4096->10, softmax cross-entropy, SGD lr 0.01) at batch 64 on 3x32x32 inputs.
@@ -22,11 +24,18 @@ use std::hint::black_box;
 use std::time::Instant;
 
 fn trainer(net: &str, classes: usize, example: &[usize], batch: usize) -> (Trainer<f32>, Dataset<f32>) {
+    trainer_checking_every(net, classes, example, batch, 1)
+}
+
+/// A trainer whose layer and gradient finiteness checks run every `check_every` steps.
+fn trainer_checking_every(net: &str, classes: usize, example: &[usize], batch: usize, check_every: u64) -> (Trainer<f32>, Dataset<f32>) {
     let net = NetworkConfig::from_json(net).and_then(|c| c.build::<f32>()).expect("a valid configuration");
     // log_every 1e9: the per-step record (and its gradient norm) is taken once, as a timing
     // loop has no use for it; the divergence checks still run every step.
-    let cfg = TrainConfig::from_json(r#"{"epochs": 1, "batch_size": 128, "log_every": 1000000000, "optimizer": {"kind": "sgd", "lr": 0.01}}"#)
-        .expect("a valid configuration");
+    let cfg = TrainConfig::from_json(&format!(
+        r#"{{"epochs": 1, "batch_size": 128, "log_every": 1000000000, "finite_check_every": {check_every}, "optimizer": {{"kind": "sgd", "lr": 0.01}}}}"#
+    ))
+    .expect("a valid configuration");
     let mut rng = seeded_rng(0);
     let mut shape = vec![batch];
     shape.extend_from_slice(example);
@@ -88,6 +97,19 @@ fn mlp(c: &mut Criterion) {
         );
         c.benchmark_group(format!("framework_mlp/{name}"))
             .bench_function("train_step", |b| b.iter(|| black_box(t.train_step(&batch).expect("a finite step"))));
+        // The same step with the per-layer and per-gradient finiteness checks every 1000
+        // steps instead of every step (the loss is still checked): the work of torch's step.
+        let (mut t, batch) = trainer_checking_every(&mlp_config(&sizes), 10, &sizes[..1], 128, 1000);
+        let (median, r) = peer_style_median(20, 200, || {
+            black_box(t.train_step(&batch).expect("a finite step"));
+        });
+        eprintln!(
+            "peer-style median: framework mlp ({name}) train step, finite checks every 1000 steps, RAYON_NUM_THREADS={}: {median:.3} ms/step (rounds {:.3}/{:.3}/{:.3})",
+            threads(),
+            r[0],
+            r[1],
+            r[2]
+        );
     }
 }
 

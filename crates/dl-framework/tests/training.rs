@@ -197,6 +197,14 @@ fn divergence_names_the_step_and_first_layer_and_keeps_the_last_good_checkpoint(
     assert!(kept.params.values().all(|t| t.all_finite()));
     assert_eq!(std::fs::read_to_string(dir.join("history.csv")).unwrap().lines().count(), 2, "the history up to the failure is written");
 
+    // checking layers only every second step: step 1's overflow is reported at the loss
+    let sparse = TrainConfig::from_json(r#"{"epochs": 2, "batch_size": 64, "optimizer": {"kind": "sgd", "lr": 1e30}, "finite_check_every": 2}"#).unwrap();
+    let FrameworkError::Diverged(report) = Trainer::new(net(), sparse).unwrap().fit(&train, None).unwrap_err() else { panic!("expected a divergence") };
+    assert_eq!((report.step, &report.site), (1, &DivergenceSite::Loss), "{report}");
+    assert!(TrainConfig::from_json(r#"{"epochs": 1, "batch_size": 8, "optimizer": {"kind": "sgd", "lr": 0.1}, "finite_check_every": 0}"#)
+        .and_then(|c| c.validate().map(|_| c))
+        .is_err_and(|e| e.to_string().contains("finite_check_every")));
+
     // a non-finite parameter is never checkpointed
     let planted = net();
     planted.parameters()[2].param.update(|v| *v = v.mul_scalar(f32::INFINITY));

@@ -77,7 +77,7 @@ impl<T: Element> Optimizer<T> for Adam<T> {
                     let keep = T::one() - lr * wd;
                     v.iter_mut().for_each(|x| *x *= keep);
                 } else {
-                    g.iter_mut().zip(v.iter()).for_each(|(g, &x)| *g += wd * x);
+                    g.to_mut().iter_mut().zip(v.iter()).for_each(|(g, &x)| *g += wd * x);
                 }
             }
             let (slots, _) = self.buffers.slots(p.name, p.grad.shape());

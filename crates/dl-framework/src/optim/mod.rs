@@ -24,6 +24,7 @@ mod rmsprop;
 mod schedule;
 mod sgd;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use dl_tensor::{Element, Tensor};
@@ -166,9 +167,15 @@ impl<T: Element> Buffers<T> {
     }
 }
 
-/// The gradient as a contiguous slice, and the value as a mutable contiguous slice.
-pub(crate) fn slices<'p, T: Element>(value: &'p mut Tensor<T>, grad: &Tensor<T>) -> (&'p mut [T], Vec<T>) {
-    let g = grad.to_vec();
+/// The value as a mutable contiguous slice, and the gradient as a contiguous slice:
+/// borrowed from the tensor when it is contiguous (the usual case), so an optimiser that
+/// only reads it copies nothing; one that changes it (weight decay added to the gradient,
+/// momentum written into it) gets its own copy on the first write (`Cow::to_mut`).
+pub(crate) fn slices<'p, 'g, T: Element>(value: &'p mut Tensor<T>, grad: &'g Tensor<T>) -> (&'p mut [T], Cow<'g, [T]>) {
+    let g = match grad.as_slice() {
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(grad.to_vec()),
+    };
     if value.as_slice().is_none() {
         *value = value.contiguous();
     }

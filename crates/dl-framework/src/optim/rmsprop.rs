@@ -66,7 +66,7 @@ impl<T: Element> Optimizer<T> for RmsProp<T> {
         for p in params.iter_mut() {
             let (v, mut g) = slices(p.value, p.grad);
             if c.weight_decay != 0.0 {
-                g.iter_mut().zip(v.iter()).for_each(|(g, &x)| *g += wd * x);
+                g.to_mut().iter_mut().zip(v.iter()).for_each(|(g, &x)| *g += wd * x);
             }
             let (slots, _) = self.buffers.slots(p.name, p.grad.shape());
             let (sq, rest) = slots.split_first_mut().expect("square_avg is always kept");

@@ -64,16 +64,16 @@ impl<T: Element> Optimizer<T> for Sgd<T> {
         for p in params.iter_mut() {
             let (v, mut g) = slices(p.value, p.grad);
             if self.cfg.weight_decay != 0.0 {
-                g.iter_mut().zip(v.iter()).for_each(|(g, &x)| *g += wd * x);
+                g.to_mut().iter_mut().zip(v.iter()).for_each(|(g, &x)| *g += wd * x);
             }
             if self.cfg.momentum != 0.0 {
                 let (slots, fresh) = self.buffers.slots(p.name, p.grad.shape());
-                for (bi, gi) in slots[0].iter_mut().zip(g.iter_mut()) {
+                for (bi, gi) in slots[0].iter_mut().zip(g.to_mut().iter_mut()) {
                     *bi = if fresh { *gi } else { mu * *bi + damp * *gi };
                     *gi = if self.cfg.nesterov { *gi + mu * *bi } else { *bi };
                 }
             }
-            v.iter_mut().zip(&g).for_each(|(x, &g)| *x -= lr * g);
+            v.iter_mut().zip(g.iter()).for_each(|(x, &g)| *x -= lr * g);
         }
         self.buffers.step += 1;
         Ok(())

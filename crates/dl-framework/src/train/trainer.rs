@@ -6,7 +6,8 @@
 //! lr_t   = schedule(lr_0, t)
 //! L      = loss(f(X; theta), y)                     forward, every layer's output kept
 //! g      = dL/dtheta                                backward
-//!          stop if any layer's output, L or any g is not finite   (DivergenceReport)
+//!          stop if any layer's output, L or any g is not finite   (DivergenceReport;
+//!          layers and g every `finite_check_every` steps, L always)
 //!          monitors due at t observe (theta, X, y, L, g, activations)
 //! g      = g min(1, c / (|g| + 1e-6))                if clip_grad_norm = c
 //! theta  = optimiser(theta, g, lr_t)
@@ -200,7 +201,8 @@ impl<T: Element> Trainer<T> {
         let loss_value = loss.value().item()?.to_f64_exact();
         // Every layer's output is checked, not only the loss: a ReLU maps NaN to 0, so a
         // NaN can vanish before the loss sees it.
-        if let Some((site, kind)) = first_non_finite_activation(&self.network, &outputs) {
+        let full_check = self.step.is_multiple_of(self.config.finite_check_every);
+        if let Some((site, kind)) = full_check.then(|| first_non_finite_activation(&self.network, &outputs)).flatten() {
             return Err(self.diverged(site, kind, loss_value));
         }
         if !loss_value.is_finite() {
@@ -221,7 +223,7 @@ impl<T: Element> Trainer<T> {
                 (p.name, g)
             })
             .collect();
-        if let Some((name, kind)) = named_grads.iter().find_map(|(n, g)| non_finite_kind(g).map(|k| (n, k))) {
+        if let Some((name, kind)) = named_grads.iter().filter(|_| full_check).find_map(|(n, g)| non_finite_kind(g).map(|k| (n, k))) {
             return Err(self.diverged(DivergenceSite::Gradient { param: name.clone() }, kind, loss_value));
         }
         let mut observed = Vec::new();
