@@ -26,7 +26,9 @@
 use std::cell::RefCell;
 
 use dl_autodiff::{AutodiffError, JvpContext, Primitive, Result, Var, VjpContext};
+use dl_tensor::elementwise::worth_parallel;
 use dl_tensor::{Element, Tensor, Window, col2im_2d, im2col_2d};
+use rayon::prelude::*;
 
 /// The window along each spatial axis and the number of channel groups. The windows'
 /// kernel sizes must equal the weight's `(kh, kw)`.
@@ -327,9 +329,14 @@ fn add_channel_bias<T: Element>(y: &mut Tensor<T>, b: &Tensor<T>) -> Result<()> 
         *y = y.contiguous();
     }
     let data = y.array_mut().as_slice_mut().expect("standard layout");
-    for (row, chunk) in data.chunks_mut(inner.max(1)).enumerate() {
+    let add = |(row, chunk): (usize, &mut [T])| {
         let bias = bv[row % c];
         chunk.iter_mut().for_each(|v| *v += bias);
+    };
+    if worth_parallel(data.len()) {
+        data.par_chunks_mut(inner.max(1)).enumerate().for_each(add);
+    } else {
+        data.chunks_mut(inner.max(1)).enumerate().for_each(add);
     }
     Ok(())
 }
@@ -366,8 +373,15 @@ fn channel_sum<T: Element>(x: &Tensor<T>) -> Result<Tensor<T>> {
     let src = x.as_slice().expect("contiguous");
     let mut out = vec![T::zero(); c];
     if inner > 0 {
-        for (row, chunk) in src.chunks(inner).enumerate() {
-            out[row % c] += lane_sum(chunk);
+        // Each (n, c) row is summed on its own (on two threads when large), then the rows
+        // are added into their channel in order: the same bits whatever the thread count.
+        let row_sums: Vec<T> = if worth_parallel(src.len()) {
+            src.par_chunks(inner).map(lane_sum).collect()
+        } else {
+            src.chunks(inner).map(lane_sum).collect()
+        };
+        for (row, s) in row_sums.into_iter().enumerate() {
+            out[row % c] += s;
         }
     }
     Ok(Tensor::from_vec(out, &[c])?)

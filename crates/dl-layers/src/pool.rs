@@ -13,8 +13,10 @@
 use std::sync::Arc;
 
 use dl_autodiff::{AutodiffError, JvpContext, Primitive, Var, VjpContext};
+use dl_tensor::elementwise::worth_parallel;
 use dl_tensor::{Element, IndexArray, Tensor, Window, cst};
 use ndarray::{ArrayD, IxDyn};
+use rayon::prelude::*;
 
 use crate::conv_primitive::{ConvGeometry, conv2d};
 use crate::error::{LayerError, Result};
@@ -93,11 +95,12 @@ impl MaxPool2dPrimitive {
         let src = x.as_slice().expect("contiguous");
         let mut out = dl_tensor::buffer_pool::take::<T>(n * c * oh * ow);
         let mut idx = vec![0usize; n * c * oh * ow];
-        let planes = src.chunks(h * w).zip(out.chunks_mut(oh * ow).zip(idx.chunks_mut(oh * ow)));
-        for (plane, (out, idx)) in planes {
+        // Planes are independent: on two threads they are split between them, and each
+        // output is the same computation whatever the thread count.
+        let pool_plane = |(plane, (out, idx)): (&[T], (&mut [T], &mut [usize]))| {
             if (k, s, p) == (2, 2, 0) {
                 max_pool_2x2(plane, w, oh, ow, out, idx);
-                continue;
+                return;
             }
             for (y, &(y0, y1)) in rows.iter().enumerate() {
                 for (xo, &(x0, x1)) in cols.iter().enumerate() {
@@ -106,6 +109,11 @@ impl MaxPool2dPrimitive {
                     idx[y * ow + xo] = arg;
                 }
             }
+        };
+        if worth_parallel(src.len()) {
+            src.par_chunks(h * w).zip(out.par_chunks_mut(oh * ow).zip(idx.par_chunks_mut(oh * ow))).for_each(pool_plane);
+        } else {
+            src.chunks(h * w).zip(out.chunks_mut(oh * ow).zip(idx.chunks_mut(oh * ow))).for_each(pool_plane);
         }
         let y = Tensor::from_vec(out, &[n, c, oh, ow])?;
         let idx = ArrayD::from_shape_vec(IxDyn(&[n * c, oh * ow]), idx).expect("sizes agree");
@@ -122,7 +130,7 @@ impl MaxPool2dPrimitive {
 /// NaN; the second finds the first position holding it, scanning backwards with an
 /// integer select (a `cmov`).
 #[inline]
-fn window_max<T: Element>(plane: &[T], w: usize, (y0, y1): (usize, usize), (x0, x1): (usize, usize)) -> (T, usize) {
+pub(crate) fn window_max<T: Element>(plane: &[T], w: usize, (y0, y1): (usize, usize), (x0, x1): (usize, usize)) -> (T, usize) {
     let mut best = plane[y0 * w + x0];
     let mut nan = false;
     for iy in y0..y1 {
@@ -170,23 +178,29 @@ fn max_pool_2x2<T: Element>(plane: &[T], w: usize, oh: usize, ow: usize, out: &m
 
 /// The in-bounds input positions `[start, end)` of output position `o` of a window of size
 /// `k`, stride `s` and padding `p` along an axis of length `len`.
-fn window_range(o: usize, s: usize, p: usize, k: usize, len: usize) -> (usize, usize) {
+pub(crate) fn window_range(o: usize, s: usize, p: usize, k: usize, len: usize) -> (usize, usize) {
     let start = (o * s) as isize - p as isize;
     (start.max(0) as usize, ((start + k as isize).max(0) as usize).min(len))
 }
 
 /// The max-pooling VJP of a plain backward pass: each output gradient added at its argmax,
 /// plane by plane, in one pass (`x̄[plane, argmax[o]] += ū[plane, o]`).
-fn route_to_argmax<T: Element>(u: &Tensor<T>, idx: &IndexArray, input_shape: &[usize]) -> dl_autodiff::Result<Tensor<T>> {
-    let hw = input_shape[2] * input_shape[3];
+pub(crate) fn route_to_argmax<T: Element>(u: &Tensor<T>, idx: &IndexArray, input_shape: &[usize]) -> dl_autodiff::Result<Tensor<T>> {
+    let hw: usize = input_shape[2..].iter().product();
     let l = idx.shape()[1];
     let u = u.contiguous();
     let mut g = dl_tensor::buffer_pool::take_zeroed::<T>(idx.shape()[0] * hw);
     let idx = idx.as_slice().expect("built in standard layout");
-    for (gp, (up, ip)) in g.chunks_mut(hw).zip(u.as_slice().expect("contiguous").chunks(l).zip(idx.chunks(l))) {
+    let us = u.as_slice().expect("contiguous");
+    let route_plane = |(gp, (up, ip)): (&mut [T], (&[T], &[usize]))| {
         for (&uv, &i) in up.iter().zip(ip) {
             gp[i] += uv;
         }
+    };
+    if worth_parallel(g.len()) {
+        g.par_chunks_mut(hw).zip(us.par_chunks(l).zip(idx.par_chunks(l))).for_each(route_plane);
+    } else {
+        g.chunks_mut(hw).zip(us.chunks(l).zip(idx.chunks(l))).for_each(route_plane);
     }
     Ok(Tensor::from_vec(g, input_shape)?)
 }

@@ -18,9 +18,11 @@
 //! variant is not offered here.) The derivatives: the max routes each output gradient to its
 //! argmax (the first maximum on ties), the average spreads it as `1/k` over the window.
 //!
-//! - [`MaxPool1dPrimitive`] is its own primitive, like the 2-D one: the forward records
-//!   every output's argmax, the VJP is a `scatter_add` to it (differentiable again), the JVP
-//!   a gather of the tangent.
+//! - [`MaxPool1dPrimitive`] is its own primitive, like the 2-D one and sharing its window
+//!   search (a row is a one-row plane): the forward records every output's argmax, the
+//!   VJP routes each output gradient to it (a direct loop in a plain backward pass, a
+//!   `scatter_add` when the backward is recorded, so that it is differentiable again), the
+//!   JVP is a gather of the tangent.
 //! - [`AvgPool1d`] is the 2-D convolution primitive applied to `(N C, 1, 1, L)` with a
 //!   constant `1 x k` kernel of `1/k`, reusing its im2col backward.
 //! - [`GlobalAvgPool1d`] is the mean over the length axis.
@@ -34,7 +36,7 @@ use ndarray::{ArrayD, IxDyn};
 use crate::conv_primitive::{ConvGeometry, conv2d};
 use crate::error::{LayerError, Result};
 use crate::module::{Module, Param};
-use crate::pool::PoolOptions;
+use crate::pool::{PoolOptions, route_to_argmax, window_max, window_range};
 
 /// Checks a 1-D pooling configuration against the input shape `x` and returns `L_out`.
 /// Errors name `layer`, what it expected and the shape it got.
@@ -76,24 +78,15 @@ impl MaxPool1dPrimitive {
         let (k, s, p) = (self.options.kernel, self.options.stride, self.options.padding);
         let x = x.contiguous();
         let src = x.as_slice().expect("contiguous");
-        let mut out = Vec::with_capacity(n * c * lo);
-        let mut idx = Vec::with_capacity(n * c * lo);
-        for row in src.chunks(l.max(1)).take(n * c) {
-            for o in 0..lo {
-                // the window's real positions: o s - p .. o s - p + k, clipped to 0 .. L
-                let first = (o * s).saturating_sub(p);
-                let end = (o * s + k - p).min(l);
-                let mut best = row[first];
-                let mut arg = first;
-                for (at, &v) in row.iter().enumerate().take(end).skip(first + 1) {
-                    // strict '>' keeps the first maximum; NaN propagates as the max
-                    if v > best || (v.is_nan() && !best.is_nan()) {
-                        best = v;
-                        arg = at;
-                    }
-                }
-                out.push(best);
-                idx.push(arg);
+        let mut out = dl_tensor::buffer_pool::take::<T>(n * c * lo);
+        let mut idx = vec![0usize; n * c * lo];
+        // A row is a one-row plane, so the 2-D window search applies (first maximum, NaN
+        // wins, no data-dependent branches); padding is never chosen.
+        let windows: Vec<(usize, usize)> = (0..lo).map(|o| window_range(o, s, p, k, l)).collect();
+        let rows = src.chunks(l.max(1)).zip(out.chunks_mut(lo.max(1)).zip(idx.chunks_mut(lo.max(1))));
+        for (row, (out, idx)) in rows.take(n * c) {
+            for (o, &cols) in windows.iter().enumerate() {
+                (out[o], idx[o]) = window_max(row, l, (0, 1), cols);
             }
         }
         let y = Tensor::from_vec(out, &[n, c, lo])?;
@@ -120,6 +113,10 @@ impl<T: Element> Primitive<T> for MaxPool1dPrimitive {
             Some(i) => i,
             None => Arc::new(self.run(ctx.value(0))?.1),
         };
+        if !dl_autodiff::is_grad_enabled() {
+            return Ok(vec![Some(Var::constant(route_to_argmax(u.value(), &idx, &xs)?))]);
+        }
+        // Recording the backward (for second order): the same routing as a differentiable op.
         let nc = xs[0] * xs[1];
         let g = u.reshape(&[nc, u.shape()[2]])?.scatter_add(1, &idx, &[nc, xs[2]])?.reshape(&xs)?;
         Ok(vec![Some(g)])

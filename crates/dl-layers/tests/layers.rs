@@ -135,13 +135,22 @@ fn max_pool_plain_and_recorded_backward_passes_route_the_same_gradient() {
         let recorded = dl_autodiff::backward_with(&loss, None, dl_autodiff::BackwardOptions::create_graph()).unwrap();
         let plain = loss.backward().unwrap();
         assert_close(plain.get(&x).unwrap(), recorded.get(&x).unwrap(), Tolerance::new(0.0, 0.0));
+        // the 1-D pooling shares the routing
+        let x = Var::leaf(Tensor::<f64>::randn(&[2, 3, 9], &mut rng), true);
+        let pool = MaxPool1d::new(PoolOptions::new(k).stride(s).padding(p));
+        let y = Module::<f64>::forward(&pool, &x).unwrap();
+        let c = Var::constant(Tensor::<f64>::randn(y.value().shape(), &mut rng));
+        let loss = y.mul(&c).unwrap().sum_all().unwrap();
+        let recorded = dl_autodiff::backward_with(&loss, None, dl_autodiff::BackwardOptions::create_graph()).unwrap();
+        let plain = loss.backward().unwrap();
+        assert_close(plain.get(&x).unwrap(), recorded.get(&x).unwrap(), Tolerance::new(0.0, 0.0));
     }
 }
 
 #[test]
 fn max_pool_propagates_the_first_nan_in_both_window_loops() {
     // One 2x2 window [1, NaN; 3, NaN]: the 2x2/stride-2 loop and the general loop (stride 1)
-    // both return NaN and route the gradient to the first NaN.
+    // both return NaN and route the gradient to the first NaN; so does the 1-D pooling.
     for opts in [PoolOptions::new(2), PoolOptions::new(2).stride(1)] {
         let x = Var::leaf(t64(vec![1.0, f64::NAN, 3.0, f64::NAN], &[1, 1, 2, 2]), true);
         let y = Module::<f64>::forward(&MaxPool2d::new(opts), &x).unwrap();
@@ -149,6 +158,10 @@ fn max_pool_propagates_the_first_nan_in_both_window_loops() {
         let g = y.sum_all().unwrap().backward().unwrap();
         assert_eq!(g.get(&x).unwrap().to_vec(), vec![0.0, 1.0, 0.0, 0.0], "{opts:?}");
     }
+    let x = Var::leaf(t64(vec![1.0, f64::NAN, 3.0, f64::NAN], &[1, 1, 4]), true);
+    let y = Module::<f64>::forward(&MaxPool1d::new(PoolOptions::new(4)), &x).unwrap();
+    assert!(y.value().to_vec()[0].is_nan());
+    assert_eq!(y.sum_all().unwrap().backward().unwrap().get(&x).unwrap().to_vec(), vec![0.0, 1.0, 0.0, 0.0]);
 }
 
 #[test]
@@ -477,4 +490,30 @@ fn a_small_cnn_trains_end_to_end_and_activations_match_their_functions() {
     }
     let msg = Module::<f64>::forward(&Flatten::new(), &Var::scalar(1.0)).unwrap_err().to_string();
     assert!(msg.contains("Flatten"), "{msg}");
+}
+
+#[test]
+fn conv_pool_forward_and_backward_give_the_same_bits_on_one_and_two_threads() {
+    // Large enough (8x16x32x32 = 2^17 activations) that the pooling planes, the bias add
+    // and the bias-gradient rows are split across threads on a two-thread pool.
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let mut rng = seeded_rng(21);
+            let net = Sequential::<f32>::new()
+                .with(Conv2d::new(3, 16, (3, 3), ConvOptions::default().padding(1), &mut rng).unwrap())
+                .with(Act::relu())
+                .with(MaxPool2d::new(PoolOptions::new(2)))
+                .with(MaxPool2d::new(PoolOptions::new(3).stride(2).padding(1)));
+            let x = Var::leaf(Tensor::<f32>::randn(&[8, 3, 32, 32], &mut rng), true);
+            let y = net.forward(&x).unwrap();
+            let c = Var::constant(Tensor::<f32>::randn(y.value().shape(), &mut rng));
+            let g = y.mul(&c).unwrap().sum_all().unwrap().backward().unwrap();
+            let bits = |t: &Tensor<f32>| t.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            let mut all = vec![bits(y.value()), bits(g.get(&x).unwrap())];
+            all.extend(net.parameters().iter().map(|p| bits(p.param.grad(&g).unwrap())));
+            all
+        })
+    };
+    assert_eq!(run(1), run(2));
 }
