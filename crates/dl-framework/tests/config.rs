@@ -50,6 +50,29 @@ fn every_layer_type_builds_and_runs() {
     .unwrap();
     // (40 + 2 - 5) / 2 + 1 = 19 positions, averaged away
     assert_eq!(net1d.forward(&Var::constant(Tensor::ones(&[2, 1, 40]))).unwrap().shape(), &[2, 10]);
+
+    // 1-D pooling: each pooled output equals dl-layers' pooling module applied to the
+    // output of the layer before it
+    let pooled = build(
+        r#"{"input_shape": [2, 12], "seed": 1, "layers": [
+            {"type": "conv1d", "channels": 4, "kernel_size": 3, "padding": 1, "activation": "relu"},
+            {"type": "max_pool1d", "kernel_size": 2},
+            {"type": "avg_pool1d", "kernel_size": 3, "stride": 1, "padding": 1},
+            {"type": "flatten"}, {"type": "dense", "units": 3}]}"#,
+    )
+    .unwrap();
+    assert_eq!(pooled.output_shape(), &[3]);
+    let mut rng = dl_tensor::seeded_rng(2);
+    let outs = pooled.forward_traced(&Var::constant(Tensor::randn(&[2, 2, 12], &mut rng))).unwrap();
+    let (max, avg) = (dl_layers::MaxPool1d::new(dl_layers::PoolOptions::new(2)), dl_layers::AvgPool1d::new(dl_layers::PoolOptions::new(3).stride(1).padding(1)));
+    let expect_max = Module::<f64>::forward(&max, &outs[1]).unwrap();
+    assert_eq!(outs[2].value(), expect_max.value());
+    assert_eq!(outs[2].shape(), &[2, 4, 6]);
+    assert_eq!(outs[3].value(), Module::<f64>::forward(&avg, &outs[2]).unwrap().value());
+    let e = err(r#"{"input_shape": [1, 8, 8], "layers": [{"type": "max_pool1d", "kernel_size": 2}]}"#);
+    assert!(e.contains("layers[0]: 1-D pooling needs inputs (channels, length)") && e.contains("[1, 8, 8]"), "{e}");
+    let e = err(r#"{"input_shape": [1, 8], "layers": [{"type": "avg_pool1d", "kernel_size": 2, "padding": 2}]}"#);
+    assert!(e.contains("layers[0].padding"), "{e}");
 }
 
 #[test]

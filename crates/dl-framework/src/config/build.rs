@@ -10,7 +10,7 @@ use std::rc::Rc;
 use dl_autodiff::{Var, no_grad};
 use dl_init::CriticalInit;
 use dl_layers::{
-    Act, AvgPool2d, Conv1d, Conv2d, ConvOptions, Flatten, GlobalAvgPool, Linear, MaxPool2d, Module, PoolOptions,
+    Act, AvgPool1d, AvgPool2d, Conv1d, Conv2d, ConvOptions, Flatten, GlobalAvgPool, Linear, MaxPool1d, MaxPool2d, Module, PoolOptions,
     Recurrent, Residual, Sequential,
 };
 use dl_tensor::{Element, Tensor, TensorRng, seeded_rng};
@@ -166,22 +166,30 @@ impl Builder<'_> {
                 out.push(Box::new(conv));
                 *activation
             }
-            LayerConfig::MaxPool2d { kernel_size, stride, padding } | LayerConfig::AvgPool2d { kernel_size, stride, padding } => {
+            LayerConfig::MaxPool1d { kernel_size, stride, padding }
+            | LayerConfig::AvgPool1d { kernel_size, stride, padding }
+            | LayerConfig::MaxPool2d { kernel_size, stride, padding }
+            | LayerConfig::AvgPool2d { kernel_size, stride, padding } => {
                 check_positive(&format!("{path}.kernel_size"), *kernel_size)?;
                 let stride = stride.unwrap_or(*kernel_size);
                 check_positive(&format!("{path}.stride"), stride)?;
                 if 2 * padding > *kernel_size {
                     return Err(FrameworkError::config(format!("{path}.padding"), "must be at most half the kernel size"));
                 }
-                if shape.len() != 3 {
+                let one_d = matches!(layer, LayerConfig::MaxPool1d { .. } | LayerConfig::AvgPool1d { .. });
+                if one_d && shape.len() != 2 {
+                    return Err(FrameworkError::config(path, format!("1-D pooling needs inputs (channels, length), got per-example shape {shape:?}")));
+                }
+                if !one_d && shape.len() != 3 {
                     return Err(FrameworkError::config(path, format!("2-D pooling needs inputs (channels, height, width), got per-example shape {shape:?}")));
                 }
                 let opts = PoolOptions::new(*kernel_size).stride(stride).padding(*padding);
-                if matches!(layer, LayerConfig::MaxPool2d { .. }) {
-                    out.push(Box::new(MaxPool2d::new(opts)));
-                } else {
-                    out.push(Box::new(AvgPool2d::new(opts)));
-                }
+                out.push(match layer {
+                    LayerConfig::MaxPool1d { .. } => Box::new(MaxPool1d::new(opts)),
+                    LayerConfig::AvgPool1d { .. } => Box::new(AvgPool1d::new(opts)),
+                    LayerConfig::MaxPool2d { .. } => Box::new(MaxPool2d::new(opts)),
+                    _ => Box::new(AvgPool2d::new(opts)),
+                });
                 None
             }
             LayerConfig::GlobalAvgPool => {

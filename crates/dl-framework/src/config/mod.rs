@@ -20,8 +20,8 @@
 //! }
 //! ```
 //!
-//! Layer types: `dense`, `conv1d`, `conv2d`, `max_pool2d`, `avg_pool2d`,
-//! `global_avg_pool`, `flatten`, `dropout`, `activation`, `recurrent` (RNN, LSTM, GRU over
+//! Layer types: `dense`, `conv1d`, `conv2d`, `max_pool1d`, `avg_pool1d`, `max_pool2d`,
+//! `avg_pool2d`, `global_avg_pool`, `flatten`, `dropout`, `activation`, `recurrent` (RNN, LSTM, GRU over
 //! per-example sequences `(length, features)`, batch first), `residual` (a body of layers
 //! added to its input, with a linear or 1x1-convolution projection when the shapes differ
 //! and `"projection": true`). `dense`, `conv1d` and `conv2d` take an optional `activation`
@@ -242,6 +242,28 @@ pub enum LayerConfig {
     },
     /// Average pooling over `(C, H, W)` with a square window.
     AvgPool2d {
+        /// Window size.
+        kernel_size: usize,
+        /// Stride (default: the window size).
+        #[serde(default)]
+        stride: Option<usize>,
+        /// Padding (default 0).
+        #[serde(default)]
+        padding: usize,
+    },
+    /// Max pooling over `(C, L)` sequences (PyTorch's `MaxPool1d`).
+    MaxPool1d {
+        /// Window size.
+        kernel_size: usize,
+        /// Stride (default: the window size).
+        #[serde(default)]
+        stride: Option<usize>,
+        /// Padding (default 0).
+        #[serde(default)]
+        padding: usize,
+    },
+    /// Average pooling over `(C, L)` sequences, padded zeros counted (PyTorch's `AvgPool1d`).
+    AvgPool1d {
         /// Window size.
         kernel_size: usize,
         /// Stride (default: the window size).
