@@ -222,3 +222,36 @@ fn the_batch_first_wrapper_is_a_permutation_of_the_time_first_layer() {
     let last = BatchFirstRecurrent { inner: seq.inner, output: RecurrentOutputKind::Last };
     assert_eq!(last.forward(&Var::constant(x)).unwrap().value().to_vec(), dh, "h_n (1, N, H) is (N, H)");
 }
+
+#[test]
+fn named_schemes_draw_their_variances_and_zero_biases() {
+    // A dense 400 -> 300 layer: 120000 weights, so the sample variance has a relative
+    // standard error of sqrt(2 / 120000) = 0.4% (Gaussian) or less (uniform: kurtosis 1.8).
+    // The bound below is 5 of those standard errors.
+    let (fan_in, fan_out) = (400.0f64, 300.0f64);
+    let cases = [
+        (r#"{"scheme": "xavier"}"#, 2.0 / (fan_in + fan_out)),
+        (r#"{"scheme": "xavier", "distribution": "uniform", "gain": 2.0}"#, 4.0 * 2.0 / (fan_in + fan_out)),
+        (r#"{"scheme": "kaiming"}"#, 2.0 / fan_in),
+        (r#"{"scheme": "kaiming", "distribution": "uniform", "mode": "fan_out", "gain": 1.0}"#, 1.0 / fan_out),
+        (r#"{"scheme": "lecun", "distribution": "uniform"}"#, 1.0 / fan_in),
+        (r#"{"scheme": "orthogonal", "gain": 1.0}"#, 1.0 / fan_in), // rows orthonormal: each entry has variance 1/400
+    ];
+    for (init, variance) in cases {
+        let net = build(&format!(r#"{{"input_shape": [400], "init": {init}, "layers": [{{"type": "dense", "units": 300}}]}}"#)).unwrap();
+        let params = net.parameters();
+        let w = params[0].param.value().to_vec();
+        let var = w.iter().map(|v| v * v).sum::<f64>() / w.len() as f64;
+        assert!((var / variance - 1.0).abs() < 5.0 * (2.0f64 / w.len() as f64).sqrt(), "{init}: {var} vs {variance}");
+        assert!(params[1].param.value().to_vec().iter().all(|&b| b == 0.0), "{init}: biases zero");
+    }
+    // orthogonal: W W^T = I (300 orthonormal rows of length 400), to rounding
+    let net = build(r#"{"input_shape": [400], "init": {"scheme": "orthogonal"}, "layers": [{"type": "dense", "units": 300}]}"#).unwrap();
+    let w = net.parameters()[0].param.value().clone();
+    let gram = w.matmul(&w.t().unwrap()).unwrap();
+    dl_tensor::assert_close(&gram, &Tensor::eye(300), dl_tensor::Tolerance::new(1e-12, 1e-12));
+    let e = err(r#"{"input_shape": [4], "init": {"scheme": "kaiming", "gain": -1.0}, "layers": [{"type": "dense", "units": 2}]}"#);
+    assert!(e.contains("init.gain"), "{e}");
+    let e = err(r#"{"input_shape": [4], "init": {"scheme": "xavier", "distribution": "cauchy"}, "layers": [{"type": "dense", "units": 2}]}"#);
+    assert!(e.contains("init: unknown variant `cauchy`"), "{e}");
+}

@@ -29,6 +29,8 @@ struct Builder<'c> {
     cfg: &'c NetworkConfig,
     /// The variances of the critical or gaussian scheme.
     critical: Option<CriticalInit>,
+    /// A named weight scheme (Xavier, Kaiming, LeCun, orthogonal), biases zero.
+    scheme: Option<dl_init::Scheme>,
     rng: TensorRng,
     dropout_rngs: Vec<Rc<RefCell<TensorRng>>>,
 }
@@ -103,7 +105,21 @@ impl NetworkConfig {
                 // the same Gaussian draws as the critical scheme, at the given variances
                 Some(CriticalInit { sigma_w2: *sigma_w2, sigma_b2: *sigma_b2 })
             }
+            InitConfig::Xavier { gain, .. } | InitConfig::Kaiming { gain, .. } | InitConfig::Orthogonal { gain } => {
+                if !(gain.is_finite() && *gain > 0.0) {
+                    return Err(FrameworkError::config("init.gain", format!("must be a finite gain > 0, got {gain}")));
+                }
+                None
+            }
+            InitConfig::Lecun { .. } => None,
         };
+        let scheme = self.init.weight_scheme();
+        if scheme.is_some() && matches!(self.parameterisation, Parameterisation::Ntk { .. }) {
+            return Err(FrameworkError::config(
+                "init",
+                "the ntk parameterisation draws W and b standard normal; give its scales as parameterisation.sigma_w and sigma_b",
+            ));
+        }
         if let Parameterisation::Ntk { sigma_w, sigma_b } = self.parameterisation {
             if !(sigma_w.is_finite() && sigma_w > 0.0) {
                 return Err(FrameworkError::config("parameterisation.sigma_w", format!("must be a finite standard deviation > 0, got {sigma_w}")));
@@ -112,7 +128,7 @@ impl NetworkConfig {
                 return Err(FrameworkError::config("parameterisation.sigma_b", format!("must be a finite standard deviation >= 0, got {sigma_b}")));
             }
         }
-        let mut b = Builder { cfg: self, critical, rng: seeded_rng(self.seed), dropout_rngs: Vec::new() };
+        let mut b = Builder { cfg: self, critical, scheme, rng: seeded_rng(self.seed), dropout_rngs: Vec::new() };
         let mut shape = self.input_shape.clone();
         let mut layers = Vec::new();
         for (i, layer) in self.layers.iter().enumerate() {
@@ -298,8 +314,16 @@ impl Builder<'_> {
     /// Redraws a weighted layer's parameters under the critical or gaussian scheme (a no-op
     /// for PyTorch's default, which the layer constructors already drew).
     fn reinit<T: Element>(&mut self, weight: &dl_layers::Param<T>, bias: Option<&dl_layers::Param<T>>, path: &str) -> Result<()> {
-        let Some(init) = self.critical else { return Ok(()) };
         let shape = weight.shape();
+        if let Some(scheme) = self.scheme {
+            let w = scheme.draw::<T>(&shape, 1, &mut self.rng).map_err(|e| FrameworkError::config("init", format!("{path}: {e}")))?;
+            weight.set(w).map_err(|e| FrameworkError::config(path, e.to_string()))?;
+            if let Some(b) = bias {
+                b.set(Tensor::zeros(&b.shape()))?;
+            }
+            return Ok(());
+        }
+        let Some(init) = self.critical else { return Ok(()) };
         let fan_in: usize = shape[1..].iter().product();
         let w = init.weight::<T>(shape[0], fan_in, &mut self.rng)?.reshape(&shape)?;
         weight.set(w).map_err(|e| FrameworkError::config(path, e.to_string()))?;

@@ -46,8 +46,12 @@
 //! (`W ~ N(0, sigma_w2 / fan_in)`, `b ~ N(0, sigma_b2)` with `sigma_w2` on the critical
 //! line chi_1 = 1 of the named activation, Schoenholz et al. 2017, via
 //! [`dl_init::CriticalInit`]; recurrent layers keep PyTorch's initialisation, since the
-//! critical line is a property of feed-forward signal propagation) and `gaussian` (the same
-//! draws at a given `sigma_w2`, `sigma_b2`: any point of the phase diagram).
+//! critical line is a property of feed-forward signal propagation), `gaussian` (the same
+//! draws at a given `sigma_w2`, `sigma_b2`: any point of the phase diagram), and the named
+//! schemes of dl-init with zero biases: `xavier` (Glorot & Bengio 2010), `kaiming` (He et
+//! al. 2015; `mode` `fan_in` or `fan_out`), `lecun`, each `normal` or `uniform`, with an
+//! optional `gain`, and `orthogonal` (Saxe et al. 2014), e.g.
+//! `{"scheme": "kaiming", "distribution": "uniform", "gain": 1.414}`.
 //!
 //! Parameterisations: `standard` (the weights carry their scale) and `ntk`
 //! (`h = (sigma_w / sqrt(fan_in)) W x + sigma_b b` with `W, b` standard normal, Jacot et
@@ -399,6 +403,95 @@ pub enum InitConfig {
         #[serde(default)]
         sigma_b2: f64,
     },
+    /// Glorot & Bengio (2010): `Var W = gain^2 2 / (fan_in + fan_out)`; biases zero.
+    Xavier {
+        /// `normal` (default) or `uniform` (on `[-a, a]`, `a = gain sqrt(6 / (fan_in + fan_out))`).
+        #[serde(default)]
+        distribution: Distribution,
+        /// The gain (default 1).
+        #[serde(default = "unit_gain")]
+        gain: f64,
+    },
+    /// He et al. (2015): `Var W = gain^2 / fan`; biases zero.
+    Kaiming {
+        /// `normal` (default) or `uniform` (on `[-a, a]`, `a = gain sqrt(3 / fan)`).
+        #[serde(default)]
+        distribution: Distribution,
+        /// The gain (default sqrt 2, ReLU's).
+        #[serde(default = "relu_gain")]
+        gain: f64,
+        /// Whose fan: `fan_in` (default, the forward signal) or `fan_out` (the gradients).
+        #[serde(default)]
+        mode: FanModeConfig,
+    },
+    /// LeCun et al. (1998): `Var W = 1 / fan_in`; biases zero.
+    Lecun {
+        /// `normal` (default) or `uniform`.
+        #[serde(default)]
+        distribution: Distribution,
+    },
+    /// Saxe et al. (2014): `gain` times a Haar-random semi-orthogonal matrix (the weight
+    /// flattened to `out x (in k...)`); biases zero.
+    Orthogonal {
+        /// The gain (default 1).
+        #[serde(default = "unit_gain")]
+        gain: f64,
+    },
+}
+
+/// A weight distribution of the named schemes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Distribution {
+    /// Gaussian.
+    #[default]
+    Normal,
+    /// Uniform with the same variance.
+    Uniform,
+}
+
+/// Which fan the Kaiming scheme preserves.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FanModeConfig {
+    /// `fan_in`: the variance of the forward signal.
+    #[default]
+    FanIn,
+    /// `fan_out`: the variance of the backward gradients.
+    FanOut,
+}
+
+fn unit_gain() -> f64 {
+    1.0
+}
+
+fn relu_gain() -> f64 {
+    std::f64::consts::SQRT_2
+}
+
+impl InitConfig {
+    /// The dl-init weight scheme of a named scheme (`None` for the others).
+    pub fn weight_scheme(&self) -> Option<dl_init::Scheme> {
+        use dl_init::Scheme;
+        Some(match *self {
+            InitConfig::Xavier { distribution: Distribution::Normal, gain } => Scheme::XavierNormal { gain },
+            InitConfig::Xavier { distribution: Distribution::Uniform, gain } => Scheme::XavierUniform { gain },
+            InitConfig::Kaiming { distribution, gain, mode } => {
+                let mode = match mode {
+                    FanModeConfig::FanIn => dl_init::FanMode::FanIn,
+                    FanModeConfig::FanOut => dl_init::FanMode::FanOut,
+                };
+                match distribution {
+                    Distribution::Normal => Scheme::KaimingNormal { gain, mode },
+                    Distribution::Uniform => Scheme::KaimingUniform { gain, mode },
+                }
+            }
+            InitConfig::Lecun { distribution: Distribution::Normal } => Scheme::LeCunNormal,
+            InitConfig::Lecun { distribution: Distribution::Uniform } => Scheme::LeCunUniform,
+            InitConfig::Orthogonal { gain } => Scheme::Orthogonal { gain },
+            InitConfig::Pytorch | InitConfig::Critical { .. } | InitConfig::Gaussian { .. } => return None,
+        })
+    }
 }
 
 /// How the weights carry their scale.
