@@ -113,23 +113,23 @@ pub(crate) fn pooled_size<T>(len: usize) -> bool {
 /// A buffer of exactly `len` elements whose contents are arbitrary (finite values left
 /// by an earlier op, or zeros): for outputs the caller overwrites entirely.
 pub fn take<T: Element>(len: usize) -> Vec<T> {
-    if pooled_size::<T>(len) {
-        if let Some(mut v) = with_pool::<T, _>(|p| p.best_fit(len)).flatten() {
-            v.truncate(len);
-            return v;
-        }
+    if pooled_size::<T>(len)
+        && let Some(mut v) = with_pool::<T, _>(|p| p.best_fit(len)).flatten()
+    {
+        v.truncate(len);
+        return v;
     }
     vec![T::zero(); len]
 }
 
 /// A buffer of `len` zeros.
 pub fn take_zeroed<T: Element>(len: usize) -> Vec<T> {
-    if pooled_size::<T>(len) {
-        if let Some(mut v) = with_pool::<T, _>(|p| p.best_fit(len)).flatten() {
-            v.truncate(len);
-            v.fill(T::zero());
-            return v;
-        }
+    if pooled_size::<T>(len)
+        && let Some(mut v) = with_pool::<T, _>(|p| p.best_fit(len)).flatten()
+    {
+        v.truncate(len);
+        v.fill(T::zero());
+        return v;
     }
     vec![T::zero(); len]
 }

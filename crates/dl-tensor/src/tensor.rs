@@ -183,6 +183,7 @@ impl<T: Element> Tensor<T> {
     /// sixteen independent lanes, with no early exit, the check runs at memory speed
     /// (an early-exit `all(is_finite)` does not vectorise), which matters to a training
     /// loop that checks every activation and gradient at every step.
+    #[allow(clippy::eq_op)] // `v - v` is the point: 0 for finite v, NaN otherwise
     pub fn all_finite(&self) -> bool {
         const LANES: usize = 16;
         let Some(s) = self.data.as_slice_memory_order() else {
@@ -193,7 +194,7 @@ impl<T: Element> Tensor<T> {
         let tail = chunks.remainder();
         for c in chunks {
             for (a, &v) in acc.iter_mut().zip(c) {
-                *a = *a + (v - v);
+                *a += v - v;
             }
         }
         acc.iter().all(|a| !a.is_nan()) && tail.iter().all(|v| v.is_finite())
@@ -219,6 +220,21 @@ impl<T: Element> From<ArrayD<T>> for Tensor<T> {
 impl<T: Element> From<Tensor<T>> for ArrayD<T> {
     fn from(t: Tensor<T>) -> Self {
         t.into_ndarray()
+    }
+}
+
+/// A tensor that holds the last reference to a large buffer hands it to this thread's
+/// [`buffer_pool`](crate::buffer_pool) instead of freeing it, so the next op of the same
+/// size reuses it without page faults.
+impl<T: Element> Drop for Tensor<T> {
+    fn drop(&mut self) {
+        if !crate::buffer_pool::pooled_size::<T>(self.data.len()) {
+            return;
+        }
+        if let Ok(owned) = std::mem::take(&mut self.data).try_into_owned_nocopy() {
+            let (buffer, _offset) = owned.into_raw_vec_and_offset();
+            crate::buffer_pool::give_back(buffer);
+        }
     }
 }
 
@@ -274,17 +290,3 @@ mod tests {
     }
 }
 
-/// A tensor that holds the last reference to a large buffer hands it to this thread's
-/// [`buffer_pool`](crate::buffer_pool) instead of freeing it, so the next op of the same
-/// size reuses it without page faults.
-impl<T: Element> Drop for Tensor<T> {
-    fn drop(&mut self) {
-        if !crate::buffer_pool::pooled_size::<T>(self.data.len()) {
-            return;
-        }
-        if let Ok(owned) = std::mem::take(&mut self.data).try_into_owned_nocopy() {
-            let (buffer, _offset) = owned.into_raw_vec_and_offset();
-            crate::buffer_pool::give_back(buffer);
-        }
-    }
-}
