@@ -37,7 +37,7 @@ fn run_crate(opt: &mut dyn Optimizer<f64>, lr0: f64, schedule: &LrSchedule) -> V
 
 fn sgd_reference(lr: f64, mu: f64, damp: f64, nesterov: bool, wd: f64) -> Vec<f64> {
     let mut p = P0.to_vec();
-    let mut b = vec![0.0; 5];
+    let mut b = [0.0; 5];
     for t in 0..STEPS {
         let mut g = grad(&p);
         for i in 0..5 {

@@ -73,11 +73,17 @@ fn dims(op: &'static str, x: &[usize], w: &[usize], g: &ConvGeometry) -> Result<
     if g.groups == 0 || c % g.groups != 0 || o % g.groups != 0 || cg * g.groups != c {
         return Err(invalid(
             op,
-            format!("{} groups need in_channels {c} = groups x weight.shape[1] ({cg}) and out_channels {o} divisible by groups", g.groups),
+            format!(
+                "{} groups need in_channels {c} = groups x weight.shape[1] ({cg}) and out_channels {o} divisible by groups",
+                g.groups
+            ),
         ));
     }
     if kh != g.h.kernel || kw != g.w.kernel {
-        return Err(invalid(op, format!("the weight's kernel {kh}x{kw} differs from the windows' {}x{}", g.h.kernel, g.w.kernel)));
+        return Err(invalid(
+            op,
+            format!("the weight's kernel {kh}x{kw} differs from the windows' {}x{}", g.h.kernel, g.w.kernel),
+        ));
     }
     let oh = g.h.output_len(op, h)?;
     let ow = g.w.output_len(op, wd)?;
@@ -102,7 +108,12 @@ pub fn conv2d_tensor<T: Element>(x: &Tensor<T>, w: &Tensor<T>, g: &ConvGeometry)
 }
 
 /// The input gradient `col2im(W^T dY)` for an input of shape `x_shape`.
-pub fn conv2d_input_grad_tensor<T: Element>(dy: &Tensor<T>, w: &Tensor<T>, x_shape: &[usize], g: &ConvGeometry) -> Result<Tensor<T>> {
+pub fn conv2d_input_grad_tensor<T: Element>(
+    dy: &Tensor<T>,
+    w: &Tensor<T>,
+    x_shape: &[usize],
+    g: &ConvGeometry,
+) -> Result<Tensor<T>> {
     let d = dims("conv2d_input_grad", x_shape, w.shape(), g)?;
     check_dy("conv2d_input_grad", dy, &d)?;
     let og = d.o / g.groups;
@@ -113,7 +124,13 @@ pub fn conv2d_input_grad_tensor<T: Element>(dy: &Tensor<T>, w: &Tensor<T>, x_sha
 }
 
 /// The weight gradient `sum_n dY_n cols_n^T` from the grouped im2col matrix of the input.
-fn weight_grad_from_cols<T: Element>(dy: &Tensor<T>, cols: &Tensor<T>, w_shape: &[usize], g: &ConvGeometry, d: &Dims) -> Result<Tensor<T>> {
+fn weight_grad_from_cols<T: Element>(
+    dy: &Tensor<T>,
+    cols: &Tensor<T>,
+    w_shape: &[usize],
+    g: &ConvGeometry,
+    d: &Dims,
+) -> Result<Tensor<T>> {
     let og = d.o / g.groups;
     let dy4 = dy.reshape(&[d.n, g.groups, og, d.l()])?;
     let per_image = dy4.matmul(&cols.transpose(-1, -2)?)?; // (N, G, O/G, K)
@@ -121,7 +138,12 @@ fn weight_grad_from_cols<T: Element>(dy: &Tensor<T>, cols: &Tensor<T>, w_shape: 
 }
 
 /// The weight gradient for an input `x` and weights of shape `w_shape`.
-pub fn conv2d_weight_grad_tensor<T: Element>(dy: &Tensor<T>, x: &Tensor<T>, w_shape: &[usize], g: &ConvGeometry) -> Result<Tensor<T>> {
+pub fn conv2d_weight_grad_tensor<T: Element>(
+    dy: &Tensor<T>,
+    x: &Tensor<T>,
+    w_shape: &[usize],
+    g: &ConvGeometry,
+) -> Result<Tensor<T>> {
     let d = dims("conv2d_weight_grad", x.shape(), w_shape, g)?;
     check_dy("conv2d_weight_grad", dy, &d)?;
     weight_grad_from_cols(dy, &grouped_cols(x, g, &d)?, w_shape, g, &d)
@@ -177,7 +199,10 @@ impl<T: Element> Primitive<T> for Conv2dPrimitive<T> {
     fn vjp(&self, ctx: &VjpContext<'_, T>, u: &Var<T>) -> Result<Vec<Option<Var<T>>>> {
         let g = self.geometry;
         let dx = if ctx.needs(0) {
-            Some(Var::apply(Conv2dInputGrad { geometry: g, x_shape: ctx.value(0).shape().to_vec() }, &[u, ctx.input(1)])?)
+            Some(Var::apply(
+                Conv2dInputGrad { geometry: g, x_shape: ctx.value(0).shape().to_vec() },
+                &[u, ctx.input(1)],
+            )?)
         } else {
             None
         };

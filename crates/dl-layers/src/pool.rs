@@ -52,7 +52,10 @@ impl PoolOptions {
             return Err(LayerError::config(layer, "kernel and stride must be positive"));
         }
         if 2 * self.padding > self.kernel {
-            return Err(LayerError::config(layer, format!("padding {} exceeds half the kernel {}", self.padding, self.kernel)));
+            return Err(LayerError::config(
+                layer,
+                format!("padding {} exceeds half the kernel {}", self.padding, self.kernel),
+            ));
         }
         let expected = format!("an input (N, C, H, W) with H, W + 2x{} >= {}", self.padding, self.kernel);
         if x.len() != 4 {
@@ -111,7 +114,9 @@ impl MaxPool2dPrimitive {
             }
         };
         if worth_parallel(src.len()) {
-            src.par_chunks(h * w).zip(out.par_chunks_mut(oh * ow).zip(idx.par_chunks_mut(oh * ow))).for_each(pool_plane);
+            src.par_chunks(h * w)
+                .zip(out.par_chunks_mut(oh * ow).zip(idx.par_chunks_mut(oh * ow)))
+                .for_each(pool_plane);
         } else {
             src.chunks(h * w).zip(out.chunks_mut(oh * ow).zip(idx.chunks_mut(oh * ow))).for_each(pool_plane);
         }
@@ -130,7 +135,12 @@ impl MaxPool2dPrimitive {
 /// NaN; the second finds the first position holding it, scanning backwards with an
 /// integer select (a `cmov`).
 #[inline]
-pub(crate) fn window_max<T: Element>(plane: &[T], w: usize, (y0, y1): (usize, usize), (x0, x1): (usize, usize)) -> (T, usize) {
+pub(crate) fn window_max<T: Element>(
+    plane: &[T],
+    w: usize,
+    (y0, y1): (usize, usize),
+    (x0, x1): (usize, usize),
+) -> (T, usize) {
     let mut best = plane[y0 * w + x0];
     let mut nan = false;
     for iy in y0..y1 {
@@ -185,7 +195,11 @@ pub(crate) fn window_range(o: usize, s: usize, p: usize, k: usize, len: usize) -
 
 /// The max-pooling VJP of a plain backward pass: each output gradient added at its argmax,
 /// plane by plane, in one pass (`x̄[plane, argmax[o]] += ū[plane, o]`).
-pub(crate) fn route_to_argmax<T: Element>(u: &Tensor<T>, idx: &IndexArray, input_shape: &[usize]) -> dl_autodiff::Result<Tensor<T>> {
+pub(crate) fn route_to_argmax<T: Element>(
+    u: &Tensor<T>,
+    idx: &IndexArray,
+    input_shape: &[usize],
+) -> dl_autodiff::Result<Tensor<T>> {
     let hw: usize = input_shape[2..].iter().product();
     let l = idx.shape()[1];
     let u = u.contiguous();
@@ -254,7 +268,10 @@ impl MaxPool2d {
 
 impl<T: Element> Module<T> for MaxPool2d {
     fn describe(&self) -> String {
-        format!("MaxPool2d(kernel {}, stride {}, padding {})", self.options.kernel, self.options.stride, self.options.padding)
+        format!(
+            "MaxPool2d(kernel {}, stride {}, padding {})",
+            self.options.kernel, self.options.stride, self.options.padding
+        )
     }
     fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
         self.options.check(&<Self as Module<T>>::describe(self), x.shape())?;
@@ -284,7 +301,10 @@ impl AvgPool2d {
 
 impl<T: Element> Module<T> for AvgPool2d {
     fn describe(&self) -> String {
-        format!("AvgPool2d(kernel {}, stride {}, padding {})", self.options.kernel, self.options.stride, self.options.padding)
+        format!(
+            "AvgPool2d(kernel {}, stride {}, padding {})",
+            self.options.kernel, self.options.stride, self.options.padding
+        )
     }
     fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
         let (oh, ow) = self.options.check(&<Self as Module<T>>::describe(self), x.shape())?;
@@ -329,7 +349,11 @@ impl<T: Element> Module<T> for GlobalAvgPool {
     fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
         let r = x.shape().len();
         if r < 3 {
-            return Err(LayerError::layer("GlobalAvgPool", "an input (N, C, ...) with at least one spatial axis", x.shape()));
+            return Err(LayerError::layer(
+                "GlobalAvgPool",
+                "an input (N, C, ...) with at least one spatial axis",
+                x.shape(),
+            ));
         }
         let axes: Vec<isize> = (2..r as isize).collect();
         Ok(x.mean_axes(&axes, false)?)

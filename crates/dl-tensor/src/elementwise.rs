@@ -54,24 +54,22 @@ pub fn zip_broadcast<T: Element>(
     b: &Tensor<T>,
     f: impl Fn(T, T) -> T + Sync + Send,
 ) -> Result<Tensor<T>> {
-    if a.shape() == b.shape() {
-        if let (Some(sa), Some(sb)) = (a.as_slice(), b.as_slice()) {
-            let mut out = crate::buffer_pool::take::<T>(sa.len());
-            if worth_parallel(sa.len()) {
-                out.par_chunks_mut(CHUNK)
-                    .zip(sa.par_chunks(CHUNK).zip(sb.par_chunks(CHUNK)))
-                    .for_each(|(o, (x, y))| {
-                        for i in 0..o.len() {
-                            o[i] = f(x[i], y[i]);
-                        }
-                    });
-            } else {
-                for i in 0..out.len() {
-                    out[i] = f(sa[i], sb[i]);
+    if a.shape() == b.shape()
+        && let (Some(sa), Some(sb)) = (a.as_slice(), b.as_slice())
+    {
+        let mut out = crate::buffer_pool::take::<T>(sa.len());
+        if worth_parallel(sa.len()) {
+            out.par_chunks_mut(CHUNK).zip(sa.par_chunks(CHUNK).zip(sb.par_chunks(CHUNK))).for_each(|(o, (x, y))| {
+                for i in 0..o.len() {
+                    o[i] = f(x[i], y[i]);
                 }
+            });
+        } else {
+            for i in 0..out.len() {
+                out[i] = f(sa[i], sb[i]);
             }
-            return Tensor::from_vec(out, a.shape());
         }
+        return Tensor::from_vec(out, a.shape());
     }
     let shape = broadcast_shapes(op, a.shape(), b.shape())?;
     let av = a.array().broadcast(IxDyn(&shape)).expect("checked broadcast");
@@ -174,7 +172,15 @@ impl<T: Element> Tensor<T> {
     }
     /// sign(x) in {-1, 0, 1}.
     pub fn signum(&self) -> Self {
-        self.map(|v| if v > T::zero() { T::one() } else if v < T::zero() { -T::one() } else { T::zero() })
+        self.map(|v| {
+            if v > T::zero() {
+                T::one()
+            } else if v < T::zero() {
+                -T::one()
+            } else {
+                T::zero()
+            }
+        })
     }
 
     // ---- scalar operands ------------------------------------------------------------------

@@ -74,7 +74,10 @@ impl Window {
             return Err(TensorError::invalid(
                 op,
                 &[len],
-                format!("kernel {}, stride {} and dilation {} must be positive", self.kernel, self.stride, self.dilation),
+                format!(
+                    "kernel {}, stride {} and dilation {} must be positive",
+                    self.kernel, self.stride, self.dilation
+                ),
             ));
         }
         let padded = len + self.pad_lo + self.pad_hi;
@@ -111,7 +114,18 @@ fn check_rank<T: Element>(op: &'static str, x: &Tensor<T>, rank: usize, layout: 
 /// Fills one row of a column matrix (fixed channel and kernel taps) for one image.
 #[inline]
 #[allow(clippy::too_many_arguments)]
-fn fill_row<T: Element>(src: &[T], h: usize, w: usize, wh: &Window, ww: &Window, i: usize, j: usize, oh: usize, ow: usize, dst: &mut [T]) {
+fn fill_row<T: Element>(
+    src: &[T],
+    h: usize,
+    w: usize,
+    wh: &Window,
+    ww: &Window,
+    i: usize,
+    j: usize,
+    oh: usize,
+    ow: usize,
+    dst: &mut [T],
+) {
     let inside = ww.positions_inside(j, w, ow);
     let x_off = (j * ww.dilation) as isize - ww.pad_lo as isize;
     for y in 0..oh {
@@ -170,7 +184,13 @@ pub fn im2col_2d<T: Element>(x: &Tensor<T>, wh: Window, ww: Window) -> Result<Te
 
 /// col2im for 2-D windows: the adjoint of [`im2col_2d`]. `cols` is `(N, C*kh*kw, OH*OW)`;
 /// `input_hw` is the `(H, W)` of the image it came from. Returns `(N, C, H, W)`.
-pub fn col2im_2d<T: Element>(cols: &Tensor<T>, channels: usize, input_hw: (usize, usize), wh: Window, ww: Window) -> Result<Tensor<T>> {
+pub fn col2im_2d<T: Element>(
+    cols: &Tensor<T>,
+    channels: usize,
+    input_hw: (usize, usize),
+    wh: Window,
+    ww: Window,
+) -> Result<Tensor<T>> {
     check_rank("col2im_2d", cols, 3, "(N, C*kh*kw, OH*OW)")?;
     let (h, w) = input_hw;
     let oh = wh.output_len("col2im_2d", h)?;
@@ -312,7 +332,9 @@ mod tests {
     #[test]
     fn positions_inside_is_the_set_of_in_bounds_taps() {
         // against the definition, element by element, over strides, dilations, paddings
-        for (k, s, lo, hi, d) in [(3, 1, 1, 1, 1), (3, 2, 1, 1, 1), (5, 3, 2, 0, 1), (3, 1, 2, 2, 2), (2, 2, 0, 1, 1), (4, 1, 3, 3, 1)] {
+        for (k, s, lo, hi, d) in
+            [(3, 1, 1, 1, 1), (3, 2, 1, 1, 1), (5, 3, 2, 0, 1), (3, 1, 2, 2, 2), (2, 2, 0, 1, 1), (4, 1, 3, 3, 1)]
+        {
             let win = Window::new(k).stride(s).padding_asym(lo, hi).dilation(d);
             for len in 1..12 {
                 let Ok(out) = win.output_len("test", len) else { continue };

@@ -90,9 +90,12 @@ impl<T: Element> Tensor<T> {
 
     /// The `n x n` identity matrix.
     pub fn eye(n: usize) -> Self {
-        Self::from_ndarray(ArrayD::from_shape_fn(IxDyn(&[n, n]), |ix| {
-            if ix[0] == ix[1] { T::one() } else { T::zero() }
-        }))
+        Self::from_ndarray(ArrayD::from_shape_fn(
+            IxDyn(&[n, n]),
+            |ix| {
+                if ix[0] == ix[1] { T::one() } else { T::zero() }
+            },
+        ))
     }
 
     /// Wraps an ndarray array without copying.
@@ -289,4 +292,3 @@ mod tests {
         assert!(t.narrow(0, 0, 1).unwrap().all_finite(), "row 0 holds no NaN");
     }
 }
-

@@ -242,7 +242,7 @@ impl<T: Element> Tensor<T> {
             if i >= size {
                 return Err(TensorError::IndexOutOfBounds { op: "gather", index: i, axis: ax, size, shape: self.shape().to_vec() });
             }
-            *o = src[IxDyn(&pos_with(&mut pos, idx.shape(), ix, ax, i))];
+            *o = src[IxDyn(pos_with(&mut pos, idx.shape(), ix, ax, i))];
         }
         Ok(Tensor::from_ndarray(out))
     }
@@ -268,7 +268,7 @@ impl<T: Element> Tensor<T> {
             if i >= size {
                 return Err(TensorError::IndexOutOfBounds { op: "scatter_add", index: i, axis: ax, size, shape: self.shape().to_vec() });
             }
-            out[IxDyn(&pos_with(&mut pos, idx.shape(), ix, ax, i))] += v;
+            out[IxDyn(pos_with(&mut pos, idx.shape(), ix, ax, i))] += v;
         }
         Ok(Tensor::from_ndarray(out))
     }

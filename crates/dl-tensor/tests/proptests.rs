@@ -118,7 +118,7 @@ fn check_reductions<T: Element>(shape: &[usize], axes: &[usize], keepdim: bool, 
     for (name, got, f) in cases {
         let got = got.map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(got.shape(), &out_shape[..], "{}", name);
-        let expect: Vec<f64> = groups.iter().map(|g| f(g)).collect();
+        let expect: Vec<f64> = groups.iter().map(f).collect();
         // f32 sums of up to 256 terms: allow sqrt(n) * eps-level growth on top of the default.
         let tol = if T::DTYPE == "f32" { Tolerance::new(tol.rtol * 16.0, 1e-5) } else { tol };
         let res = compare(&to_f64(&got), &expect, tol);

@@ -64,7 +64,7 @@ impl Experiment for NtkLazyVsFeatureLearning {
         let mut align_chart = LineChart::new("kernel-target alignment", "step", "<Kt, yy^T> / (|Kt| |yy^T|)").scales(Scale::Linear, Scale::Linear);
         let mut rng = seeded_rng(ctx.seed() ^ 0xfea7);
         for (i, (name, alpha)) in regimes.iter().enumerate() {
-            ctx.message(format!("{name}"));
+            ctx.message(name.to_string());
             let net = base.clone().with_output_scale(*alpha).and_then(|a| a.sample(64, &mut rng)).map_err(fail)?;
             let points = analyze_feature_learning(&net, &data.x_train, &data.y_train, eta / (alpha * alpha), steps, every).map_err(fail)?;
             for p in &points {

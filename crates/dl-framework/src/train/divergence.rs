@@ -67,7 +67,11 @@ impl std::fmt::Display for DivergenceReport {
             DivergenceSite::Gradient { param } => format!("in the gradient of parameter '{param}'"),
             DivergenceSite::Parameter { param } => format!("in parameter '{param}' after its update"),
         };
-        write!(f, "training diverged at step {} (epoch {}): first {} {site}; loss {}", self.step, self.epoch, self.kind, self.loss)?;
+        write!(
+            f,
+            "training diverged at step {} (epoch {}): first {} {site}; loss {}",
+            self.step, self.epoch, self.kind, self.loss
+        )?;
         match &self.last_checkpoint {
             Some(p) => write!(f, "; the last good checkpoint is {}", p.display()),
             None => write!(f, "; no checkpoint had been written"),
@@ -85,8 +89,12 @@ pub fn non_finite_kind<T: Element>(t: &Tensor<T>) -> Option<&'static str> {
 }
 
 /// The first layer whose output is not finite.
-pub fn first_non_finite_activation<T: Element>(network: &Network<T>, outputs: &[Var<T>]) -> Option<(DivergenceSite, &'static str)> {
+pub fn first_non_finite_activation<T: Element>(
+    network: &Network<T>,
+    outputs: &[Var<T>],
+) -> Option<(DivergenceSite, &'static str)> {
     outputs.iter().enumerate().find_map(|(i, h)| {
-        non_finite_kind(h.value()).map(|kind| (DivergenceSite::Activation { layer: i, name: network.layer_name(i) }, kind))
+        non_finite_kind(h.value())
+            .map(|kind| (DivergenceSite::Activation { layer: i, name: network.layer_name(i) }, kind))
     })
 }
