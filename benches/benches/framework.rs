@@ -73,6 +73,17 @@ fn threads() -> String {
     std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "unset".into())
 }
 
+/// Prints the peers' statistic for one case to stderr.
+fn report(case: &str, median: f64, rounds: [f64; 3]) {
+    eprintln!(
+        "peer-style median: {case}, RAYON_NUM_THREADS={}: {median:.3} ms/step (rounds {:.3}/{:.3}/{:.3})",
+        threads(),
+        rounds[0],
+        rounds[1],
+        rounds[2]
+    );
+}
+
 fn mlp_config(sizes: &[usize]) -> String {
     let mut layers = Vec::new();
     for (i, w) in sizes[1..].iter().enumerate() {
@@ -88,13 +99,7 @@ fn mlp(c: &mut Criterion) {
         let (median, r) = peer_style_median(20, 200, || {
             black_box(t.train_step(&batch).expect("a finite step"));
         });
-        eprintln!(
-            "peer-style median: framework mlp ({name}) train step, RAYON_NUM_THREADS={}: {median:.3} ms/step (rounds {:.3}/{:.3}/{:.3})",
-            threads(),
-            r[0],
-            r[1],
-            r[2]
-        );
+        report(&format!("framework mlp ({name}) train step"), median, r);
         c.benchmark_group(format!("framework_mlp/{name}"))
             .bench_function("train_step", |b| b.iter(|| black_box(t.train_step(&batch).expect("a finite step"))));
         // The same step with the per-layer and per-gradient finiteness checks every 1000
@@ -103,13 +108,7 @@ fn mlp(c: &mut Criterion) {
         let (median, r) = peer_style_median(20, 200, || {
             black_box(t.train_step(&batch).expect("a finite step"));
         });
-        eprintln!(
-            "peer-style median: framework mlp ({name}) train step, finite checks every 1000 steps, RAYON_NUM_THREADS={}: {median:.3} ms/step (rounds {:.3}/{:.3}/{:.3})",
-            threads(),
-            r[0],
-            r[1],
-            r[2]
-        );
+        report(&format!("framework mlp ({name}) train step, finite checks every 1000 steps"), median, r);
     }
 }
 
@@ -126,13 +125,7 @@ fn cnn(c: &mut Criterion) {
     let (median, r) = peer_style_median(10, 100, || {
         black_box(t.train_step(&batch).expect("a finite step"));
     });
-    eprintln!(
-        "peer-style median: framework small CNN train step b64 32x32x3, RAYON_NUM_THREADS={}: {median:.3} ms/step (rounds {:.3}/{:.3}/{:.3})",
-        threads(),
-        r[0],
-        r[1],
-        r[2]
-    );
+    report("framework small CNN train step b64 32x32x3", median, r);
     let mut g = c.benchmark_group("framework_cnn");
     g.sample_size(20);
     g.bench_function("train_step", |b| b.iter(|| black_box(t.train_step(&batch).expect("a finite step"))));

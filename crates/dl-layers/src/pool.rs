@@ -44,6 +44,10 @@ impl PoolOptions {
         self.padding = p;
         self
     }
+    /// `Name(kernel k, stride s, padding p)`: how a pooling layer describes itself.
+    pub(crate) fn describe(&self, layer: &str) -> String {
+        format!("{layer}(kernel {}, stride {}, padding {})", self.kernel, self.stride, self.padding)
+    }
     pub(crate) fn window(&self) -> Window {
         Window::new(self.kernel).stride(self.stride).padding(self.padding)
     }
@@ -195,7 +199,27 @@ pub(crate) fn window_range(o: usize, s: usize, p: usize, k: usize, len: usize) -
 
 /// The max-pooling VJP of a plain backward pass: each output gradient added at its argmax,
 /// plane by plane, in one pass (`x̄[plane, argmax[o]] += ū[plane, o]`).
-pub(crate) fn route_to_argmax<T: Element>(
+/// The VJP of max pooling (1-D or 2-D) given every output's argmax `idx`, `(N C, outputs)`
+/// as flat positions in its plane: the output gradient added at the argmax. A plain
+/// backward pass takes the direct loop [`route_to_argmax`]; a recorded one (second order)
+/// the same routing as a differentiable `scatter_add`.
+pub(crate) fn argmax_vjp<T: Element>(u: &Var<T>, idx: &IndexArray, input_shape: &[usize]) -> dl_autodiff::Result<Var<T>> {
+    if !dl_autodiff::is_grad_enabled() {
+        return Ok(Var::constant(route_to_argmax(u.value(), idx, input_shape)?));
+    }
+    let nc = input_shape[0] * input_shape[1];
+    let (outputs, plane): (usize, usize) = (u.shape()[2..].iter().product(), input_shape[2..].iter().product());
+    Ok(u.reshape(&[nc, outputs])?.scatter_add(1, idx, &[nc, plane])?.reshape(input_shape)?)
+}
+
+/// The JVP of max pooling: the input tangent `t` read at every output's argmax.
+pub(crate) fn argmax_jvp<T: Element>(t: &Tensor<T>, idx: &IndexArray, output_shape: &[usize]) -> dl_autodiff::Result<Tensor<T>> {
+    let s = t.shape();
+    let plane: usize = s[2..].iter().product();
+    Ok(t.reshape(&[s[0] * s[1], plane])?.gather(1, idx)?.reshape(output_shape)?)
+}
+
+fn route_to_argmax<T: Element>(
     u: &Tensor<T>,
     idx: &IndexArray,
     input_shape: &[usize],
@@ -237,19 +261,11 @@ impl<T: Element> Primitive<T> for MaxPool2dPrimitive {
             Some(i) => i,
             None => Arc::new(self.run(ctx.value(0))?.1),
         };
-        if !dl_autodiff::is_grad_enabled() {
-            return Ok(vec![Some(Var::constant(route_to_argmax(u.value(), &idx, &xs)?))]);
-        }
-        // Recording the backward (for second order): the same routing as a differentiable op.
-        let (nc, l) = (xs[0] * xs[1], u.shape()[2] * u.shape()[3]);
-        let g = u.reshape(&[nc, l])?.scatter_add(1, &idx, &[nc, xs[2] * xs[3]])?.reshape(&xs)?;
-        Ok(vec![Some(g)])
+        Ok(vec![Some(argmax_vjp(u, &idx, &xs)?)])
     }
     fn jvp(&self, ctx: &JvpContext<'_, T>, t: &[Option<&Tensor<T>>]) -> dl_autodiff::Result<Tensor<T>> {
         let Some(t) = t[0] else { return Ok(Tensor::zeros(ctx.output.shape())) };
-        let (_, idx) = self.run(ctx.inputs[0])?;
-        let s = t.shape();
-        Ok(t.reshape(&[s[0] * s[1], s[2] * s[3]])?.gather(1, &idx)?.reshape(ctx.output.shape())?)
+        argmax_jvp(t, &self.run(ctx.inputs[0])?.1, ctx.output.shape())
     }
 }
 
@@ -268,10 +284,7 @@ impl MaxPool2d {
 
 impl<T: Element> Module<T> for MaxPool2d {
     fn describe(&self) -> String {
-        format!(
-            "MaxPool2d(kernel {}, stride {}, padding {})",
-            self.options.kernel, self.options.stride, self.options.padding
-        )
+        self.options.describe("MaxPool2d")
     }
     fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
         self.options.check(&<Self as Module<T>>::describe(self), x.shape())?;
@@ -301,10 +314,7 @@ impl AvgPool2d {
 
 impl<T: Element> Module<T> for AvgPool2d {
     fn describe(&self) -> String {
-        format!(
-            "AvgPool2d(kernel {}, stride {}, padding {})",
-            self.options.kernel, self.options.stride, self.options.padding
-        )
+        self.options.describe("AvgPool2d")
     }
     fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
         let (oh, ow) = self.options.check(&<Self as Module<T>>::describe(self), x.shape())?;

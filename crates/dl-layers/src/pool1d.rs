@@ -36,7 +36,7 @@ use ndarray::{ArrayD, IxDyn};
 use crate::conv_primitive::{ConvGeometry, conv2d};
 use crate::error::{LayerError, Result};
 use crate::module::{Module, Param};
-use crate::pool::{PoolOptions, route_to_argmax, window_max, window_range};
+use crate::pool::{PoolOptions, argmax_jvp, argmax_vjp, window_max, window_range};
 
 /// Checks a 1-D pooling configuration against the input shape `x` and returns `L_out`.
 /// Errors name `layer`, what it expected and the shape it got.
@@ -113,19 +113,11 @@ impl<T: Element> Primitive<T> for MaxPool1dPrimitive {
             Some(i) => i,
             None => Arc::new(self.run(ctx.value(0))?.1),
         };
-        if !dl_autodiff::is_grad_enabled() {
-            return Ok(vec![Some(Var::constant(route_to_argmax(u.value(), &idx, &xs)?))]);
-        }
-        // Recording the backward (for second order): the same routing as a differentiable op.
-        let nc = xs[0] * xs[1];
-        let g = u.reshape(&[nc, u.shape()[2]])?.scatter_add(1, &idx, &[nc, xs[2]])?.reshape(&xs)?;
-        Ok(vec![Some(g)])
+        Ok(vec![Some(argmax_vjp(u, &idx, &xs)?)])
     }
     fn jvp(&self, ctx: &JvpContext<'_, T>, t: &[Option<&Tensor<T>>]) -> dl_autodiff::Result<Tensor<T>> {
         let Some(t) = t[0] else { return Ok(Tensor::zeros(ctx.output.shape())) };
-        let (_, idx) = self.run(ctx.inputs[0])?;
-        let s = t.shape();
-        Ok(t.reshape(&[s[0] * s[1], s[2]])?.gather(1, &idx)?.reshape(ctx.output.shape())?)
+        argmax_jvp(t, &self.run(ctx.inputs[0])?.1, ctx.output.shape())
     }
 }
 
@@ -144,10 +136,7 @@ impl MaxPool1d {
 
 impl<T: Element> Module<T> for MaxPool1d {
     fn describe(&self) -> String {
-        format!(
-            "MaxPool1d(kernel {}, stride {}, padding {})",
-            self.options.kernel, self.options.stride, self.options.padding
-        )
+        self.options.describe("MaxPool1d")
     }
     fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
         pool1d_output_len(&self.options, &<Self as Module<T>>::describe(self), x.shape())?;
@@ -178,10 +167,7 @@ impl AvgPool1d {
 
 impl<T: Element> Module<T> for AvgPool1d {
     fn describe(&self) -> String {
-        format!(
-            "AvgPool1d(kernel {}, stride {}, padding {})",
-            self.options.kernel, self.options.stride, self.options.padding
-        )
+        self.options.describe("AvgPool1d")
     }
     fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
         let lo = pool1d_output_len(&self.options, &<Self as Module<T>>::describe(self), x.shape())?;

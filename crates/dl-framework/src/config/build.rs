@@ -73,18 +73,22 @@ impl NetworkConfig {
         if self.layers.is_empty() {
             return Err(FrameworkError::config("layers", "must hold at least one layer"));
         }
+        // Every scheme but PyTorch's draws the weights with their scale, which the ntk
+        // parameterisation keeps outside them.
+        let standard_parameterisation_only = || match self.parameterisation {
+            Parameterisation::Ntk { .. } => Err(FrameworkError::config(
+                "init",
+                "the ntk parameterisation draws W and b standard normal; give its scales as parameterisation.sigma_w and sigma_b",
+            )),
+            Parameterisation::Standard => Ok(()),
+        };
         let critical = match &self.init {
             InitConfig::Pytorch => None,
             InitConfig::Critical { activation, sigma_b2 } => {
                 if !(sigma_b2.is_finite() && *sigma_b2 >= 0.0) {
                     return Err(FrameworkError::config("init.sigma_b2", format!("must be a finite variance >= 0, got {sigma_b2}")));
                 }
-                if matches!(self.parameterisation, Parameterisation::Ntk { .. }) {
-                    return Err(FrameworkError::config(
-                        "init",
-                        "the ntk parameterisation draws W and b standard normal; give its scales as parameterisation.sigma_w and sigma_b",
-                    ));
-                }
+                standard_parameterisation_only()?;
                 let c = CriticalInit::new(&activation.to_mean_field(), *sigma_b2)
                     .map_err(|e| FrameworkError::config("init.activation", format!("no critical point: {e}")))?;
                 Some(c)
@@ -96,12 +100,7 @@ impl NetworkConfig {
                 if !(sigma_b2.is_finite() && *sigma_b2 >= 0.0) {
                     return Err(FrameworkError::config("init.sigma_b2", format!("must be a finite variance >= 0, got {sigma_b2}")));
                 }
-                if matches!(self.parameterisation, Parameterisation::Ntk { .. }) {
-                    return Err(FrameworkError::config(
-                        "init",
-                        "the ntk parameterisation draws W and b standard normal; give its scales as parameterisation.sigma_w and sigma_b",
-                    ));
-                }
+                standard_parameterisation_only()?;
                 // the same Gaussian draws as the critical scheme, at the given variances
                 Some(CriticalInit { sigma_w2: *sigma_w2, sigma_b2: *sigma_b2 })
             }
@@ -114,11 +113,8 @@ impl NetworkConfig {
             InitConfig::Lecun { .. } => None,
         };
         let scheme = self.init.weight_scheme();
-        if scheme.is_some() && matches!(self.parameterisation, Parameterisation::Ntk { .. }) {
-            return Err(FrameworkError::config(
-                "init",
-                "the ntk parameterisation draws W and b standard normal; give its scales as parameterisation.sigma_w and sigma_b",
-            ));
+        if scheme.is_some() {
+            standard_parameterisation_only()?;
         }
         if let Parameterisation::Ntk { sigma_w, sigma_b } = self.parameterisation {
             if !(sigma_w.is_finite() && sigma_w > 0.0) {
