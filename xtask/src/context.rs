@@ -42,6 +42,19 @@ impl RunContext {
         seeded_rng(self.seed)
     }
 
+    /// The seeds of `n` independent replicates (repetitions of a random experiment over
+    /// seeds): replicate 0 is the run seed itself, so a one-seed experiment keeps its
+    /// numbers; replicate `r > 0` is [`derive_seed`]`(seed, "replicate", r)`.
+    pub fn replicate_seeds(&self, n: usize) -> Vec<u64> {
+        (0..n).map(|r| if r == 0 { self.seed } else { derive_seed(self.seed, "replicate", r as u64) }).collect()
+    }
+
+    /// The seed of one point of a sweep, derived from the run seed and the point's key (not
+    /// from the order in which points run): see [`derive_seed`].
+    pub fn point_seed(&self, key: &str, index: u64) -> u64 {
+        derive_seed(self.seed, key, index)
+    }
+
     /// The experiment's output directory, `DIR/ID`.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -78,5 +91,45 @@ impl RunContext {
             self.figures.push(file);
         }
         Ok(())
+    }
+}
+
+/// A seed derived from a run seed, a key and an index: SplitMix64 over the run seed, the
+/// FNV-1a hash of the key and the index. Distinct keys or indices give unrelated streams;
+/// the result depends on nothing else (not on thread count or execution order).
+pub fn derive_seed(seed: u64, key: &str, index: u64) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    let mut z = splitmix(seed ^ splitmix(h ^ splitmix(index)));
+    z ^= z >> 31;
+    z
+}
+
+fn splitmix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_seeds_differ_by_key_and_index_and_are_stable() {
+        let a = derive_seed(0, "replicate", 1);
+        assert_eq!(a, derive_seed(0, "replicate", 1));
+        assert_ne!(a, derive_seed(0, "replicate", 2));
+        assert_ne!(a, derive_seed(0, "width", 1));
+        assert_ne!(a, derive_seed(1, "replicate", 1));
+        let ctx = RunContext::new(Size::Quick, 42, PathBuf::from("."), ProgressBar::hidden());
+        let seeds = ctx.replicate_seeds(3);
+        assert_eq!(seeds[0], 42);
+        assert_eq!(seeds[1], derive_seed(42, "replicate", 1));
+        assert_ne!(seeds[1], seeds[2]);
     }
 }

@@ -6,13 +6,15 @@
 //! - `DIR/ID/metrics.json`: id, title, section, size, seed, the experiment's config, its
 //!   named scalars and small tables, and its figure files;
 //! - `DIR/ID/*.svg`: one SVG per figure (plotters' SVG backend, no font library);
-//! - `DIR/index.md` and a self-contained `DIR/index.html` listing every experiment, with
-//!   failed ones marked FAILED; written last, atomically.
+//! - `DIR/index.md` and a self-contained `DIR/index.html`, opening with the table of every
+//!   claim and its verdict (see [`claims`]), then every experiment, with failed ones marked
+//!   FAILED; written last, atomically.
 //!
 //! `cargo test -p xtask` runs every experiment at [`Size::Quick`] and snapshot-tests the
 //! metrics of the deterministic ones, rounded to [`metrics::SNAPSHOT_SIGNIFICANT_DIGITS`]
 //! significant digits.
 
+pub mod claims;
 pub mod cli;
 pub mod context;
 pub mod error;
@@ -26,8 +28,9 @@ pub mod report;
 pub mod report_html;
 pub mod runner;
 
+pub use claims::{Claim, Criterion, Measured, Verdict};
 pub use context::RunContext;
 pub use error::{ExperimentError, RunError};
 pub use experiment::{Experiment, Size};
 pub use metrics::{Metrics, Table, num, round_json, round_significant};
-pub use plot::{LineChart, Scale, SeriesKind};
+pub use plot::{Band, LineChart, Scale, SeriesKind};

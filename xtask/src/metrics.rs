@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::claims::Claim;
 use crate::error::ExperimentError;
 
 /// A float as JSON: a number if finite, else `"NaN"`, `"inf"` or `"-inf"`.
@@ -57,6 +58,10 @@ pub struct Metrics {
     pub scalars: BTreeMap<String, Value>,
     /// Named tables.
     pub tables: BTreeMap<String, Table>,
+    /// The claims the experiment checks, in declaration order (serialised by
+    /// [`Claim::to_json`] into `metrics.json`'s `claims`).
+    #[serde(skip)]
+    pub claims: Vec<Claim>,
 }
 
 impl Metrics {
@@ -78,6 +83,17 @@ impl Metrics {
     /// Records a scalar of any JSON type (an integer count, a string, `null`).
     pub fn scalar_value(&mut self, name: &str, value: impl Into<Value>) {
         self.scalars.insert(name.to_string(), value.into());
+    }
+
+    /// Records a claim with its verdict. The claim must be complete (see
+    /// [`Claim::validate`]) and its id unique within the experiment.
+    pub fn claim(&mut self, claim: Claim) -> Result<(), ExperimentError> {
+        claim.validate()?;
+        if self.claims.iter().any(|c| c.id == claim.id) {
+            return Err(ExperimentError::Invalid(format!("claim {:?} is declared twice", claim.id)));
+        }
+        self.claims.push(claim);
+        Ok(())
     }
 
     /// Declares an empty table with these columns, to fill with [`Metrics::push_row`].
@@ -134,9 +150,7 @@ pub fn round_json(value: &Value, digits: u32) -> Value {
             num(round_significant(x, digits))
         }
         Value::Array(items) => Value::Array(items.iter().map(|v| round_json(v, digits)).collect()),
-        Value::Object(map) => {
-            Value::Object(map.iter().map(|(k, v)| (k.clone(), round_json(v, digits))).collect())
-        }
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), round_json(v, digits))).collect()),
         other => other.clone(),
     }
 }

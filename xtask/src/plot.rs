@@ -33,6 +33,17 @@ pub struct Series {
     pub color: usize,
 }
 
+/// A shaded band between a lower and an upper curve: the spread over seeds around a mean.
+#[derive(Clone, Debug)]
+pub struct Band {
+    /// Legend text.
+    pub label: String,
+    /// `(x, lower, upper)` in drawing order.
+    pub points: Vec<(f64, f64, f64)>,
+    /// Index into the palette; give it the colour of the series it surrounds.
+    pub color: usize,
+}
+
 /// How values map to an axis.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scale {
@@ -84,6 +95,8 @@ pub struct LineChart {
     pub y_scale: Scale,
     /// The series.
     pub series: Vec<Series>,
+    /// Shaded bands, drawn under the series.
+    pub bands: Vec<Band>,
 }
 
 const PALETTE: [RGBColor; 6] = [
@@ -109,6 +122,7 @@ impl LineChart {
             x_scale: Scale::Linear,
             y_scale: Scale::Linear,
             series: Vec::new(),
+            bands: Vec::new(),
         }
     }
 
@@ -122,6 +136,18 @@ impl LineChart {
     /// Adds a series.
     pub fn add(&mut self, label: &str, kind: SeriesKind, color: usize, points: Vec<(f64, f64)>) {
         self.series.push(Series { label: label.into(), points, kind, color });
+    }
+
+    /// Adds a shaded band `(x, lower, upper)`, for example mean ± standard deviation over
+    /// seeds around the series of the same colour.
+    pub fn band(&mut self, label: &str, color: usize, points: Vec<(f64, f64, f64)>) {
+        self.bands.push(Band { label: label.into(), points, color });
+    }
+
+    /// Adds a mean series with its band of ± one spread, from `(x, mean, spread)` points.
+    pub fn add_with_band(&mut self, label: &str, color: usize, points: &[(f64, f64, f64)]) {
+        self.band(&format!("{label} ± sd"), color, points.iter().map(|&(x, m, s)| (x, m - s, m + s)).collect());
+        self.add(label, SeriesKind::Line, color, points.iter().map(|&(x, m, _)| (x, m)).collect());
     }
 
     /// Renders the chart as a standalone SVG document.
@@ -142,11 +168,15 @@ impl LineChart {
     }
 
     fn points(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
-        self.series.iter().flat_map(|s| s.points.iter().copied())
+        let bands = self.bands.iter().flat_map(|b| b.points.iter().flat_map(|&(x, lo, hi)| [(x, lo), (x, hi)]));
+        self.series.iter().flat_map(|s| s.points.iter().copied()).chain(bands)
     }
 
     fn visible(&self, p: (f64, f64)) -> bool {
-        p.0.is_finite() && p.1.is_finite() && (!self.x_scale.is_log() || p.0 > 0.0) && (!self.y_scale.is_log() || p.1 > 0.0)
+        p.0.is_finite()
+            && p.1.is_finite()
+            && (!self.x_scale.is_log() || p.0 > 0.0)
+            && (!self.y_scale.is_log() || p.1 > 0.0)
     }
 
     /// Draws on linear axes in axis units: the logarithm of the value on a logarithmic axis.
@@ -175,6 +205,23 @@ impl LineChart {
             .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(err)?;
+        for (i, b) in self.bands.iter().enumerate() {
+            let color = PALETTE[b.color % PALETTE.len()];
+            let upper: Vec<(f64, f64)> =
+                b.points.iter().map(|&(x, _, hi)| (x, hi)).filter(|&p| self.visible(p)).collect();
+            let lower: Vec<(f64, f64)> =
+                b.points.iter().map(|&(x, lo, _)| (x, lo)).filter(|&p| self.visible(p)).collect();
+            let outline: Vec<(f64, f64)> =
+                upper.iter().chain(lower.iter().rev()).map(|&(px, py)| (xs.axis_of(px), ys.axis_of(py))).collect();
+            if outline.len() >= 3 {
+                chart.draw_series(std::iter::once(Polygon::new(outline, color.mix(0.18).filled()))).map_err(err)?;
+            }
+            let (lx, ly) = (10, 60 + 22 * (self.series.len() + i) as i32);
+            legend_area
+                .draw(&Rectangle::new([(lx, ly - 5), (lx + 24, ly + 5)], color.mix(0.18).filled()))
+                .map_err(err)?;
+            legend_area.draw(&Text::new(b.label.clone(), (lx + 32, ly - 7), ("sans-serif", 14))).map_err(err)?;
+        }
         for (i, s) in self.series.iter().enumerate() {
             let color = PALETTE[s.color % PALETTE.len()];
             let pts: Vec<(f64, f64)> = s
@@ -194,15 +241,11 @@ impl LineChart {
                         .map_err(err)?;
                 }
                 SeriesKind::Crosses => {
-                    chart
-                        .draw_series(pts.iter().map(|&p| Cross::new(p, 6, color.stroke_width(2))))
-                        .map_err(err)?;
+                    chart.draw_series(pts.iter().map(|&p| Cross::new(p, 6, color.stroke_width(2)))).map_err(err)?;
                     legend_area.draw(&Cross::new((lx + 12, ly), 6, color.stroke_width(2))).map_err(err)?;
                 }
             }
-            legend_area
-                .draw(&Text::new(s.label.clone(), (lx + 32, ly - 7), ("sans-serif", 14)))
-                .map_err(err)?;
+            legend_area.draw(&Text::new(s.label.clone(), (lx + 32, ly - 7), ("sans-serif", 14))).map_err(err)?;
         }
         Ok(())
     }
@@ -218,7 +261,6 @@ fn tick_label(v: &f64) -> String {
     let x = round_significant(*v, 3);
     if x == 0.0 || (1e-3..1e5).contains(&x.abs()) { format!("{x}") } else { format!("{x:e}") }
 }
-
 
 /// The padded range of the finite (and, on a log axis, positive) values; `(0, 1)` or
 /// `(1, 10)` when there are none.
@@ -258,6 +300,17 @@ mod tests {
                 assert!(svg.lines().any(|l| l.trim() == label), "label {label:?} missing");
             }
         }
+    }
+
+    #[test]
+    fn bands_are_drawn_and_widen_the_range() {
+        let mut c = LineChart::new("t", "x", "y");
+        c.add_with_band("mean", 0, &[(1.0, 1.0, 0.5), (2.0, 2.0, 0.5), (3.0, 3.0, 0.5)]);
+        let svg = c.to_svg().unwrap();
+        assert!(svg.contains("<polygon"), "no band polygon");
+        assert!(svg.lines().any(|l| l.trim() == "mean ± sd"), "band legend missing");
+        // the band reaches 3.5, beyond every series point
+        assert!(c.points().any(|p| p.1 == 3.5));
     }
 
     #[test]

@@ -2,21 +2,30 @@
 //! Adding an experiment is one line here plus its file under `experiments/`.
 
 use crate::experiment::Experiment;
-use crate::experiments::ntk_cnn_gap::NtkCnnGap;
-use crate::experiments::{ntk_finite_vs_infinite::NtkFiniteVsInfinite, ntk_generalisation_bound::NtkGeneralisationBound, ntk_lazy_vs_feature_learning::NtkLazyVsFeatureLearning};
-use crate::experiments::autodiff_cost::AutodiffCost;
-use crate::experiments::checkpointing_memory::CheckpointingMemory;
-use crate::experiments::correlation_map::CorrelationMapIterates;
-use crate::experiments::phase_diagram::PhaseDiagram;
-use crate::experiments::digits_mlp::DigitsMlp;
-use crate::experiments::framework_theoretical_analysis::FrameworkTheoreticalAnalysis;
-use crate::experiments::{digits_cnn::DigitsCnn, mnist1d_table::Mnist1dTable};
-use crate::experiments::init_activation_statistics::InitActivationStatistics;
-use crate::experiments::{norm_batch_size::NormBatchSize, norm_landscape::NormLandscapeSmoothness, norm_lr_range::NormLrRange, norm_training::NormTrainingCurves};
-use crate::experiments::init_designed_activation::InitDesignedActivation;
-use crate::experiments::init_trainability_depth::InitTrainabilityDepth;
-use crate::experiments::{gemm_throughput::GemmThroughput, softmax_stability::SoftmaxStability};
-use crate::experiments::{conv_gradient_check::ConvGradientCheck, rnn_gradient_flow::RnnGradientFlow, truncated_bptt::TruncatedBpttBias};
+use crate::experiments::backprop::autodiff_cost::AutodiffCost;
+use crate::experiments::backprop::checkpointing_memory::CheckpointingMemory;
+use crate::experiments::backprop::conv_gradient_check::ConvGradientCheck;
+use crate::experiments::backprop::rnn_gradient_flow::RnnGradientFlow;
+use crate::experiments::backprop::truncated_bptt::TruncatedBpttBias;
+use crate::experiments::foundations::gemm_throughput::GemmThroughput;
+use crate::experiments::foundations::softmax_stability::SoftmaxStability;
+use crate::experiments::init::correlation_map::CorrelationMapIterates;
+use crate::experiments::init::init_activation_statistics::InitActivationStatistics;
+use crate::experiments::init::init_designed_activation::InitDesignedActivation;
+use crate::experiments::init::init_trainability_depth::InitTrainabilityDepth;
+use crate::experiments::init::phase_diagram::PhaseDiagram;
+use crate::experiments::norm::norm_batch_size::NormBatchSize;
+use crate::experiments::norm::norm_landscape::NormLandscapeSmoothness;
+use crate::experiments::norm::norm_lr_range::NormLrRange;
+use crate::experiments::norm::norm_training::NormTrainingCurves;
+use crate::experiments::ntk::ntk_cnn_gap::NtkCnnGap;
+use crate::experiments::ntk::ntk_finite_vs_infinite::NtkFiniteVsInfinite;
+use crate::experiments::ntk::ntk_generalisation_bound::NtkGeneralisationBound;
+use crate::experiments::ntk::ntk_lazy_vs_feature_learning::NtkLazyVsFeatureLearning;
+use crate::experiments::synthesis::digits_cnn::DigitsCnn;
+use crate::experiments::synthesis::digits_mlp::DigitsMlp;
+use crate::experiments::synthesis::framework_theoretical_analysis::FrameworkTheoreticalAnalysis;
+use crate::experiments::synthesis::mnist1d_table::Mnist1dTable;
 
 /// Every registered experiment.
 pub fn all() -> Vec<Box<dyn Experiment>> {

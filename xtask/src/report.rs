@@ -49,12 +49,66 @@ pub fn status_text(r: &Record) -> String {
 /// Summary line of the run: size, seed and counts.
 pub fn run_summary(opts: &RunOptions, records: &[Record]) -> String {
     let failed = records.iter().filter(|r| r.status != Status::Ok).count();
+    format!("Size: {}, seed: {}, experiments: {}, failed: {}.", opts.size.as_str(), opts.seed, records.len(), failed)
+}
+
+/// One row of the claims table: a claim of one experiment, as `metrics.json` carries it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClaimRow {
+    /// The experiment's id (the anchor the row links to).
+    pub experiment: &'static str,
+    /// The claim's id.
+    pub id: String,
+    /// The statement.
+    pub statement: String,
+    /// Paper, figure or equation.
+    pub source: String,
+    /// What was measured.
+    pub quantity: String,
+    /// The criterion for `reproduced`, as text.
+    pub criterion: String,
+    /// `mean ± spread (n seeds)` or the value.
+    pub measured: String,
+    /// `reproduced`, `partly` or `not reproduced`.
+    pub verdict: String,
+    /// The experiment's remark, if any.
+    pub note: String,
+}
+
+/// Every claim of every record that has a document, in report order.
+pub fn claim_rows(records: &[Record]) -> Vec<ClaimRow> {
+    let text = |c: &Value, k: &str| c.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let mut rows = Vec::new();
+    for r in records {
+        let Some(claims) = r.document.as_ref().and_then(|d| d.get("claims")).and_then(Value::as_array) else {
+            continue;
+        };
+        for c in claims {
+            rows.push(ClaimRow {
+                experiment: r.id,
+                id: text(c, "id"),
+                statement: text(c, "statement"),
+                source: text(c, "source"),
+                quantity: text(c, "quantity"),
+                criterion: text(c, "criterion"),
+                measured: text(c, "measured"),
+                verdict: text(c, "verdict"),
+                note: text(c, "note"),
+            });
+        }
+    }
+    rows
+}
+
+/// Counts of the verdicts: `reproduced: a, partly: b, not reproduced: c`.
+pub fn verdict_summary(rows: &[ClaimRow]) -> String {
+    let count = |v: &str| rows.iter().filter(|r| r.verdict == v).count();
     format!(
-        "Size: {}, seed: {}, experiments: {}, failed: {}.",
-        opts.size.as_str(),
-        opts.seed,
-        records.len(),
-        failed
+        "Claims: {}; reproduced: {}, partly: {}, not reproduced: {}.",
+        rows.len(),
+        count("reproduced"),
+        count("partly"),
+        count("not reproduced")
     )
 }
 
@@ -62,6 +116,25 @@ pub fn run_summary(opts: &RunOptions, records: &[Record]) -> String {
 pub fn index_markdown(opts: &RunOptions, records: &[Record]) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# Experiment results\n\n{}\n", run_summary(opts, records));
+    let claims = claim_rows(records);
+    let _ = writeln!(s, "## Claims\n\n{}\n", verdict_summary(&claims));
+    let _ = writeln!(s, "| experiment | claim | source | measured quantity | criterion | measured | verdict | note |");
+    let _ = writeln!(s, "| --- | --- | --- | --- | --- | --- | --- | --- |");
+    for c in &claims {
+        let _ = writeln!(
+            s,
+            "| [{e}](#{e}) | {} | {} | {} | {} | {} | **{}** | {} |",
+            md_escape(&c.statement),
+            md_escape(&c.source),
+            md_escape(&c.quantity),
+            md_escape(&c.criterion),
+            md_escape(&c.measured),
+            md_escape(&c.verdict),
+            md_escape(&c.note),
+            e = c.experiment
+        );
+    }
+    let _ = writeln!(s, "\n## Experiments\n");
     let _ = writeln!(s, "| id | section | title | status | seconds |\n| --- | --- | --- | --- | --- |");
     for r in records {
         let _ = writeln!(
@@ -75,7 +148,14 @@ pub fn index_markdown(opts: &RunOptions, records: &[Record]) -> String {
         );
     }
     for r in records {
-        let _ = writeln!(s, "\n## {}\n\n{} ({}). Status: {}.\n", r.id, md_escape(r.title), r.section, md_escape(&status_text(r)));
+        let _ = writeln!(
+            s,
+            "\n## {}\n\n{} ({}). Status: {}.\n",
+            r.id,
+            md_escape(r.title),
+            r.section,
+            md_escape(&status_text(r))
+        );
         let Some(doc) = &r.document else { continue };
         let _ = writeln!(s, "[metrics.json]({}/metrics.json)\n", r.id);
         for fig in &r.figures {

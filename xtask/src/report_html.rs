@@ -6,13 +6,14 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::report::{column_names, format_cell, run_summary, status_text, table_rows};
+use crate::report::{claim_rows, column_names, format_cell, run_summary, status_text, table_rows, verdict_summary};
 use crate::runner::{Record, RunOptions, Status};
 
 const STYLE: &str = "body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}\
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}\
 th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.failed{color:#b00;font-weight:bold}\
-.ok{color:#070}figure{margin:1em 0}svg{max-width:100%;height:auto}";
+.ok{color:#070}.reproduced{color:#070;font-weight:bold}.partly{color:#a60;font-weight:bold}\
+.not-reproduced{color:#b00;font-weight:bold}td.text{text-align:left}figure{margin:1em 0}svg{max-width:100%;height:auto}";
 
 /// The HTML index for `records`, reading each figure's SVG from `out/ID/FIGURE`.
 pub fn index_html(out: &Path, opts: &RunOptions, records: &[Record]) -> String {
@@ -23,6 +24,29 @@ pub fn index_html(out: &Path, opts: &RunOptions, records: &[Record]) -> String {
          <style>{STYLE}</style></head><body>\n<h1>Experiment results</h1>\n<p>{}</p>\n",
         escape(&run_summary(opts, records))
     );
+    let claims = claim_rows(records);
+    let _ = writeln!(s, "<h2>Claims</h2>\n<p>{}</p>", escape(&verdict_summary(&claims)));
+    s.push_str(
+        "<table><tr><th>experiment</th><th>claim</th><th>source</th><th>measured quantity</th>\
+         <th>criterion</th><th>measured</th><th>verdict</th><th>note</th></tr>\n",
+    );
+    for c in &claims {
+        let _ = writeln!(
+            s,
+            "<tr><td><a href=\"#{e}\">{e}</a></td><td class=\"text\">{}</td><td class=\"text\">{}</td>\
+             <td class=\"text\">{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td class=\"text\">{}</td></tr>",
+            escape(&c.statement),
+            escape(&c.source),
+            escape(&c.quantity),
+            escape(&c.criterion),
+            escape(&c.measured),
+            c.verdict.replace(' ', "-"),
+            escape(&c.verdict),
+            escape(&c.note),
+            e = escape(c.experiment)
+        );
+    }
+    s.push_str("</table>\n<h2>Experiments</h2>\n");
     s.push_str("<table><tr><th>id</th><th>section</th><th>title</th><th>status</th><th>seconds</th></tr>\n");
     for r in records {
         let _ = writeln!(
@@ -58,7 +82,9 @@ fn experiment_section(s: &mut String, out: &Path, r: &Record) {
         for fig in &r.figures {
             let svg = std::fs::read_to_string(out.join(r.id).join(fig))
                 .map(|t| strip_xml_declaration(&t).to_string())
-                .unwrap_or_else(|e| format!("<p class=\"failed\">cannot read {}: {}</p>", escape(fig), escape(&e.to_string())));
+                .unwrap_or_else(|e| {
+                    format!("<p class=\"failed\">cannot read {}: {}</p>", escape(fig), escape(&e.to_string()))
+                });
             let _ = writeln!(s, "<figure>{svg}<figcaption>{}</figcaption></figure>", escape(fig));
         }
         for key in ["config", "scalars"] {

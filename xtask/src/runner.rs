@@ -72,8 +72,8 @@ pub fn select<'a>(all: &'a [Box<dyn Experiment>], only: &[String]) -> Result<Vec
     Ok(all.iter().filter(|e| only.is_empty() || only.iter().any(|id| id == e.id())).map(|e| e.as_ref()).collect())
 }
 
-/// The `metrics.json` document: identity, size, seed, the experiment's config, scalars and
-/// tables, and its figure files.
+/// The `metrics.json` document: identity, size, seed, the experiment's config, scalars,
+/// tables and claims (with their verdicts), and its figure files.
 pub fn metrics_document(exp: &dyn Experiment, size: Size, seed: u64, metrics: &Metrics, figures: &[String]) -> Value {
     json!({
         "id": exp.id(),
@@ -84,6 +84,7 @@ pub fn metrics_document(exp: &dyn Experiment, size: Size, seed: u64, metrics: &M
         "config": metrics.config,
         "scalars": metrics.scalars,
         "tables": metrics.tables,
+        "claims": metrics.claims.iter().map(|c| c.to_json()).collect::<Vec<_>>(),
         "figures": figures,
     })
 }
@@ -132,8 +133,7 @@ pub fn run(experiments: &[&dyn Experiment], opts: &RunOptions) -> Result<Vec<Rec
     }
     overall.finish_and_clear();
     let index = write_index(&opts.out, opts, &records)?;
-    let failed: Vec<String> =
-        records.iter().filter(|r| r.status != Status::Ok).map(|r| r.id.to_string()).collect();
+    let failed: Vec<String> = records.iter().filter(|r| r.status != Status::Ok).map(|r| r.id.to_string()).collect();
     if failed.is_empty() {
         Ok(records)
     } else {
@@ -165,7 +165,8 @@ fn run_one(exp: &dyn Experiment, opts: &RunOptions, bar: ProgressBar) -> Record 
         figures = ctx.figures().to_vec();
         let doc = metrics_document(exp, opts.size, opts.seed, &metrics, &figures);
         let text = serde_json::to_string_pretty(&doc).map_err(|e| ExperimentError::Invalid(e.to_string()))?;
-        write_atomic(&metrics_path, text.as_bytes()).map_err(|source| ExperimentError::Io { path: metrics_path, source })?;
+        write_atomic(&metrics_path, text.as_bytes())
+            .map_err(|source| ExperimentError::Io { path: metrics_path, source })?;
         Ok(doc)
     })();
     let seconds = start.elapsed().as_secs_f64();

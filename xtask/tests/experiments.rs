@@ -7,10 +7,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use xtask::Size;
 use xtask::metrics::{SNAPSHOT_SIGNIFICANT_DIGITS, round_json};
 use xtask::registry;
 use xtask::runner::{RunOptions, run, select};
-use xtask::Size;
 
 fn out_dir(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
@@ -56,9 +56,7 @@ fn every_experiment_runs_quick_and_matches_its_snapshot() {
 }
 
 fn count_figures(out: &Path, all: &[Box<dyn xtask::Experiment>]) -> usize {
-    all.iter()
-        .map(|e| read_json(&out.join(e.id()).join("metrics.json"))["figures"].as_array().unwrap().len())
-        .sum()
+    all.iter().map(|e| read_json(&out.join(e.id()).join("metrics.json"))["figures"].as_array().unwrap().len()).sum()
 }
 
 #[test]

@@ -123,7 +123,8 @@ fn failures_are_marked_in_the_index_and_fail_the_run() {
     assert!(html.contains("FAILED: boom &lt;b&gt;"), "messages are escaped");
     assert!(html.contains("class=\"failed\""));
     // the working experiment is complete, its figure inlined and its metrics tabulated
-    let doc: serde_json::Value = serde_json::from_str(&fs::read_to_string(out.join("good/metrics.json")).unwrap()).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("good/metrics.json")).unwrap()).unwrap();
     assert_eq!(doc["seed"], 7);
     assert_eq!(doc["scalars"]["answer"], 42.0);
     assert_eq!(doc["tables"]["t"]["rows"][2], serde_json::json!([2, 1.0]));
@@ -142,7 +143,18 @@ fn failures_are_marked_in_the_index_and_fail_the_run() {
 fn command_line_parses_every_option() {
     use clap::Parser;
     let cli = Cli::try_parse_from([
-        "cargo xtask", "experiments", "--only", "a", "b", "--only", "c", "--quick", "--out", "o", "--seed", "3",
+        "cargo xtask",
+        "experiments",
+        "--only",
+        "a",
+        "b",
+        "--only",
+        "c",
+        "--quick",
+        "--out",
+        "o",
+        "--seed",
+        "3",
     ])
     .unwrap();
     let Task::Experiments(args) = cli.command;

@@ -1,0 +1,233 @@
+//! `digits-mlp`: an MLP trained from a JSON configuration on the 8x8 handwritten digits,
+//! with the training loop's monitors: learning curves, per-layer gradient norms and
+//! activation statistics, and the sharpness (top Hessian eigenvalue of the training loss,
+//! by power iteration on Hessian-vector products).
+//!
+//! Data: the 1797 digits split 50/50 by class (`digits_split(0.5, seed)`), standardised
+//! with training statistics. Reference points on such splits: scikit-learn's
+//! `MLPClassifier` reaches 97.6% test accuracy, an RBF SVM 98.7%; the issue asks for at
+//! least 97.5% at full size. The test set is evaluated after every epoch for the curves
+//! only: nothing (no epoch, no hyperparameter) is selected on it.
+//!
+//! This file also holds the helpers the other training experiments (`digits-cnn`,
+//! `mnist1d-table`) share: building and training from JSON, and drawing the history.
+
+use dl_framework::data::{Dataset, Standardizer, digits_split};
+use dl_framework::train::{ActivationStatsMonitor, GradientStatsMonitor, SharpnessMonitor};
+use dl_framework::{FrameworkError, History, NetworkConfig, TrainConfig, Trainer};
+use dl_layers::Module;
+use serde_json::json;
+
+use crate::context::RunContext;
+use crate::error::ExperimentError;
+use crate::experiment::{Experiment, Size};
+use crate::metrics::{Metrics, num};
+use crate::plot::{LineChart, Scale, SeriesKind};
+
+/// The MLP on the digits.
+pub struct DigitsMlp;
+
+/// A framework error as an experiment error (the message names the field, path or layer).
+pub(crate) fn fw(e: FrameworkError) -> ExperimentError {
+    ExperimentError::Invalid(e.to_string())
+}
+
+/// The digits split 50/50 by class and standardised with the training half's statistics;
+/// at quick size, the first `quick_train` training and `quick_test` test examples.
+pub(crate) fn digits_data(
+    size: Size,
+    seed: u64,
+    quick_train: usize,
+    quick_test: usize,
+) -> Result<(Dataset<f32>, Dataset<f32>), ExperimentError> {
+    let split = digits_split::<f32>(0.5, seed).map_err(|e| fw(e.into()))?;
+    let scaler = Standardizer::fit(split.train.features()).map_err(|e| fw(e.into()))?;
+    let train = scaler.apply(&split.train).map_err(|e| fw(e.into()))?;
+    let test = scaler.apply(&split.test).map_err(|e| fw(e.into()))?;
+    if size == Size::Full {
+        return Ok((train, test));
+    }
+    let take =
+        |d: &Dataset<f32>, n: usize| d.subset(&(0..n.min(d.len())).collect::<Vec<_>>()).map_err(|e| fw(e.into()));
+    Ok((take(&train, quick_train)?, take(&test, quick_test)?))
+}
+
+/// What a training run left.
+pub(crate) struct Trained {
+    pub trainer: Trainer<f32>,
+    pub test_loss: f64,
+    pub test_accuracy: f64,
+    pub parameters: usize,
+}
+
+/// How often the monitors run (in steps); `None` for no monitors.
+#[derive(Clone, Copy)]
+pub(crate) struct MonitorEvery {
+    pub stats: u64,
+    pub sharpness: u64,
+}
+
+/// Builds the network from `net_json`, trains it under `train_json` (the test set recorded
+/// after each epoch as `val_*`), and evaluates it on `test`.
+pub(crate) fn train_from_json(
+    net_json: &str,
+    train_json: &str,
+    train: &Dataset<f32>,
+    test: &Dataset<f32>,
+    monitors: Option<MonitorEvery>,
+) -> Result<Trained, ExperimentError> {
+    let net = NetworkConfig::from_json(net_json).and_then(|c| c.build::<f32>()).map_err(fw)?;
+    let parameters = net.num_parameters();
+    let mut trainer = Trainer::new(net, TrainConfig::from_json(train_json).map_err(fw)?).map_err(fw)?;
+    if let Some(every) = monitors {
+        trainer = trainer
+            .with_monitor(GradientStatsMonitor { every: every.stats })
+            .with_monitor(ActivationStatsMonitor { every: every.stats })
+            .with_monitor(SharpnessMonitor {
+                every: every.sharpness,
+                max_iterations: 50,
+                tol: 1e-3,
+                seed: 0,
+                probe: None,
+            });
+    }
+    trainer.fit(train, Some(test)).map_err(fw)?;
+    let (test_loss, test_accuracy) = trainer.evaluate(test).map_err(fw)?;
+    Ok(Trained { trainer, test_loss, test_accuracy, parameters })
+}
+
+/// Points of a history series, with the step as x.
+pub(crate) fn points(h: &History, name: &str) -> Vec<(f64, f64)> {
+    h.series(name).into_iter().map(|(s, v)| (s as f64, v)).collect()
+}
+
+/// The mean of each run of `k` consecutive points (per-step losses are noisy).
+pub(crate) fn smooth(p: &[(f64, f64)], k: usize) -> Vec<(f64, f64)> {
+    p.chunks(k.max(1)).map(|c| (c[c.len() - 1].0, c.iter().map(|q| q.1).sum::<f64>() / c.len() as f64)).collect()
+}
+
+/// Learning curves (loss and accuracy against steps) of one run.
+pub(crate) fn learning_curves(
+    ctx: &mut RunContext,
+    name: &str,
+    title: &str,
+    h: &History,
+    smooth_k: usize,
+) -> Result<(), ExperimentError> {
+    let mut loss =
+        LineChart::new(&format!("{title}: loss"), "step", "cross-entropy").scales(Scale::Linear, Scale::Log10);
+    loss.add("train (minibatch, smoothed)", SeriesKind::Line, 0, smooth(&points(h, "train_loss"), smooth_k));
+    loss.add("test (each epoch)", SeriesKind::Line, 1, points(h, "val_loss"));
+    ctx.figure(&format!("{name}_loss"), &loss)?;
+    let mut acc = LineChart::new(&format!("{title}: accuracy"), "step", "accuracy");
+    acc.add("train (minibatch, smoothed)", SeriesKind::Line, 0, smooth(&points(h, "train_accuracy"), smooth_k));
+    acc.add("test (each epoch)", SeriesKind::Line, 1, points(h, "val_accuracy"));
+    ctx.figure(&format!("{name}_accuracy"), &acc)
+}
+
+/// The monitors' figures: sharpness, per-parameter gradient norms, per-layer activation std.
+pub(crate) fn monitor_figures(
+    ctx: &mut RunContext,
+    name: &str,
+    title: &str,
+    h: &History,
+    lr: Option<f64>,
+) -> Result<(), ExperimentError> {
+    let mut sharp = LineChart::new(&format!("{title}: sharpness (top Hessian eigenvalue)"), "step", "lambda_max")
+        .scales(Scale::Linear, Scale::Log10);
+    sharp.add("lambda_max (power iteration)", SeriesKind::Line, 0, points(h, "sharpness"));
+    if let Some(lr) = lr {
+        let xs = points(h, "sharpness");
+        if let (Some(a), Some(b)) = (xs.first(), xs.last()) {
+            sharp.add("2 / lr", SeriesKind::Line, 1, vec![(a.0, 2.0 / lr), (b.0, 2.0 / lr)]);
+        }
+    }
+    ctx.figure(&format!("{name}_sharpness"), &sharp)?;
+    let names = h.names();
+    let mut grads = LineChart::new(&format!("{title}: gradient norm per weight"), "step", "|dL/dW|")
+        .scales(Scale::Linear, Scale::Log10);
+    for (i, n) in names.iter().filter(|n| n.starts_with("grad_norm/") && n.ends_with("weight")).enumerate() {
+        grads.add(n.trim_start_matches("grad_norm/"), SeriesKind::Line, i, points(h, n));
+    }
+    ctx.figure(&format!("{name}_gradient_norms"), &grads)?;
+    let mut acts =
+        LineChart::new(&format!("{title}: activation standard deviation per layer"), "step", "std of layer output");
+    let mut layers: Vec<&String> = names.iter().filter(|n| n.starts_with("activation_std/")).collect();
+    layers.sort_by_key(|n| n.trim_start_matches("activation_std/").parse::<usize>().unwrap_or(usize::MAX));
+    for (i, n) in layers.into_iter().enumerate() {
+        acts.add(&format!("layer {}", n.trim_start_matches("activation_std/")), SeriesKind::Line, i, points(h, n));
+    }
+    ctx.figure(&format!("{name}_activation_std"), &acts)
+}
+
+/// The scalars of one run: test accuracy and loss, steps, parameters, last monitor values.
+pub(crate) fn run_scalars(m: &mut Metrics, prefix: &str, t: &Trained) {
+    let h = t.trainer.history();
+    m.scalar(&format!("{prefix}test_accuracy"), t.test_accuracy);
+    m.scalar(&format!("{prefix}test_loss"), t.test_loss);
+    m.scalar(&format!("{prefix}steps"), t.trainer.step_count() as f64);
+    m.scalar(&format!("{prefix}parameters"), t.parameters as f64);
+    if let Some(v) = h.last("train_loss") {
+        m.scalar(&format!("{prefix}final_train_loss"), v);
+    }
+    for key in ["sharpness", "activation_zero_fraction/1"] {
+        if let Some(v) = h.last(key) {
+            m.scalar(&format!("{prefix}final_{}", key.replace('/', "_layer_")), v);
+        }
+    }
+}
+
+const NET: &str = r#"{
+  "input_shape": [64],
+  "seed": 0,
+  "layers": [
+    {"type": "dense", "units": 256, "activation": "relu"},
+    {"type": "dropout", "p": 0.3},
+    {"type": "dense", "units": 256, "activation": "relu"},
+    {"type": "dropout", "p": 0.3},
+    {"type": "dense", "units": 10}
+  ]
+}"#;
+
+impl Experiment for DigitsMlp {
+    fn id(&self) -> &'static str {
+        "digits-mlp"
+    }
+    fn title(&self) -> &'static str {
+        "An MLP on the 8x8 digits from a JSON configuration: learning curves, gradient and activation statistics, sharpness"
+    }
+    fn section(&self) -> &'static str {
+        "11 synthesis"
+    }
+
+    fn run(&self, ctx: &mut RunContext) -> Result<Metrics, ExperimentError> {
+        let size = ctx.size();
+        let (train, test) = digits_data(size, ctx.seed(), 256, 200)?;
+        let epochs = size.pick(3, 60);
+        let lr = 1e-3;
+        let train_json = json!({
+            "epochs": epochs, "batch_size": 32, "seed": ctx.seed(),
+            "optimizer": {"kind": "adam", "lr": lr, "weight_decay": 1e-4},
+            "schedule": {"kind": "cosine", "t_max": epochs * train.len().div_ceil(32), "eta_min": 0.0},
+            "loss": {"kind": "cross_entropy", "label_smoothing": 0.1}
+        })
+        .to_string();
+        let mut m = Metrics::new();
+        m.config("network", serde_json::from_str::<serde_json::Value>(NET).expect("valid JSON"));
+        m.config("training", serde_json::from_str::<serde_json::Value>(&train_json).expect("valid JSON"));
+        m.config("train_examples", train.len());
+        m.config("test_examples", test.len());
+        ctx.message("training");
+        let every = MonitorEvery { stats: size.pick(2, 20), sharpness: size.pick(4, 100) };
+        let t = train_from_json(NET, &train_json, &train, &test, Some(every))?;
+        ctx.progress(1, 2);
+        run_scalars(&mut m, "", &t);
+        m.scalar_value("reference_sklearn_mlp_accuracy", num(0.976));
+        m.scalar_value("reference_rbf_svm_accuracy", num(0.987));
+        let h = t.trainer.history();
+        learning_curves(ctx, "mlp", "MLP 64-256-256-10 on digits", h, size.pick(2, 28))?;
+        monitor_figures(ctx, "mlp", "MLP on digits", h, None)?;
+        ctx.progress(2, 2);
+        Ok(m)
+    }
+}
