@@ -75,7 +75,7 @@ pub fn select<'a>(all: &'a [Box<dyn Experiment>], only: &[String]) -> Result<Vec
 /// The `metrics.json` document: identity, size, seed, the experiment's config, scalars,
 /// tables and claims (with their verdicts), and its figure files.
 pub fn metrics_document(exp: &dyn Experiment, size: Size, seed: u64, metrics: &Metrics, figures: &[String]) -> Value {
-    json!({
+    let mut doc = json!({
         "id": exp.id(),
         "title": exp.title(),
         "section": exp.section(),
@@ -84,9 +84,13 @@ pub fn metrics_document(exp: &dyn Experiment, size: Size, seed: u64, metrics: &M
         "config": metrics.config,
         "scalars": metrics.scalars,
         "tables": metrics.tables,
-        "claims": metrics.claims.iter().map(|c| c.to_json()).collect::<Vec<_>>(),
         "figures": figures,
-    })
+    });
+    // An experiment without claims keeps the document it had before claims existed.
+    if !metrics.claims.is_empty() {
+        doc["claims"] = Value::Array(metrics.claims.iter().map(|c| c.to_json()).collect());
+    }
+    doc
 }
 
 /// Runs `experiments` in order, writes each one's `metrics.json` and figures under
