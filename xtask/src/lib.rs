@@ -24,13 +24,15 @@ pub mod fsio;
 pub mod metrics;
 pub mod plot;
 pub mod registry;
+pub mod replicates;
 pub mod report;
 pub mod report_html;
 pub mod runner;
+pub mod timing;
 
 pub use claims::{Claim, Criterion, Measured, Verdict};
 pub use context::RunContext;
 pub use error::{ExperimentError, RunError};
-pub use experiment::{Experiment, Size};
+pub use experiment::{Assumption, Experiment, Size};
 pub use metrics::{Metrics, Table, num, round_json, round_significant};
 pub use plot::{Band, LineChart, Scale, SeriesKind};

@@ -150,6 +150,28 @@ impl LineChart {
         self.add(label, SeriesKind::Line, color, points.iter().map(|&(x, m, _)| (x, m)).collect());
     }
 
+    /// Adds the mean over seeds of several curves (one per seed, sampled at the same x, point
+    /// `i` of every curve at the x of point `i` of the first), with its band of ± one sample
+    /// standard deviation. On a logarithmic y axis (set the scales first) the mean and the
+    /// band are taken over `log y`: the geometric mean, times and divided by the geometric
+    /// spread, so the band stays positive and symmetric on the axis (non-positive values are
+    /// left out there). One curve gives a plain series without a band.
+    pub fn add_over_seeds(&mut self, label: &str, kind: SeriesKind, color: usize, curves: &[Vec<(f64, f64)>]) {
+        let summary = seed_summary(curves, self.y_scale.is_log());
+        let mean: Vec<(f64, f64)> = summary.iter().map(|&(x, m, _, _)| (x, m)).collect();
+        if curves.len() <= 1 {
+            self.add(label, kind, color, mean);
+            return;
+        }
+        let n = curves.len();
+        self.band(
+            &format!("{label}: ± sd over {n} seeds"),
+            color,
+            summary.iter().map(|&(x, _, lo, hi)| (x, lo, hi)).collect(),
+        );
+        self.add(&format!("{label} (mean of {n} seeds)"), kind, color, mean);
+    }
+
     /// Renders the chart as a standalone SVG document.
     pub fn to_svg(&self) -> Result<String, String> {
         let mut svg = String::new();
@@ -251,6 +273,25 @@ impl LineChart {
     }
 }
 
+/// `(x, mean, lower, upper)` of curves over seeds, point by point: arithmetic mean ± sample
+/// standard deviation, or on a log axis (`log = true`) the same over `ln y`, mapped back.
+/// Points where no seed has a usable value are left out.
+pub fn seed_summary(curves: &[Vec<(f64, f64)>], log: bool) -> Vec<(f64, f64, f64, f64)> {
+    let Some(first) = curves.first() else { return Vec::new() };
+    let len = curves.iter().map(Vec::len).min().unwrap_or(0);
+    let mut out = Vec::with_capacity(len);
+    for (i, &(x, _)) in first.iter().enumerate().take(len) {
+        let ys = curves.iter().map(|c| c[i].1).filter(|y| y.is_finite() && (!log || *y > 0.0));
+        let values: Vec<f64> = if log { ys.map(f64::ln).collect() } else { ys.collect() };
+        if values.is_empty() {
+            continue;
+        }
+        let (m, s) = crate::claims::mean_and_spread(&values);
+        out.push(if log { (x, m.exp(), (m - s).exp(), (m + s).exp()) } else { (x, m, m - s, m + s) });
+    }
+    out
+}
+
 /// A tick label: an integer below 1e6 as it is (1024), anything else to three significant
 /// digits, in exponent notation outside [1e-3, 1e5).
 fn tick_label(v: &f64) -> String {
@@ -311,6 +352,32 @@ mod tests {
         assert!(svg.lines().any(|l| l.trim() == "mean ± sd"), "band legend missing");
         // the band reaches 3.5, beyond every series point
         assert!(c.points().any(|p| p.1 == 3.5));
+    }
+
+    #[test]
+    fn seed_bands_are_arithmetic_on_linear_axes_and_geometric_on_log_axes() {
+        let curves = vec![vec![(1.0, 1.0), (2.0, 10.0)], vec![(1.0, 3.0), (2.0, 1000.0)]];
+        let lin = seed_summary(&curves, false);
+        // mean 2, sample sd sqrt(2) at x = 1
+        assert_eq!(lin[0].0, 1.0);
+        assert_eq!(lin[0].1, 2.0);
+        assert!((lin[0].2 - (2.0 - 2f64.sqrt())).abs() < 1e-15 && (lin[0].3 - (2.0 + 2f64.sqrt())).abs() < 1e-15);
+        // geometric: ln 10 and ln 1000 have mean ln 100 and sd sqrt(2) ln 10
+        let log = seed_summary(&curves, true);
+        assert!((log[1].1 - 100.0).abs() < 1e-9, "{:?}", log[1]);
+        let factor = (2f64.sqrt() * 10f64.ln()).exp();
+        assert!((log[1].2 - 100.0 / factor).abs() < 1e-9 && (log[1].3 - 100.0 * factor).abs() < 1e-6);
+        // a non-positive value is left out on a log axis, kept on a linear one
+        let with_zero = vec![vec![(1.0, 0.0)], vec![(1.0, 4.0)]];
+        assert_eq!(seed_summary(&with_zero, true)[0].1, 4.0);
+        assert_eq!(seed_summary(&with_zero, false)[0].1, 2.0);
+        // the chart gets a band and a mean series; one curve gives a plain series
+        let mut c = LineChart::new("t", "x", "y").scales(Scale::Linear, Scale::Log10);
+        c.add_over_seeds("a", SeriesKind::Line, 0, &curves);
+        assert_eq!((c.bands.len(), c.series.len()), (1, 1));
+        assert!(c.series[0].label.contains("mean of 2 seeds"), "{}", c.series[0].label);
+        c.add_over_seeds("b", SeriesKind::Line, 1, &curves[..1]);
+        assert_eq!((c.bands.len(), c.series.len()), (1, 2));
     }
 
     #[test]
