@@ -1,10 +1,16 @@
 //! Runs every registered experiment at quick size and snapshot-tests the metrics of the
 //! deterministic ones, rounded to `SNAPSHOT_SIGNIFICANT_DIGITS` significant digits so that
 //! another CPU or libm does not break them. Experiments that report measured timings are
-//! run and checked for complete output, but their numbers are not pinned.
+//! run and checked for complete output, but their numbers are not pinned. The metrics
+//! include every claim with its verdict, so the snapshots pin the verdicts too.
+//!
+//! Besides: the regime assumptions of every experiment hold at both sizes; the experiments
+//! whose full size is cheap run at full size (the guard of issue 19: a check that holds at
+//! quick size must not break at full).
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use serde_json::Value;
 use xtask::Size;
@@ -27,13 +33,24 @@ fn read_json(path: &Path) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// The output directory of one quick run of every registered experiment, shared by the
+/// tests of this file (the run happens once, in the first test that asks).
+fn quick_run() -> &'static Path {
+    static OUT: OnceLock<PathBuf> = OnceLock::new();
+    OUT.get_or_init(|| {
+        let out = out_dir("experiments-quick");
+        let all = registry::all();
+        let chosen = select(&all, &[]).unwrap();
+        let records = run(&chosen, &quick(out.clone())).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(records.len(), all.len());
+        out
+    })
+}
+
 #[test]
 fn every_experiment_runs_quick_and_matches_its_snapshot() {
-    let out = out_dir("experiments-quick");
+    let out = quick_run().to_path_buf();
     let all = registry::all();
-    let chosen = select(&all, &[]).unwrap();
-    let records = run(&chosen, &quick(out.clone())).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(records.len(), all.len());
     let index = fs::read_to_string(out.join("index.html")).unwrap();
     assert!(out.join("index.md").is_file());
     for exp in &all {
@@ -83,11 +100,39 @@ fn the_same_seed_gives_the_same_bits() {
     let all = registry::all();
     let only: Vec<String> = all.iter().filter(|e| e.deterministic()).map(|e| e.id().to_string()).collect();
     let chosen = select(&all, &only).unwrap();
-    let (a, b) = (out_dir("seed-a"), out_dir("seed-b"));
-    run(&chosen, &quick(a.clone())).unwrap();
+    let (a, b) = (quick_run().to_path_buf(), out_dir("seed-b"));
     run(&chosen, &quick(b.clone())).unwrap();
     for id in &only {
         let path = |d: &Path| d.join(id).join("metrics.json");
         assert_eq!(fs::read(path(&a)).unwrap(), fs::read(path(&b)).unwrap(), "{id} is not reproducible");
+    }
+}
+
+/// The regime each experiment's checks assume holds for its parameters at both sizes.
+#[test]
+fn every_experiment_stays_in_its_regime_at_both_sizes() {
+    for exp in &registry::all() {
+        for size in [Size::Quick, Size::Full] {
+            for a in exp.assumptions(size) {
+                assert!(a.holds, "{} at {} size: {} ({})", exp.id(), size.as_str(), a.name, a.detail);
+            }
+        }
+    }
+}
+
+/// The experiments whose full size takes seconds run at full size and end ok: their
+/// size-dependent checks are exercised where the published figure is made.
+#[test]
+fn cheap_experiments_pass_at_full_size() {
+    let cheap = ["softmax-stability", "checkpointing-memory", "rnn-gradient-flow", "signal-propagation-phase-diagram"];
+    let out = out_dir("experiments-full-cheap");
+    let all = registry::all();
+    let only: Vec<String> = cheap.iter().map(|s| s.to_string()).collect();
+    let chosen = select(&all, &only).unwrap();
+    let opts = RunOptions { size: Size::Full, seed: 0, out: out.clone(), progress: false };
+    run(&chosen, &opts).unwrap_or_else(|e| panic!("{e}"));
+    for id in cheap {
+        let doc = read_json(&out.join(id).join("metrics.json"));
+        assert_eq!(doc["size"], "full");
     }
 }
