@@ -4,9 +4,9 @@
 //! run and checked for complete output, but their numbers are not pinned. The metrics
 //! include every claim with its verdict, so the snapshots pin the verdicts too.
 //!
-//! Besides: the regime assumptions of every experiment hold at both sizes; the experiments
-//! whose full size is cheap run at full size (the guard of issue 19: a check that holds at
-//! quick size must not break at full).
+//! Besides: every registered experiment declares complete claims; the regime assumptions of
+//! every experiment hold at both sizes; the experiments whose full size is cheap run at full
+//! size (the guard of issue 19: a check that holds at quick size must not break at full).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -108,6 +108,39 @@ fn the_same_seed_gives_the_same_bits() {
     }
 }
 
+/// Every registered experiment (including those added later) declares at least one claim,
+/// and every claim is complete: id (unique in the experiment), statement, source, measured
+/// quantity, criterion, measurement and one of the three verdicts.
+#[test]
+fn every_experiment_declares_complete_claims() {
+    let out = quick_run();
+    let verdicts = ["reproduced", "partly", "not reproduced"];
+    for exp in &registry::all() {
+        let doc = read_json(&out.join(exp.id()).join("metrics.json"));
+        let claims = doc["claims"].as_array().unwrap_or_else(|| panic!("{} declares no claims", exp.id()));
+        assert!(!claims.is_empty(), "{} declares no claims", exp.id());
+        let mut ids = Vec::new();
+        for c in claims {
+            let text = |k: &str| c[k].as_str().unwrap_or("").trim().to_string();
+            let id = text("id");
+            for field in ["id", "statement", "source", "quantity", "criterion", "measured"] {
+                assert!(!text(field).is_empty(), "{}: claim {id:?} has no {field}", exp.id());
+            }
+            assert!(
+                verdicts.contains(&text("verdict").as_str()),
+                "{}: claim {id:?}: verdict {}",
+                exp.id(),
+                c["verdict"]
+            );
+            let seeds = c["seeds"].as_u64().unwrap_or(0);
+            assert!(seeds >= 1, "{}: claim {id:?} has no measured value", exp.id());
+            assert_eq!(c["values"].as_array().map(Vec::len), Some(seeds as usize), "{}: claim {id:?}", exp.id());
+            assert!(!ids.contains(&id), "{}: claim {id:?} declared twice", exp.id());
+            ids.push(id);
+        }
+    }
+}
+
 /// The regime each experiment's checks assume holds for its parameters at both sizes.
 #[test]
 fn every_experiment_stays_in_its_regime_at_both_sizes() {
@@ -120,8 +153,8 @@ fn every_experiment_stays_in_its_regime_at_both_sizes() {
     }
 }
 
-/// The experiments whose full size takes seconds run at full size and end ok: their
-/// size-dependent checks are exercised where the published figure is made.
+/// The experiments whose full size takes seconds run at full size and end ok, with their
+/// claims: their size-dependent checks are exercised where the published figure is made.
 #[test]
 fn cheap_experiments_pass_at_full_size() {
     let cheap = ["softmax-stability", "checkpointing-memory", "rnn-gradient-flow", "signal-propagation-phase-diagram"];
@@ -134,5 +167,6 @@ fn cheap_experiments_pass_at_full_size() {
     for id in cheap {
         let doc = read_json(&out.join(id).join("metrics.json"));
         assert_eq!(doc["size"], "full");
+        assert!(doc["claims"].as_array().is_some_and(|c| !c.is_empty()), "{id} declares no claims");
     }
 }
