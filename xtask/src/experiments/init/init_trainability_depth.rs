@@ -71,23 +71,31 @@ fn tanh_mlp(
     NetworkConfig::from_json(&cfg.to_string()).and_then(|c| c.build::<f32>()).map_err(fw)
 }
 
+/// A grid point: its depth over xi_c, and whether it trained.
+type Point = (f64, bool);
+
 /// The transition band around `L = 6 xi_c` where either outcome is expected: a factor 1.5
 /// either side.
 const BAND: (f64, f64) = (4.0, 9.0);
+
+/// Whether a depth over xi_c lies in the transition band.
+fn in_band(ratio: f64) -> bool {
+    BAND.0 <= ratio && ratio <= BAND.1
+}
 
 /// Trainability of deep tanh networks against depth across the phase diagram.
 pub struct InitTrainabilityDepth;
 
 /// The fraction of `points` `(L / xi_c, trainable)` on the side of `L = k xi_c` that theory
 /// predicts, over the points whose ratio `keep` accepts.
-fn agreement(points: &[(f64, bool)], k: f64, keep: impl Fn(f64) -> bool) -> f64 {
-    let kept: Vec<&(f64, bool)> = points.iter().filter(|(r, _)| keep(*r)).collect();
+fn agreement(points: &[Point], k: f64, keep: impl Fn(f64) -> bool) -> f64 {
+    let kept: Vec<&Point> = points.iter().filter(|(r, _)| keep(*r)).collect();
     kept.iter().filter(|(r, t)| (*r < k) == *t).count() as f64 / kept.len().max(1) as f64
 }
 
 /// The multiple `k` in 0.5, 1, ..., 20 whose curve separates `points` best (the smallest on
 /// ties), and its agreement.
-fn best_multiple(points: &[(f64, bool)]) -> (f64, f64) {
+fn best_multiple(points: &[Point]) -> (f64, f64) {
     (1..=40).map(|i| 0.5 * i as f64).fold((0.0, -1.0), |(bk, ba), k| {
         let a = agreement(points, k, |_| true);
         if a > ba { (k, a) } else { (bk, ba) }
@@ -141,7 +149,6 @@ impl Experiment for InitTrainabilityDepth {
         let grid: Vec<(usize, usize)> =
             (0..sigma_w2s.len()).flat_map(|i| depths.iter().map(move |&d| (i, d))).collect();
         let ratios: Vec<f64> = grid.iter().map(|&(i, d)| d as f64 / xi[i]).collect();
-        let in_band = |r: f64| BAND.0 * 1.0 <= r && r <= BAND.1;
         let band_fraction = ratios.iter().filter(|&&r| in_band(r)).count() as f64 / ratios.len() as f64;
         m.scalar("grid_fraction_in_transition_band", band_fraction);
 
@@ -197,13 +204,12 @@ impl Experiment for InitTrainabilityDepth {
                 bad_pts.push((sigma_w2s[i], depth as f64))
             }
         }
-        let per_seed = |f: &dyn Fn(&[(f64, bool)]) -> f64| {
-            Measured::over_seeds(&(0..seeds.len()).map(|r| f(&points(r))).collect::<Vec<_>>())
-        };
-        let overall = per_seed(&|p| agreement(p, 6.0, |_| true));
-        let outside = per_seed(&|p| agreement(p, 6.0, |r| !in_band(r)));
-        let best = per_seed(&|p| best_multiple(p).0);
-        let best_agreement = per_seed(&|p| best_multiple(p).1);
+        let per_seed =
+            |f: fn(&[Point]) -> f64| Measured::over_seeds(&(0..seeds.len()).map(|r| f(&points(r))).collect::<Vec<_>>());
+        let overall = per_seed(|p| agreement(p, 6.0, |_| true));
+        let outside = per_seed(|p| agreement(p, 6.0, |r| !in_band(r)));
+        let best = per_seed(|p| best_multiple(p).0);
+        let best_agreement = per_seed(|p| best_multiple(p).1);
         m.scalar("agreement_with_6_xi_c", overall.mean);
         m.scalar("agreement_with_6_xi_c_spread", overall.spread);
         m.scalar("agreement_outside_transition_band", outside.mean);
