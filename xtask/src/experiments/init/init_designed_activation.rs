@@ -35,7 +35,7 @@ use crate::error::ExperimentError;
 use crate::experiment::Experiment;
 use crate::experiments::init::init_training::{Digits, Sgd, deep_mlp, train};
 use crate::metrics::{Metrics, num};
-use crate::plot::{LineChart, Scale, SeriesKind};
+use crate::plot::{LineChart, SeriesKind};
 
 /// Values below 1e-12 in magnitude are rounding residues of an exact 0 (a shift or a q* the
 /// solver finds at 0): report them as 0 so the snapshot does not pin rounding noise.
@@ -103,10 +103,10 @@ impl Experiment for InitDesignedActivation {
         let init = Initializer::mean_field(1.0, 0.0)?;
         let mut chart = LineChart::new(
             &format!("depth {depth}: test accuracy, unmodified vs designed"),
-            "pair (1 relu, 2 tanh, 3 elu)",
+            "activation pair (unmodified, designed)",
             "test accuracy",
         )
-        .scales(Scale::Linear, Scale::Linear);
+        .categorical_x(&["relu", "tanh", "elu"]);
         let (mut plain_pts, mut designed_pts) = (Vec::new(), Vec::new());
         let mut rng = ctx.rng();
         for (i, (pname, plain, dname, designed)) in pairs.iter().enumerate() {
@@ -131,14 +131,14 @@ impl Experiment for InitDesignedActivation {
                         json!(out.diverged),
                     ],
                 )?;
-                let pt = ((i + 1) as f64, out.test_accuracy);
+                let pt = (i as f64, out.test_accuracy);
                 if designed_one { designed_pts.push(pt) } else { plain_pts.push(pt) }
             }
             ctx.progress((i + 1) as u64, pairs.len() as u64);
         }
         chart.add("unmodified", SeriesKind::Crosses, 0, plain_pts);
         chart.add("designed (chi_1 = 1, q* = 1)", SeriesKind::Crosses, 1, designed_pts);
-        chart.add("chance", SeriesKind::Line, 2, vec![(1.0, 0.1), (3.0, 0.1)]);
+        chart.add("chance", SeriesKind::Line, 2, vec![(0.0, 0.1), (2.0, 0.1)]);
         ctx.figure("accuracy", &chart)?;
         Ok(m)
     }
