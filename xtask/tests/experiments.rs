@@ -2,15 +2,20 @@
 //! deterministic ones, rounded to `SNAPSHOT_SIGNIFICANT_DIGITS` significant digits so that
 //! another CPU or libm does not break them. Experiments that report measured timings are
 //! run and checked for complete output, but their numbers are not pinned. The metrics
-//! include every claim with its verdict, so the snapshots pin the verdicts too.
+//! include every claim with its verdict, so the snapshots pin the verdicts too. Every figure
+//! of the run is rendered and checked for text off the canvas or overlapping
+//! (`figure_check/`).
 //!
 //! Besides: every registered experiment declares complete claims; the regime assumptions of
 //! every experiment hold at both sizes; the experiments whose full size is cheap run at full
 //! size (the guard of issue 19: a check that holds at quick size must not break at full).
 
+mod figure_check;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use xtask::Size;
@@ -53,6 +58,8 @@ fn every_experiment_runs_quick_and_matches_its_snapshot() {
     let all = registry::all();
     let index = fs::read_to_string(out.join("index.html")).unwrap();
     assert!(out.join("index.md").is_file());
+    let checker = figure_check::FigureChecker::new();
+    let (mut unreadable, mut checked, mut check_time) = (Vec::new(), 0, Duration::ZERO);
     for exp in &all {
         let doc = read_json(&out.join(exp.id()).join("metrics.json"));
         assert_eq!(doc["id"], exp.id());
@@ -63,6 +70,11 @@ fn every_experiment_runs_quick_and_matches_its_snapshot() {
         for fig in figures {
             let svg = fs::read_to_string(out.join(exp.id()).join(fig.as_str().unwrap())).unwrap();
             assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{fig} is not an SVG document");
+            let start = Instant::now();
+            let problems = checker.problems(&svg);
+            check_time += start.elapsed();
+            checked += 1;
+            unreadable.extend(problems.into_iter().map(|p| format!("{}/{}: {p}", exp.id(), fig.as_str().unwrap())));
         }
         assert!(index.contains(&format!("id=\"{}\"", exp.id())), "index lacks {}", exp.id());
         if exp.deterministic() {
@@ -70,6 +82,8 @@ fn every_experiment_runs_quick_and_matches_its_snapshot() {
         }
     }
     assert_eq!(index.matches("<svg").count(), count_figures(&out, &all), "every figure is inlined");
+    println!("rendered and checked {checked} figures in {:.2} s", check_time.as_secs_f64());
+    assert!(unreadable.is_empty(), "{} problems in the figures:\n{}", unreadable.len(), unreadable.join("\n"));
 }
 
 fn count_figures(out: &Path, all: &[Box<dyn xtask::Experiment>]) -> usize {

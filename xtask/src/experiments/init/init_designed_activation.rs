@@ -47,7 +47,7 @@ use crate::error::ExperimentError;
 use crate::experiment::Experiment;
 use crate::experiments::init::init_training::{Digits, Sgd, deep_mlp, train};
 use crate::metrics::{Metrics, num};
-use crate::plot::{LineChart, Scale, SeriesKind};
+use crate::plot::{LineChart, SeriesKind};
 use crate::replicates::par_map;
 
 /// Values below 1e-12 in magnitude are rounding residues of an exact 0 (a shift or a q* the
@@ -137,10 +137,10 @@ impl Experiment for InitDesignedActivation {
         let at = |r: usize, v: usize| outcomes[r * variants.len() + v];
         let mut chart = LineChart::new(
             &format!("depth {depth}: test accuracy, unmodified vs designed"),
-            "pair (1 relu, 2 tanh, 3 elu)",
+            "activation pair (unmodified, designed)",
             "test accuracy",
         )
-        .scales(Scale::Linear, Scale::Linear);
+        .categorical_x(&["relu", "tanh", "elu"]);
         for (v, (name, act)) in variants.iter().enumerate() {
             let mf = MeanField::new((*act).clone(), 1.0, 0.0)?;
             let q_star = round_off(mf.q_star().unwrap_or(f64::NAN));
@@ -165,11 +165,11 @@ impl Experiment for InitDesignedActivation {
         }
         for (designed, label) in [(0, "unmodified"), (1, "designed (chi_1 = 1, q* = 1)")] {
             let curves: Vec<Vec<(f64, f64)>> = (0..seeds.len())
-                .map(|r| (0..pairs.len()).map(|i| ((i + 1) as f64, at(r, 2 * i + designed).test_accuracy)).collect())
+                .map(|r| (0..pairs.len()).map(|i| (i as f64, at(r, 2 * i + designed).test_accuracy)).collect())
                 .collect();
             chart.add_over_seeds(label, SeriesKind::Crosses, designed, &curves);
         }
-        chart.add("chance", SeriesKind::Line, 2, vec![(1.0, 0.1), (3.0, 0.1)]);
+        chart.add("chance", SeriesKind::Line, 2, vec![(0.0, 0.1), (2.0, 0.1)]);
         ctx.figure("accuracy", &chart)?;
         let per_seed = |f: &dyn Fn(usize) -> f64| Measured::over_seeds(&(0..seeds.len()).map(f).collect::<Vec<_>>());
         m.claim(
