@@ -548,6 +548,11 @@ impl<T: Element> Trainer<T> {
                 }
             }
         }
+        for (what, r) in [("epoch_start_rng", &ck.state.epoch_start_rng), ("shuffle_rng", &ck.state.shuffle_rng)] {
+            if r.try_restore().is_none() {
+                return Err(err(format!("{what} is not a valid generator state")));
+            }
+        }
         if ck.state.dropout_rngs.len() != self.network.rng_states().len() {
             return Err(err(format!("{} dropout generators for a network with {}", ck.state.dropout_rngs.len(), self.network.rng_states().len())));
         }
