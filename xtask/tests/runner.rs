@@ -97,7 +97,8 @@ fn unwritable_out_names_the_path_and_writes_nothing() {
     let out = file.join("results");
     let all: Vec<Box<dyn Experiment>> = vec![Box::new(Good)];
     let err = run(&select(&all, &[]).unwrap(), &opts(out.clone())).err().unwrap();
-    assert!(matches!(err, RunError::OutDir { .. }), "{err:?}");
+    // a regular file where a parent directory should be: said so (out_naming_a_file_says_so)
+    assert!(matches!(err, RunError::OutIsAFile { .. }), "{err:?}");
     assert!(err.to_string().contains(&out.display().to_string()), "{err}");
 }
 

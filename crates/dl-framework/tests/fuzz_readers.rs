@@ -301,7 +301,13 @@ fn join_safetensors(header: &Value, buffer: &[u8]) -> Vec<u8> {
     out
 }
 
-fn npy_files() -> Vec<Vec<u8>> {
+/// Three valid `.npy` files (computed once: `npy::save` syncs to disk).
+fn npy_files() -> &'static [Vec<u8>] {
+    static FILES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    FILES.get_or_init(make_npy_files)
+}
+
+fn make_npy_files() -> Vec<Vec<u8>> {
     let dir = std::env::temp_dir().join(format!("dlfw-fuzz-npy-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let f32s = Tensor::<f32>::from_vec((0..12).map(|v| v as f32 - 3.5).collect(), &[3, 4]).unwrap();
