@@ -110,7 +110,11 @@ fn labels_of_u64_max_in_npy_are_an_error() {
     std::fs::write(d.join("x.npy"), f64_features(&[0.0; 6], 3)).unwrap();
     std::fs::write(d.join("y.npy"), u64_labels(&[0, u64::MAX, 1])).unwrap();
     let e = err_text(load_npy_dataset::<f32>(d.join("x.npy"), d.join("y.npy"), None));
-    assert!(e.contains("y.npy") && e.contains("label 18446744073709551615 (example 1) implies 18446744073709551616 classes"), "{e}");
+    assert!(
+        e.contains("y.npy")
+            && e.contains("label 18446744073709551615 (example 1) implies 18446744073709551616 classes"),
+        "{e}"
+    );
     let e = err_text(load_npy_dataset::<f32>(corpus("features_3x2.npy"), corpus("labels_u64_max.npy"), None));
     assert!(e.contains("labels_u64_max.npy") && e.contains("more than the 65536 allowed"), "{e}");
     // with num_classes given, the same label is out of range
@@ -136,21 +140,36 @@ fn an_input_of_2_pow_64_elements_is_refused_before_allocating() {
     let e = err_text(cfg.build::<f32>());
     assert_eq!(
         e.split(", more than").next().unwrap(),
-        format!("invalid configuration: input_shape: one example of shape [4294967296, 4294967296]: needs more than {} bytes (its size overflows)", u64::MAX)
+        format!(
+            "invalid configuration: input_shape: one example of shape [4294967296, 4294967296]: needs more than {} bytes (its size overflows)",
+            u64::MAX
+        )
     );
     // 2^31 x 2^31 does not overflow, but 16 EiB fits no machine
-    let cfg = NetworkConfig::from_json(r#"{"input_shape": [2147483648, 2147483648], "layers": [{"type": "flatten"}]}"#).unwrap();
+    let cfg = NetworkConfig::from_json(r#"{"input_shape": [2147483648, 2147483648], "layers": [{"type": "flatten"}]}"#)
+        .unwrap();
     let e = err_text(cfg.build::<f32>());
-    assert!(e.contains("input_shape: one example of shape [2147483648, 2147483648]: needs 18446744073709551616 bytes") || e.contains("overflows"), "{e}");
+    assert!(
+        e.contains("input_shape: one example of shape [2147483648, 2147483648]: needs 18446744073709551616 bytes")
+            || e.contains("overflows"),
+        "{e}"
+    );
 }
 
 #[test]
 fn a_checkpoint_with_a_valid_checksum_and_shape_2_pow_62_is_an_error() {
     let e = err_text(Checkpoint::<f32>::read(&corpus("checkpoint_shape_2pow62.ckpt")));
-    assert!(e.contains("checkpoint_shape_2pow62.ckpt") && e.contains("shape [4611686018427387904] of F32 (more than usize::MAX expected)"), "{e}");
+    assert!(
+        e.contains("checkpoint_shape_2pow62.ckpt")
+            && e.contains("shape [4611686018427387904] of F32 (more than usize::MAX expected)"),
+        "{e}"
+    );
     // the same made fresh from the current format
     let bytes = small_checkpoint().to_bytes();
-    let huge = safetensors_with_header(r#"{"0.weight": {"dtype": "F32", "shape": [4611686018427387904], "data_offsets": [0, 16]}}"#, &[0; 16]);
+    let huge = safetensors_with_header(
+        r#"{"0.weight": {"dtype": "F32", "shape": [4611686018427387904], "data_offsets": [0, 16]}}"#,
+        &[0; 16],
+    );
     let e = err_text(Checkpoint::<f32>::from_bytes(Path::new("mem.ckpt"), &with_section(&bytes, 1, &huge)));
     assert!(e.contains("mem.ckpt") && e.contains("tensor '0.weight'") && e.contains("usize::MAX"), "{e}");
 }
@@ -164,7 +183,12 @@ fn configurations_of_1e9_or_1e12_units_or_inputs_are_refused_with_the_layer_and_
     assert!(e.contains(&format!("needs {needed} bytes (240.1 TiB), more than the memory limit of")), "{e}");
     // input 10^12: refused at the input, before the first layer
     let e = err_text(NetworkConfig::from_file(corpus("config_input_1e12.json")).unwrap().build::<f32>());
-    assert!(e.starts_with("invalid configuration: input_shape: one example of shape [1000000000000]: needs 4000000000000 bytes"), "{e}");
+    assert!(
+        e.starts_with(
+            "invalid configuration: input_shape: one example of shape [1000000000000]: needs 4000000000000 bytes"
+        ),
+        "{e}"
+    );
     // 10^9 units on 64 inputs: the issue's abort of 256000000000 bytes; refused under the
     // machine's available memory where that is smaller, and under a stated limit anyway
     let cfg = NetworkConfig::from_file(corpus("config_units_1e9.json")).unwrap();
@@ -285,25 +309,50 @@ fn errors_have_one_prefix_and_name_nested_fields_to_the_leaf() {
     let mut t = Trainer::new(net, train_config("")).unwrap();
     let wrong = Dataset::classification(Tensor::<f32>::zeros(&[4, 5]), vec![0; 4], 3).unwrap();
     let e = err_text(t.fit(&wrong, None));
-    assert_eq!(e, "data does not fit the network: training set: the network takes inputs (N, 4), got features of shape [4, 5]");
+    assert_eq!(
+        e,
+        "data does not fit the network: training set: the network takes inputs (N, 4), got features of shape [4, 5]"
+    );
     // TrainConfig::validate checks what Trainer::new checks, naming the leaf
-    let bad_lr = TrainConfig::from_json(r#"{"epochs": 1, "batch_size": 2, "optimizer": {"kind": "adam", "lr": -1.0}}"#).unwrap();
-    assert_eq!(err_text(bad_lr.validate()), "invalid configuration: optimizer.lr: must be a finite non-negative number, got -1");
-    let bad_beta = TrainConfig::from_json(r#"{"epochs": 1, "batch_size": 2, "optimizer": {"kind": "adam", "beta1": 1.5}}"#).unwrap();
+    let bad_lr =
+        TrainConfig::from_json(r#"{"epochs": 1, "batch_size": 2, "optimizer": {"kind": "adam", "lr": -1.0}}"#).unwrap();
+    assert_eq!(
+        err_text(bad_lr.validate()),
+        "invalid configuration: optimizer.lr: must be a finite non-negative number, got -1"
+    );
+    let bad_beta =
+        TrainConfig::from_json(r#"{"epochs": 1, "batch_size": 2, "optimizer": {"kind": "adam", "beta1": 1.5}}"#)
+            .unwrap();
     assert!(err_text(bad_beta.validate()).starts_with("invalid configuration: optimizer.beta1: "));
     let nested = TrainConfig::from_json(
         r#"{"epochs": 1, "batch_size": 2, "optimizer": {"kind": "sgd"},
             "schedule": {"kind": "warmup", "steps": 3, "then": {"kind": "step", "step_size": 2, "gamma": 0.0}}}"#,
     )
     .unwrap();
-    assert_eq!(err_text(nested.validate()), "invalid configuration: schedule.then.gamma: must be positive and finite, got 0");
+    assert_eq!(
+        err_text(nested.validate()),
+        "invalid configuration: schedule.then.gamma: must be positive and finite, got 0"
+    );
     let net = NetworkConfig::from_json(SMALL_NET).unwrap().build::<f32>().unwrap();
-    assert_eq!(err_text(Trainer::new(net, nested)), "invalid configuration: schedule.then.gamma: must be positive and finite, got 0");
+    assert_eq!(
+        err_text(Trainer::new(net, nested)),
+        "invalid configuration: schedule.then.gamma: must be positive and finite, got 0"
+    );
     // files: the path and the field
     let d = tmp("files");
-    std::fs::write(d.join("train.json"), r#"{"epochs": 1, "batch_size": 2, "optimizer": {"kind": "sgd", "lr": "fast"}}"#).unwrap();
+    std::fs::write(
+        d.join("train.json"),
+        r#"{"epochs": 1, "batch_size": 2, "optimizer": {"kind": "sgd", "lr": "fast"}}"#,
+    )
+    .unwrap();
     let e = err_text(TrainConfig::from_file(d.join("train.json")));
-    assert!(e.starts_with(&format!("invalid configuration: {}: optimizer.lr: invalid type: string \"fast\"", d.join("train.json").display())), "{e}");
+    assert!(
+        e.starts_with(&format!(
+            "invalid configuration: {}: optimizer.lr: invalid type: string \"fast\"",
+            d.join("train.json").display()
+        )),
+        "{e}"
+    );
     let e = err_text(TrainConfig::from_file(d.join("absent.json")));
     assert!(e.contains("absent.json"), "{e}");
 }
@@ -354,7 +403,8 @@ fn footprints_match_the_built_networks() {
         let actual: usize = dl_layers::Module::state_dict(&net).values().map(|t| t.numel()).sum();
         assert_eq!(state, actual as u64, "{text}");
         // each top-level layer's last output has the footprint's output size
-        let x = dl_autodiff::Var::constant(Tensor::<f64>::zeros(&[[1].as_slice(), cfg.input_shape.as_slice()].concat()));
+        let x =
+            dl_autodiff::Var::constant(Tensor::<f64>::zeros(&[[1].as_slice(), cfg.input_shape.as_slice()].concat()));
         let outs = net.forward_traced(&x).unwrap();
         let mut by_path: Vec<(String, u64)> = Vec::new();
         for (layer, out) in net.layers().iter().zip(&outs) {
@@ -388,7 +438,10 @@ fn write_corpus() {
     w("labels_u64_max.npy", &u64_labels(&[0, u64::MAX, 1]));
     w("labels_1e12.npy", &u64_labels(&[0, 1, 1_000_000_000_000]));
     let bytes = small_checkpoint().to_bytes();
-    let huge = safetensors_with_header(r#"{"0.weight": {"dtype": "F32", "shape": [4611686018427387904], "data_offsets": [0, 16]}}"#, &[0; 16]);
+    let huge = safetensors_with_header(
+        r#"{"0.weight": {"dtype": "F32", "shape": [4611686018427387904], "data_offsets": [0, 16]}}"#,
+        &[0; 16],
+    );
     w("checkpoint_shape_2pow62.ckpt", &with_section(&bytes, 1, &huge));
     let mut ck = small_checkpoint();
     let mut v = ck.params["0.weight"].to_vec();

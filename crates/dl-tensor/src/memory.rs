@@ -196,7 +196,10 @@ mod tests {
         assert_eq!(tensor_bytes::<f32>(&[1 << 32, 1 << 32]), None);
         assert_eq!(tensor_bytes::<f32>(&[1 << 32, 1 << 32, 0]), Some(0), "an empty tensor needs nothing");
         let e = MemoryLimit::bytes(10).check_tensor::<f64>("x", &[1 << 62]).unwrap_err().to_string();
-        assert_eq!(e, "x: needs more than 18446744073709551615 bytes (its size overflows), more than the memory limit of 10 bytes (10 B, set by the caller)");
+        assert_eq!(
+            e,
+            "x: needs more than 18446744073709551615 bytes (its size overflows), more than the memory limit of 10 bytes (10 B, set by the caller)"
+        );
     }
 
     #[test]

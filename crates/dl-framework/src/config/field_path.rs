@@ -153,7 +153,10 @@ mod tests {
     #[test]
     fn errors_inside_tagged_enums_name_the_leaf() {
         let e = err::<TrainConfig>(r#"{"epochs": 1, "batch_size": 2, "optimizer": {"kind": "sgd", "lr": "fast"}}"#);
-        assert!(e.starts_with("invalid configuration: optimizer.lr: invalid type: string \"fast\", expected f64"), "{e}");
+        assert!(
+            e.starts_with("invalid configuration: optimizer.lr: invalid type: string \"fast\", expected f64"),
+            "{e}"
+        );
         let e = err::<TrainConfig>(r#"{"epochs": 1, "batch_size": 2, "optimizer": {"kind": "adam", "lrr": 0.1}}"#);
         assert!(e.starts_with("invalid configuration: optimizer.lrr: unknown field `lrr`"), "{e}");
         let e = err::<TrainConfig>(
@@ -163,14 +166,19 @@ mod tests {
         let e = err::<NetworkConfig>(
             r#"{"input_shape": [1, 8, 8], "layers": [{"type": "flatten"}, {"type": "flatten"}, {"type": "conv2d", "channels": 4, "kernel_size": "3"}]}"#,
         );
-        assert!(e.starts_with("invalid configuration: layers[2].kernel_size: invalid type: string \"3\", expected usize"), "{e}");
+        assert!(
+            e.starts_with("invalid configuration: layers[2].kernel_size: invalid type: string \"3\", expected usize"),
+            "{e}"
+        );
         let e = err::<NetworkConfig>(
             r#"{"input_shape": [4], "layers": [{"type": "residual", "body": [{"type": "dense", "units": 3}, {"type": "dense", "units": -2}]}]}"#,
         );
         assert!(e.starts_with("invalid configuration: layers[0].body[1].units: invalid value: integer `-2`"), "{e}");
         let e = err::<NetworkConfig>(r#"{"input_shape": [4], "layers": [{"type": "dense"}]}"#);
         assert!(e.starts_with("invalid configuration: layers[0].units: missing field `units`"), "{e}");
-        let e = err::<NetworkConfig>(r#"{"input_shape": [4], "layers": [{"type": "dense", "units": 2}], "init": {"scheme": "gaussian", "sigma_w2": null}}"#);
+        let e = err::<NetworkConfig>(
+            r#"{"input_shape": [4], "layers": [{"type": "dense", "units": 2}], "init": {"scheme": "gaussian", "sigma_w2": null}}"#,
+        );
         assert!(e.starts_with("invalid configuration: init.sigma_w2: invalid type: null"), "{e}");
         // errors outside enums keep serde_path_to_error's path
         let e = err::<NetworkConfig>(r#"{"input_shape": [4, "x"], "layers": []}"#);

@@ -106,11 +106,14 @@ pub fn layer_footprint(layer: &LayerConfig, shape: &[usize]) -> Option<LayerFoot
                 return Some(LayerFootprint::default());
             }
             let stride = stride.unwrap_or(*kernel_size);
-            let positions =
-                shape[1..].iter().try_fold(1u64, |acc, &len| mul(acc, window_out(len, *kernel_size, stride, *padding, 1)?))?;
+            let positions = shape[1..]
+                .iter()
+                .try_fold(1u64, |acc, &len| mul(acc, window_out(len, *kernel_size, stride, *padding, 1)?))?;
             LayerFootprint { state: 0, activations: mul(shape[0] as u64, positions)?, workspace: 0 }
         }
-        LayerConfig::GlobalAvgPool => LayerFootprint { activations: shape.first().map_or(0, |&c| c as u64), ..Default::default() },
+        LayerConfig::GlobalAvgPool => {
+            LayerFootprint { activations: shape.first().map_or(0, |&c| c as u64), ..Default::default() }
+        }
         LayerConfig::Flatten | LayerConfig::Dropout { .. } | LayerConfig::Activation { .. } => {
             LayerFootprint { activations: input, ..Default::default() }
         }
@@ -143,7 +146,8 @@ pub fn layer_footprint(layer: &LayerConfig, shape: &[usize]) -> Option<LayerFoot
         }
         LayerConfig::InstanceNorm { affine, track_running_stats, .. } => {
             let c = shape.first().map_or(0, |&c| c as u64);
-            let state = add(if *affine { mul(2, c)? } else { 0 }, if *track_running_stats { add(mul(2, c)?, 1)? } else { 0 })?;
+            let state =
+                add(if *affine { mul(2, c)? } else { 0 }, if *track_running_stats { add(mul(2, c)?, 1)? } else { 0 })?;
             LayerFootprint { state, activations: input, workspace: 0 }
         }
         LayerConfig::LayerNorm { affine, .. } => {
@@ -167,8 +171,10 @@ pub fn layer_footprint(layer: &LayerConfig, shape: &[usize]) -> Option<LayerFoot
             }
             if *projection {
                 // a linear map or a 1x1 convolution from the input to the body's output
-                let (from_c, to_c) = (shape.first().copied().unwrap_or(0) as u64, s.first().copied().unwrap_or(0) as u64);
-                let state = if shape.len() == 1 { add(mul(input, to_c)?, to_c)? } else { add(mul(from_c, to_c)?, to_c)? };
+                let (from_c, to_c) =
+                    (shape.first().copied().unwrap_or(0) as u64, s.first().copied().unwrap_or(0) as u64);
+                let state =
+                    if shape.len() == 1 { add(mul(input, to_c)?, to_c)? } else { add(mul(from_c, to_c)?, to_c)? };
                 total.state = add(total.state, state)?;
                 total.activations = add(total.activations, count(&s)?)?;
             }
@@ -181,13 +187,14 @@ pub fn layer_footprint(layer: &LayerConfig, shape: &[usize]) -> Option<LayerFoot
 /// The per-example output shape of `layer` where the configuration alone determines it
 /// (the residual footprint follows its body with it); `None` where it does not fit.
 fn planned_output_shape(layer: &LayerConfig, shape: &[usize]) -> Option<Vec<usize>> {
-    let windows = |channels: usize, kernel: usize, stride: usize, padding: usize, dilation: usize| -> Option<Vec<usize>> {
-        let mut out = vec![channels];
-        for &len in &shape[1..] {
-            out.push(usize::try_from(window_out(len, kernel, stride, padding, dilation)?).ok()?);
-        }
-        Some(out)
-    };
+    let windows =
+        |channels: usize, kernel: usize, stride: usize, padding: usize, dilation: usize| -> Option<Vec<usize>> {
+            let mut out = vec![channels];
+            for &len in &shape[1..] {
+                out.push(usize::try_from(window_out(len, kernel, stride, padding, dilation)?).ok()?);
+            }
+            Some(out)
+        };
     match layer {
         LayerConfig::Dense { units, .. } => Some(vec![*units]),
         LayerConfig::Conv1d { channels, kernel_size, stride, padding, dilation, .. }
@@ -197,9 +204,9 @@ fn planned_output_shape(layer: &LayerConfig, shape: &[usize]) -> Option<Vec<usiz
         LayerConfig::MaxPool1d { kernel_size, stride, padding }
         | LayerConfig::AvgPool1d { kernel_size, stride, padding }
         | LayerConfig::MaxPool2d { kernel_size, stride, padding }
-        | LayerConfig::AvgPool2d { kernel_size, stride, padding } => {
-            (shape.len() >= 2).then(|| windows(shape[0], *kernel_size, stride.unwrap_or(*kernel_size), *padding, 1)).flatten()
-        }
+        | LayerConfig::AvgPool2d { kernel_size, stride, padding } => (shape.len() >= 2)
+            .then(|| windows(shape[0], *kernel_size, stride.unwrap_or(*kernel_size), *padding, 1))
+            .flatten(),
         LayerConfig::GlobalAvgPool => shape.first().map(|&c| vec![c]),
         LayerConfig::Flatten => checked_numel(shape).map(|n| vec![n]),
         LayerConfig::Recurrent { hidden_size, bidirectional, output, .. } => {

@@ -144,9 +144,13 @@ mod tests {
     #[test]
     fn differences_are_named_to_the_leaf() {
         let a = json!({"layers": [{"type": "dense", "units": 8}, {"type": "dropout", "p": 0.1}], "seed": 1});
-        let b = json!({"layers": [{"type": "dense", "units": 8}, {"type": "dropout", "p": 0.3}], "seed": 1, "extra": null});
+        let b =
+            json!({"layers": [{"type": "dense", "units": 8}, {"type": "dropout", "p": 0.3}], "seed": 1, "extra": null});
         let c = config_changes(&a, &b, "network");
-        assert_eq!(c, vec![ConfigChange { field: "network.layers[1].p".into(), checkpoint: "0.1".into(), now: "0.3".into() }]);
+        assert_eq!(
+            c,
+            vec![ConfigChange { field: "network.layers[1].p".into(), checkpoint: "0.1".into(), now: "0.3".into() }]
+        );
         assert_eq!(c[0].to_string(), "network.layers[1].p is 0.1 in the checkpoint, 0.3 now");
         let d = json!({"layers": [{"type": "dense", "units": 8}], "seed": 1});
         assert_eq!(config_changes(&a, &d, "network")[0].field, "network.layers");
