@@ -538,8 +538,8 @@ proptest! {
         ],
     ) {
         let text = CSVS[which];
-        let cells: Vec<(usize, usize)> = text.match_indices(|c: char| c == ',' || c == '\n').map(|(i, _)| (i, 0)).collect();
-        let at = cells.get(cell % cells.len().max(1)).map_or(0, |c| c.0);
+        let cells: Vec<usize> = text.match_indices([',', '\n']).map(|(i, _)| i).collect();
+        let at = cells.get(cell % cells.len().max(1)).copied().unwrap_or(0);
         let mut edited = text.to_string();
         edited.insert_str(at, &value);
         read_csv(&edited);
