@@ -57,6 +57,14 @@ pub enum RunError {
         /// Every registered id.
         valid: Vec<String>,
     },
+    /// `--out` names a file (or a path below a file), not a directory.
+    #[error("--out {path}: {file} is a file, not a directory; name a directory for the results")]
+    OutIsAFile {
+        /// The path given with `--out`.
+        path: PathBuf,
+        /// The file in the way (`path` itself or one of its parents).
+        file: PathBuf,
+    },
     /// The output directory cannot be created or written.
     #[error("output directory {path} is not writable: {source}")]
     OutDir {

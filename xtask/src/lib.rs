@@ -5,11 +5,18 @@
 //!
 //! - `DIR/ID/metrics.json`: id, title, section, size, seed, the experiment's config, its
 //!   named scalars and small tables, and its figure files;
+//! - `DIR/ID/run.json`: the git commit and the UTC time the results were made
+//!   ([`stamp::RunStamp`]), kept apart so `metrics.json` stays byte-identical per seed;
 //! - `DIR/ID/*.svg`: one SVG per figure (plotters' SVG backend, no font library; see
 //!   [`plot`] for the axes and the layout);
 //! - `DIR/index.md` and a self-contained `DIR/index.html`, opening with the table of every
 //!   claim and its verdict (see [`claims`]), then every experiment, with failed ones marked
-//!   FAILED; written last, atomically.
+//!   FAILED; written last, atomically. Results an earlier run left in `DIR` (say, before an
+//!   `--only` run) stay listed, marked with their commit and time, and stale when that
+//!   commit is not the current one.
+//!
+//! Progress: bars on a terminal; otherwise plain lines (a line per experiment stage with
+//! the elapsed time and an estimate of the remainder), so a piped or logged run shows it.
 //!
 //! `cargo test -p xtask` runs every experiment at [`Size::Quick`] and snapshot-tests the
 //! metrics of the deterministic ones, rounded to [`metrics::SNAPSHOT_SIGNIFICANT_DIGITS`]
@@ -29,6 +36,7 @@ pub mod replicates;
 pub mod report;
 pub mod report_html;
 pub mod runner;
+pub mod stamp;
 pub mod timing;
 
 pub use claims::{Claim, Criterion, Measured, Verdict};

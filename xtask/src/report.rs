@@ -38,11 +38,13 @@ pub fn format_cell(v: &Value) -> String {
     }
 }
 
-/// The one-line status text of a record.
+/// The one-line status text of a record (`ok`, `FAILED: ...`, or `ok, from an earlier
+/// run (stale: commit ..., time, size, seed)` for results this run did not make).
 pub fn status_text(r: &Record) -> String {
-    match &r.status {
-        Status::Ok => "ok".to_string(),
-        Status::Failed(msg) => format!("FAILED: {msg}"),
+    match (&r.status, &r.earlier) {
+        (Status::Ok, Some(e)) => format!("ok, {}", e.describe()),
+        (Status::Ok, None) => "ok".to_string(),
+        (Status::Failed(msg), _) => format!("FAILED: {msg}"),
     }
 }
 
@@ -54,7 +56,9 @@ pub fn cpu_text(r: &Record) -> String {
 /// Summary line of the run: size, seed and counts.
 pub fn run_summary(opts: &RunOptions, records: &[Record]) -> String {
     let failed = records.iter().filter(|r| r.status != Status::Ok).count();
-    format!("Size: {}, seed: {}, experiments: {}, failed: {}.", opts.size.as_str(), opts.seed, records.len(), failed)
+    let earlier = records.iter().filter(|r| r.earlier.is_some()).count();
+    let kept = if earlier > 0 { format!(" (of which {earlier} from earlier runs, marked)") } else { String::new() };
+    format!("Size: {}, seed: {}, experiments: {}{kept}, failed: {}.", opts.size.as_str(), opts.seed, records.len(), failed)
 }
 
 /// One row of the claims table: a claim of one experiment, as `metrics.json` carries it.

@@ -1,5 +1,8 @@
-//! Runs a selection of experiments: output directories, `metrics.json`, progress, failure
-//! capture, and finally the index report.
+//! Runs a selection of experiments: output directories, `metrics.json` and `run.json`,
+//! progress (bars on a terminal, plain lines with elapsed time and an estimate of the
+//! remainder otherwise), failure capture, and finally the index report, which also lists
+//! the experiments an earlier run left in the output directory (`--only` into an existing
+//! folder keeps them), marked with their commit and time.
 
 use std::any::Any;
 use std::fs;
@@ -10,12 +13,13 @@ use std::time::Instant;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
-use crate::context::RunContext;
+use crate::context::{LineProgress, RunContext};
 use crate::error::{ExperimentError, RunError};
 use crate::experiment::{Experiment, Size};
 use crate::fsio::{ensure_writable_dir, write_atomic};
 use crate::metrics::Metrics;
 use crate::report::write_index;
+use crate::stamp::{RunStamp, current_commit, now_utc};
 
 /// What one invocation runs and where it writes.
 #[derive(Clone, Debug)]
@@ -60,6 +64,34 @@ pub struct Record {
     pub document: Option<Value>,
     /// Figure file names inside `DIR/ID/`.
     pub figures: Vec<String>,
+    /// `Some` for an experiment this run did not make, found on disk from an earlier run.
+    pub earlier: Option<EarlierRun>,
+}
+
+/// An experiment's results left in the output directory by an earlier run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EarlierRun {
+    /// Its `run.json` (absent for results written before stamps existed).
+    pub stamp: Option<RunStamp>,
+    /// Whether it was made at another commit than the current checkout's (or an unknown one).
+    pub stale: bool,
+}
+
+impl EarlierRun {
+    /// `from an earlier run (stale: commit 0123456789ab, 2026-01-02T03:04:05Z, quick, seed 0)`.
+    pub fn describe(&self) -> String {
+        match &self.stamp {
+            None => "from an earlier run (stale: no run.json, commit and time unknown)".to_string(),
+            Some(s) => format!(
+                "from an earlier run ({}commit {}, {}, {}, seed {})",
+                if self.stale { "stale: " } else { "same " },
+                s.short_commit(),
+                s.time_utc,
+                s.size,
+                s.seed
+            ),
+        }
+    }
 }
 
 /// The experiments of `all` named in `only`, in registry order; all of them if `only` is
@@ -104,7 +136,10 @@ pub fn metrics_document(exp: &dyn Experiment, size: Size, seed: u64, metrics: &M
 /// every experiment, marks the failed ones FAILED with their messages, and the result is
 /// [`RunError::ExperimentsFailed`].
 pub fn run(experiments: &[&dyn Experiment], opts: &RunOptions) -> Result<Vec<Record>, RunError> {
+    check_out_is_a_directory(&opts.out)?;
     ensure_writable_dir(&opts.out).map_err(|source| RunError::OutDir { path: opts.out.clone(), source })?;
+    let commit = current_commit();
+    let started = Instant::now();
     let multi = MultiProgress::new();
     let overall = if opts.progress {
         let bar = multi.add(ProgressBar::new(experiments.len() as u64));
@@ -125,7 +160,7 @@ pub fn run(experiments: &[&dyn Experiment], opts: &RunOptions) -> Result<Vec<Rec
             println!("[{}/{}] {} ({}) ...", i + 1, experiments.len(), exp.id(), exp.section());
             ProgressBar::hidden()
         };
-        let record = run_one(*exp, opts, sub.clone());
+        let record = run_one(*exp, opts, sub.clone(), &commit);
         sub.finish_and_clear();
         let line = match &record.status {
             Status::Ok => match record.cpu_seconds {
@@ -137,13 +172,17 @@ pub fn run(experiments: &[&dyn Experiment], opts: &RunOptions) -> Result<Vec<Rec
         if opts.progress {
             overall.println(line);
         } else {
-            println!("      {line}");
+            // elapsed so far, and the remainder estimated from the mean time per experiment
+            let elapsed = started.elapsed().as_secs_f64();
+            let left = elapsed / (i + 1) as f64 * (experiments.len() - i - 1) as f64;
+            println!("      {line}; run elapsed {elapsed:.1} s, about {left:.1} s left");
         }
         overall.inc(1);
         records.push(record);
     }
     overall.finish_and_clear();
-    let index = write_index(&opts.out, opts, &records)?;
+    let listed = with_earlier_results(&records, &opts.out, &commit);
+    let index = write_index(&opts.out, opts, &listed)?;
     let failed: Vec<String> = records.iter().filter(|r| r.status != Status::Ok).map(|r| r.id.to_string()).collect();
     if failed.is_empty() {
         Ok(records)
@@ -152,11 +191,60 @@ pub fn run(experiments: &[&dyn Experiment], opts: &RunOptions) -> Result<Vec<Rec
     }
 }
 
+/// `--out` must name a directory (or a path that can become one): a file there, or a file
+/// where a parent directory should be, is an error that says so.
+fn check_out_is_a_directory(out: &std::path::Path) -> Result<(), RunError> {
+    for ancestor in out.ancestors().filter(|a| !a.as_os_str().is_empty()) {
+        if let Ok(meta) = fs::metadata(ancestor) {
+            if meta.is_dir() {
+                return Ok(());
+            }
+            return Err(RunError::OutIsAFile { path: out.to_path_buf(), file: ancestor.to_path_buf() });
+        }
+    }
+    Ok(())
+}
+
+/// This run's records, and after them, in registry order, a record for each registered
+/// experiment this run did not make whose `metrics.json` is in `out` (an earlier run's),
+/// marked stale unless its `run.json` names `commit`. The whole list is in registry order,
+/// with experiments outside the registry (tests' own) after it.
+pub fn with_earlier_results(records: &[Record], out: &std::path::Path, commit: &str) -> Vec<Record> {
+    let registered = crate::registry::all();
+    let position = |id: &str| registered.iter().position(|e| e.id() == id).unwrap_or(usize::MAX);
+    let mut listed: Vec<Record> = records.to_vec();
+    for exp in &registered {
+        if records.iter().any(|r| r.id == exp.id()) {
+            continue;
+        }
+        let dir = out.join(exp.id());
+        let Some(doc) = fs::read_to_string(dir.join("metrics.json")).ok().and_then(|t| serde_json::from_str::<Value>(&t).ok()) else {
+            continue;
+        };
+        let figures = doc["figures"].as_array().map(|f| f.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default();
+        let stamp = RunStamp::read(&dir);
+        let stale = stamp.as_ref().is_none_or(|s| s.commit != commit || commit == "unknown");
+        listed.push(Record {
+            id: exp.id(),
+            title: exp.title(),
+            section: exp.section(),
+            status: Status::Ok,
+            seconds: stamp.as_ref().map_or(0.0, |s| s.seconds),
+            cpu_seconds: None,
+            document: Some(doc),
+            figures,
+            earlier: Some(EarlierRun { stamp, stale }),
+        });
+    }
+    listed.sort_by_key(|r| position(r.id));
+    listed
+}
+
 fn style(template: &str) -> ProgressStyle {
     ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
 }
 
-fn run_one(exp: &dyn Experiment, opts: &RunOptions, bar: ProgressBar) -> Record {
+fn run_one(exp: &dyn Experiment, opts: &RunOptions, bar: ProgressBar, commit: &str) -> Record {
     let dir = opts.out.join(exp.id());
     let start = Instant::now();
     let cpu_start = crate::timing::cpu_seconds();
@@ -165,11 +253,14 @@ fn run_one(exp: &dyn Experiment, opts: &RunOptions, bar: ProgressBar) -> Record 
         fs::create_dir_all(&dir).map_err(|source| ExperimentError::Io { path: dir.clone(), source })?;
         // A stale metrics.json from an earlier run must not pass for this run's output.
         let metrics_path = dir.join("metrics.json");
-        match fs::remove_file(&metrics_path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(ExperimentError::Io { path: metrics_path, source: e });
+        let stamp_path = dir.join("run.json");
+        for stale in [&metrics_path, &stamp_path] {
+            match fs::remove_file(stale) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(ExperimentError::Io { path: stale.clone(), source: e });
+                }
+                _ => {}
             }
-            _ => {}
         }
         if let Some(a) = exp.assumptions(opts.size).into_iter().find(|a| !a.holds) {
             return Err(ExperimentError::Invalid(format!(
@@ -180,6 +271,9 @@ fn run_one(exp: &dyn Experiment, opts: &RunOptions, bar: ProgressBar) -> Record 
             )));
         }
         let mut ctx = RunContext::new(opts.size, opts.seed, dir.clone(), bar);
+        if !opts.progress {
+            ctx = ctx.with_lines(LineProgress::new(exp.id()));
+        }
         let metrics = catch_unwind(AssertUnwindSafe(|| exp.run(&mut ctx)))
             .map_err(|payload| ExperimentError::Invalid(format!("panicked: {}", panic_message(&payload))))??;
         figures = ctx.figures().to_vec();
@@ -187,6 +281,15 @@ fn run_one(exp: &dyn Experiment, opts: &RunOptions, bar: ProgressBar) -> Record 
         let text = serde_json::to_string_pretty(&doc).map_err(|e| ExperimentError::Invalid(e.to_string()))?;
         write_atomic(&metrics_path, text.as_bytes())
             .map_err(|source| ExperimentError::Io { path: metrics_path, source })?;
+        let stamp = RunStamp {
+            commit: commit.to_string(),
+            time_utc: now_utc(),
+            size: opts.size.as_str().to_string(),
+            seed: opts.seed,
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        let text = serde_json::to_string_pretty(&stamp).map_err(|e| ExperimentError::Invalid(e.to_string()))?;
+        write_atomic(&stamp_path, text.as_bytes()).map_err(|source| ExperimentError::Io { path: stamp_path, source })?;
         Ok(doc)
     })();
     let seconds = start.elapsed().as_secs_f64();
@@ -195,7 +298,17 @@ fn run_one(exp: &dyn Experiment, opts: &RunOptions, bar: ProgressBar) -> Record 
         Ok(doc) => (Status::Ok, Some(doc)),
         Err(e) => (Status::Failed(e.to_string()), None),
     };
-    Record { id: exp.id(), title: exp.title(), section: exp.section(), status, seconds, cpu_seconds, document, figures }
+    Record {
+        id: exp.id(),
+        title: exp.title(),
+        section: exp.section(),
+        status,
+        seconds,
+        cpu_seconds,
+        document,
+        figures,
+        earlier: None,
+    }
 }
 
 fn panic_message(payload: &Box<dyn Any + Send>) -> String {

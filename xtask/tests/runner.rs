@@ -97,7 +97,8 @@ fn unwritable_out_names_the_path_and_writes_nothing() {
     let out = file.join("results");
     let all: Vec<Box<dyn Experiment>> = vec![Box::new(Good)];
     let err = run(&select(&all, &[]).unwrap(), &opts(out.clone())).err().unwrap();
-    assert!(matches!(err, RunError::OutDir { .. }), "{err:?}");
+    // a regular file where a parent directory should be: said so (out_naming_a_file_says_so)
+    assert!(matches!(err, RunError::OutIsAFile { .. }), "{err:?}");
     assert!(err.to_string().contains(&out.display().to_string()), "{err}");
 }
 
@@ -179,4 +180,88 @@ fn binary_lists_and_rejects_unknown_ids() {
     assert!(!bad.status.success());
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("unknown experiment id `nope`") && err.contains("softmax-stability"), "{err}");
+}
+
+#[test]
+fn out_naming_a_file_says_so() {
+    let base = out_dir("out-file");
+    fs::create_dir_all(&base).unwrap();
+    let file = base.join("results.txt");
+    fs::write(&file, "a file").unwrap();
+    let all: Vec<Box<dyn Experiment>> = vec![Box::new(Good)];
+    for out in [file.clone(), file.join("below")] {
+        let err = run(&select(&all, &[]).unwrap(), &opts(out.clone())).err().unwrap();
+        assert!(matches!(err, RunError::OutIsAFile { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            format!("--out {}: {} is a file, not a directory; name a directory for the results", out.display(), file.display())
+        );
+    }
+    assert_eq!(fs::read_to_string(&file).unwrap(), "a file", "the file is left alone");
+}
+
+/// `--only X` into a folder holding other experiments' results: the index keeps them,
+/// each with its recorded commit and time, stale unless made at the current commit.
+#[test]
+fn an_only_run_keeps_earlier_results_in_the_index_marked_by_commit_and_time() {
+    let out = out_dir("earlier");
+    let all: Vec<Box<dyn Experiment>> = vec![Box::new(Good)];
+    run(&select(&all, &[]).unwrap(), &opts(out.clone())).unwrap();
+    // this run's stamp: the commit and the time, beside (not inside) metrics.json
+    let stamp: serde_json::Value = serde_json::from_str(&fs::read_to_string(out.join("good/run.json")).unwrap()).unwrap();
+    let commit = xtask::stamp::current_commit();
+    assert_eq!(stamp["commit"], commit.as_str());
+    assert!(stamp["time_utc"].as_str().unwrap().ends_with('Z') && stamp["size"] == "quick");
+    let metrics = fs::read_to_string(out.join("good/metrics.json")).unwrap();
+    assert!(!metrics.contains("time_utc") && !metrics.contains(&commit), "metrics.json stays free of run provenance");
+    // two registered experiments left by earlier runs: one of another commit, one of this one
+    let earlier = |id: &str, commit: &str| {
+        fs::create_dir_all(out.join(id)).unwrap();
+        let doc = serde_json::json!({"id": id, "size": "full", "seed": 3, "config": {}, "scalars": {"x": 1.5}, "tables": {}, "figures": []});
+        fs::write(out.join(id).join("metrics.json"), doc.to_string()).unwrap();
+        let stamp = xtask::stamp::RunStamp {
+            commit: commit.to_string(),
+            time_utc: "2026-01-02T03:04:05Z".into(),
+            size: "full".into(),
+            seed: 3,
+            seconds: 12.5,
+        };
+        fs::write(out.join(id).join("run.json"), serde_json::to_string(&stamp).unwrap()).unwrap();
+    };
+    earlier("softmax-stability", "0123456789abcdef0123456789abcdef01234567");
+    earlier("gemm-throughput", &commit);
+    let records = run(&select(&all, &[]).unwrap(), &opts(out.clone())).unwrap();
+    assert_eq!(records.len(), 1, "run returns what it ran");
+    let md = fs::read_to_string(out.join("index.md")).unwrap();
+    assert!(md.contains("experiments: 3 (of which 2 from earlier runs, marked)"), "{md}");
+    assert!(md.contains("ok, from an earlier run (stale: commit 0123456789ab, 2026-01-02T03:04:05Z, full, seed 3)"), "{md}");
+    if commit != "unknown" {
+        assert!(md.contains(&format!("ok, from an earlier run (same commit {}, 2026-01-02T03:04:05Z", &commit[..12])), "{md}");
+    }
+    assert!(md.contains("[good](#good)") && md.contains("| x | 1.5 |"), "the earlier metrics are shown: {md}");
+    let html = fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("id=\"softmax-stability\"") && html.contains("stale: commit 0123456789ab"));
+    // a result without run.json (written before stamps existed) is stale, commit unknown
+    fs::remove_file(out.join("softmax-stability/run.json")).unwrap();
+    run(&select(&all, &[]).unwrap(), &opts(out.clone())).unwrap();
+    let md = fs::read_to_string(out.join("index.md")).unwrap();
+    assert!(md.contains("from an earlier run (stale: no run.json, commit and time unknown)"), "{md}");
+}
+
+/// With stdout piped (not a terminal), progress comes as plain lines: each experiment's
+/// stages with the elapsed time, and after each experiment the run's elapsed time and an
+/// estimate of the remainder.
+#[test]
+fn piped_output_shows_progress_lines() {
+    let bin = env!("CARGO_BIN_EXE_xtask");
+    let out = out_dir("piped");
+    let run = Command::new(bin)
+        .args(["experiments", "--only", "softmax-stability", "--quick", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(text.contains("[1/1] softmax-stability (foundations) ..."), "{text}");
+    assert!(text.lines().any(|l| l.contains("softmax-stability: ok in") && l.contains("run elapsed") && l.contains("s left")), "{text}");
 }

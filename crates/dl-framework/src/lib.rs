@@ -16,6 +16,17 @@
 //! The training loop is described with its equations in `docs/training.md`, the
 //! theoretical analysis and the NTK monitors in `docs/theoretical_analysis.md`.
 //!
+//! Reliability: no input makes anything panic or abort. Configurations, checkpoints,
+//! `.npy`, safetensors and CSV files are read into `Result`s whose errors name the file
+//! and the field; sizes are computed with checked arithmetic and a network, a batch or a
+//! tensor that would exceed the memory limit (the machine's available memory unless
+//! `memory_limit_bytes` says otherwise) is refused before it is allocated; a checkpoint
+//! holding a NaN, or made under another configuration, is refused unless the change is
+//! allowed ([`ResumePolicy`]). The readers are fuzzed in `tests/fuzz_readers.rs`.
+//!
+//! Examples: `examples/train_from_config.rs` (train from JSON files, checkpoint, resume;
+//! `cargo run -p dl-framework --example train_from_config`).
+//!
 //! Train a small MLP on the digits from two JSON documents:
 //!
 //! ```
@@ -47,8 +58,14 @@ pub mod network;
 pub mod optim;
 pub mod train;
 
+/// The module trait every network implements (`parameters`, `state_dict`, `forward`, ...),
+/// re-exported so that using a [`Network`] needs no direct dl-layers dependency.
+pub use dl_layers::Module;
+/// Tensors, their element types and the memory limit, re-exported for the same reason.
+pub use dl_tensor::{Element, MemoryLimit, Tensor};
+
 pub use checkpoint::Checkpoint;
 pub use config::NetworkConfig;
 pub use error::{FrameworkError, Result};
 pub use network::Network;
-pub use train::{History, Monitor, TrainConfig, Trainer};
+pub use train::{History, Monitor, ResumePolicy, TrainConfig, Trainer};

@@ -253,5 +253,5 @@ fn named_schemes_draw_their_variances_and_zero_biases() {
     let e = err(r#"{"input_shape": [4], "init": {"scheme": "kaiming", "gain": -1.0}, "layers": [{"type": "dense", "units": 2}]}"#);
     assert!(e.contains("init.gain"), "{e}");
     let e = err(r#"{"input_shape": [4], "init": {"scheme": "xavier", "distribution": "cauchy"}, "layers": [{"type": "dense", "units": 2}]}"#);
-    assert!(e.contains("init: unknown variant `cauchy`"), "{e}");
+    assert!(e.contains("init.distribution: unknown variant `cauchy`"), "{e}");
 }

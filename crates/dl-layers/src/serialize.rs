@@ -97,23 +97,25 @@ pub fn from_safetensors_bytes<T: Element>(name: &Path, bytes: &[u8]) -> Result<S
         let dtype = field("dtype")?.as_str().ok_or_else(|| err(format!("tensor '{key}': dtype is not a string")))?;
         let shape: Vec<usize> = field("shape")?
             .as_array()
-            .and_then(|a| a.iter().map(|d| d.as_u64().map(|d| d as usize)).collect::<Option<Vec<_>>>())
+            .and_then(|a| a.iter().map(|d| d.as_u64().and_then(|d| usize::try_from(d).ok())).collect::<Option<Vec<_>>>())
             .ok_or_else(|| err(format!("tensor '{key}': shape is not a list of sizes")))?;
         let offs: Vec<usize> = field("data_offsets")?
             .as_array()
-            .and_then(|a| a.iter().map(|d| d.as_u64().map(|d| d as usize)).collect::<Option<Vec<_>>>())
+            .and_then(|a| a.iter().map(|d| d.as_u64().and_then(|d| usize::try_from(d).ok())).collect::<Option<Vec<_>>>())
             .filter(|v| v.len() == 2)
             .ok_or_else(|| err(format!("tensor '{key}': data_offsets is not [begin, end]")))?;
         let (begin, end) = (offs[0], offs[1]);
-        let numel = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| err(format!("tensor '{key}': shape {shape:?} overflows")))?;
+        let numel = dl_tensor::shape::checked_numel(&shape).ok_or_else(|| err(format!("tensor '{key}': shape {shape:?} overflows")))?;
         let values: Vec<T> = match dtype {
             "F32" | "F64" => {
                 let size = if dtype == "F32" { 4 } else { 8 };
                 if begin > end || end > buffer.len() {
                     return Err(err(format!("tensor '{key}': data_offsets [{begin}, {end}] fall outside the {}-byte buffer", buffer.len())));
                 }
-                if end - begin != numel.saturating_mul(size) {
-                    return Err(err(format!("tensor '{key}': {} bytes for shape {shape:?} of {dtype} ({} expected)", end - begin, numel * size)));
+                let expected = numel.checked_mul(size);
+                if Some(end - begin) != expected {
+                    let expected = expected.map_or_else(|| "more than usize::MAX".to_string(), |b| b.to_string());
+                    return Err(err(format!("tensor '{key}': {} bytes for shape {shape:?} of {dtype} ({expected} expected)", end - begin)));
                 }
                 let raw = &buffer[begin..end];
                 if size == 4 {
@@ -158,4 +160,35 @@ pub fn save_module<T: Element>(module: &(impl Module<T> + ?Sized), path: impl As
 pub fn load_module<T: Element>(module: &(impl Module<T> + ?Sized), path: impl AsRef<Path>) -> Result<()> {
     let (tensors, _) = load_safetensors(path)?;
     module.load_state_dict(&tensors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_header(header: &str, buffer: &[u8]) -> Vec<u8> {
+        let mut out = (header.len() as u64).to_le_bytes().to_vec();
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(buffer);
+        out
+    }
+
+    /// A shape whose byte count overflows is a clear error, also while the message is
+    /// formatted (it once multiplied the element count by the size there).
+    #[test]
+    fn overflowing_shapes_are_errors_not_panics() {
+        for shape in ["[4611686018427387904]", "[4294967296, 4294967296]", "[18446744073709551615]"] {
+            let header = format!(r#"{{"w": {{"dtype": "F32", "shape": {shape}, "data_offsets": [0, 8]}}}}"#);
+            let e = from_safetensors_bytes::<f32>(Path::new("big.safetensors"), &with_header(&header, &[0; 8])).unwrap_err().to_string();
+            assert!(e.contains("big.safetensors") && e.contains("'w'"), "{e}");
+        }
+        let header = r#"{"w": {"dtype": "F32", "shape": [4611686018427387904], "data_offsets": [0, 8]}}"#;
+        let e = from_safetensors_bytes::<f32>(Path::new("m"), &with_header(header, &[0; 8])).unwrap_err().to_string();
+        assert!(e.contains("8 bytes for shape [4611686018427387904] of F32 (more than usize::MAX expected)"), "{e}");
+        // and the round trip still holds
+        let mut t = BTreeMap::new();
+        t.insert("a".to_string(), Tensor::<f64>::from_vec(vec![1.0, -2.0], &[2]).unwrap());
+        let (back, _) = from_safetensors_bytes::<f64>(Path::new("m"), &to_safetensors_bytes(&t, &BTreeMap::new())).unwrap();
+        assert_eq!(back, t);
+    }
 }

@@ -32,6 +32,24 @@ pub enum TensorError {
     /// Reading or writing a file failed; names the path.
     #[error("{op}: {path}: {detail}")]
     Io { op: &'static str, path: PathBuf, detail: String },
+    /// An allocation that would exceed the memory limit (or whose size overflows), refused
+    /// before anything was allocated; see [`crate::memory`].
+    #[error("{what}: needs {}, more than the memory limit of {limit}", needed(bytes))]
+    TooLarge {
+        /// What would have been allocated (`layers[2] (dense): parameters`, `npy::load: x.npy`).
+        what: String,
+        /// The bytes it would need; `None` when the size overflows 64 bits.
+        bytes: Option<u64>,
+        /// The limit, with its value and where it came from.
+        limit: String,
+    },
+}
+
+fn needed(bytes: &Option<u64>) -> String {
+    match bytes {
+        Some(b) => format!("{b} bytes ({})", crate::memory::human_bytes(*b)),
+        None => format!("more than {} bytes (its size overflows)", u64::MAX),
+    }
 }
 
 /// Result with [`TensorError`].

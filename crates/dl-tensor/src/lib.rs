@@ -16,11 +16,17 @@
 //! | [`matmul`] | 2-D and batched `matmul` with broadcast batch dimensions via `matrixmultiply` |
 //! | [`im2col`] | `im2col`/`col2im` for 1-D and 2-D windows with stride, padding, dilation |
 //! | [`npy`] | `.npy` save (atomic) and load |
+//! | [`memory`] | [`MemoryLimit`](memory::MemoryLimit): the machine's available memory (or a stated limit), checked before allocating a size that came from outside |
 //! | [`compare`] | the shared relative+absolute [`Tolerance`] used by every crate's tests |
 //! | [`buffer_pool`] | per-thread reuse of large freed buffers, so a training step does not fault fresh pages in from the OS |
 //!
 //! Error policy: an operation that can fail on its inputs returns
 //! `Result<_, TensorError>`; one that cannot returns its value. Nothing panics on bad input.
+//! Constructors that allocate (`zeros`, `full`, `randn`) take their size on trust, as
+//! `Vec::with_capacity` does (an allocation the machine cannot satisfy aborts the process);
+//! a size that comes from outside (a configuration, a file header) is checked first against
+//! a [`MemoryLimit`](memory::MemoryLimit), which refuses it with an error naming what and
+//! how many bytes, before anything is allocated.
 //!
 //! ```
 //! use dl_tensor::{Tensor, seeded_rng};
@@ -45,6 +51,7 @@ pub mod elementwise;
 pub mod error;
 pub mod im2col;
 pub mod matmul;
+pub mod memory;
 pub mod npy;
 pub mod random;
 pub mod reduce;
@@ -55,6 +62,7 @@ pub mod views;
 pub use compare::{Tolerance, assert_close};
 pub use element::{Element, cst};
 pub use error::{Result, TensorError};
+pub use memory::MemoryLimit;
 pub use im2col::{Window, col2im_1d, col2im_2d, im2col_1d, im2col_2d};
 pub use random::{TensorRng, seeded_rng};
 pub use tensor::Tensor;

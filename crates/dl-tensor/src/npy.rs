@@ -127,12 +127,14 @@ fn parse_bytes(bytes: &[u8], path: &Path, op: &'static str) -> Result<RawNpy> {
 }
 
 impl RawNpy {
-    fn values_f64(&self, path: &Path, op: &'static str) -> Result<Vec<f64>> {
+    /// The dtype's kind and size, after checking that the payload holds exactly the
+    /// elements the shape declares (computed with checked arithmetic).
+    fn checked_layout(&self, path: &Path, op: &'static str) -> Result<(char, usize)> {
         let (kind, size) = parse_descr(&self.descr).ok_or_else(|| {
             io_err(op, path, format!("unsupported dtype '{}' (expected little-endian float, int or bool)", self.descr))
         })?;
         // A corrupt header can declare a shape whose byte count overflows usize.
-        let needed = self.shape.iter().try_fold(size, |acc, &d| acc.checked_mul(d));
+        let needed = crate::shape::checked_numel(&self.shape).and_then(|n| n.checked_mul(size));
         if needed != Some(self.data.len()) {
             let needed = needed.map_or_else(|| "more than usize::MAX".to_string(), |b| b.to_string());
             return Err(io_err(
@@ -141,6 +143,11 @@ impl RawNpy {
                 format!("payload has {} bytes, shape {:?} of {} needs {needed}", self.data.len(), self.shape, self.descr),
             ));
         }
+        Ok((kind, size))
+    }
+
+    fn values_f64(&self, path: &Path, op: &'static str) -> Result<Vec<f64>> {
+        let (kind, size) = self.checked_layout(path, op)?;
         let chunks = self.data.chunks_exact(size);
         Ok(match (kind, size) {
             ('f', 4) => chunks.map(|c| f32::from_le_bytes(c.try_into().expect("4")) as f64).collect(),
@@ -235,14 +242,20 @@ pub fn load_indices_from_bytes(name: &str, bytes: &[u8]) -> Result<IndexArray> {
 }
 
 fn raw_to_indices(raw: RawNpy, path: &Path, op: &'static str) -> Result<IndexArray> {
-    if !matches!(parse_descr(&raw.descr), Some(('i' | 'u' | 'b', _))) {
-        return Err(io_err(op, path, format!("dtype '{}' is not an integer type", raw.descr)));
+    let (kind, size) = match parse_descr(&raw.descr) {
+        Some((k @ ('i' | 'u' | 'b'), _)) => (k, raw.checked_layout(path, op)?.1),
+        _ => return Err(io_err(op, path, format!("dtype '{}' is not an integer type", raw.descr))),
+    };
+    // Read exactly (not through f64, which rounds integers above 2^53).
+    let mut vals = Vec::with_capacity(raw.data.len() / size);
+    for (i, c) in raw.data.chunks_exact(size).enumerate() {
+        let v = read_int(c, kind == 'i');
+        if v < 0 {
+            return Err(io_err(op, path, format!("element {i} is negative ({v}), not an index")));
+        }
+        let v = usize::try_from(v).map_err(|_| io_err(op, path, format!("element {i} ({v}) does not fit an index on this machine")))?;
+        vals.push(v);
     }
-    let vals = raw.values_f64(path, op)?;
-    if let Some((i, v)) = vals.iter().enumerate().find(|(_, v)| **v < 0.0) {
-        return Err(io_err(op, path, format!("element {i} is negative ({v}), not an index")));
-    }
-    let vals: Vec<usize> = vals.into_iter().map(|v| v as usize).collect();
     let arr = raw.into_array(vals, path, op)?;
     Ok(arr.as_standard_layout().into_owned())
 }
@@ -337,5 +350,31 @@ mod tests {
         huge.extend_from_slice(header.as_bytes());
         let e = load_from_bytes::<f64>("huge.npy", &huge).unwrap_err().to_string();
         assert!(e.contains("huge.npy") && e.contains("usize::MAX"), "{e}");
+    }
+
+    fn npy_bytes(descr: &str, shape: &str, payload: &[u8]) -> Vec<u8> {
+        let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+        let unpadded = 10 + header.len() + 1;
+        header.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
+        header.push('\n');
+        let mut b = MAGIC.to_vec();
+        b.extend_from_slice(&[1, 0]);
+        b.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        b.extend_from_slice(header.as_bytes());
+        b.extend_from_slice(payload);
+        b
+    }
+
+    /// Indices are read as integers, exactly: 2^53 + 1 stays itself (through f64 it would
+    /// round to 2^53), and u64::MAX is an index on a 64-bit machine, not a wrapped value.
+    #[test]
+    fn indices_are_read_exactly() {
+        let vals: [u64; 3] = [(1 << 53) + 1, u64::MAX, 0];
+        let payload: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let idx = load_indices_from_bytes("u.npy", &npy_bytes("<u8", "(3,)", &payload)).unwrap();
+        assert_eq!(idx.iter().map(|&v| v as u64).collect::<Vec<_>>(), vals.to_vec());
+        let neg: Vec<u8> = [-5i64, 1].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let e = load_indices_from_bytes("n.npy", &npy_bytes("<i8", "(2,)", &neg)).unwrap_err().to_string();
+        assert!(e.contains("n.npy") && e.contains("element 0 is negative (-5)"), "{e}");
     }
 }

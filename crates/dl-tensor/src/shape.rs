@@ -69,9 +69,20 @@ pub fn normalize_axes(op: &'static str, axes: &[isize], shape: &[usize]) -> Resu
     Ok(out)
 }
 
-/// Number of elements of a shape.
+/// Number of elements of a shape; `usize::MAX` when the product overflows (no such
+/// tensor can exist, so a comparison with a real length fails as it should). Use
+/// [`checked_numel`] where the overflow must be told apart.
 pub fn numel(shape: &[usize]) -> usize {
-    shape.iter().product()
+    checked_numel(shape).unwrap_or(usize::MAX)
+}
+
+/// Number of elements of a shape, or `None` if the product overflows `usize` (a shape with
+/// a zero dimension has 0 elements, whatever the others).
+pub fn checked_numel(shape: &[usize]) -> Option<usize> {
+    if shape.contains(&0) {
+        return Some(0);
+    }
+    shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
 }
 
 /// The shape after reducing `axes` (sorted, normalised), keeping them as size 1 or not.
@@ -106,6 +117,15 @@ mod tests {
         let msg = e.to_string();
         assert!(msg.contains("add") && msg.contains("[2, 3]") && msg.contains("[4, 3]"), "{msg}");
         assert!(matches!(e, TensorError::ShapeMismatch { dim: 0, .. }));
+    }
+
+    #[test]
+    fn element_counts_never_overflow() {
+        assert_eq!(numel(&[2, 3, 4]), 24);
+        assert_eq!(numel(&[]), 1);
+        assert_eq!(checked_numel(&[1 << 32, 1 << 32]), None);
+        assert_eq!(numel(&[1 << 32, 1 << 32]), usize::MAX);
+        assert_eq!(checked_numel(&[1 << 32, 1 << 32, 0]), Some(0));
     }
 
     #[test]

@@ -31,6 +31,9 @@ impl<T: Element> Tensor<T> {
     }
 
     /// A tensor with every element equal to `value`.
+    ///
+    /// Allocates `numel(shape)` elements: a shape from outside the program is checked
+    /// first with [`MemoryLimit::check_tensor`](crate::memory::MemoryLimit::check_tensor).
     pub fn full(shape: &[usize], value: T) -> Self {
         let mut data = crate::buffer_pool::take::<T>(numel(shape));
         data.fill(value);

@@ -16,9 +16,12 @@
 //! Writing goes to a temporary file in the same directory, flushed and renamed over the
 //! target ([`dl_tensor::npy::write_atomic`]), so a crash mid-write leaves the previous
 //! checkpoint intact. Reading checks, in order, the length, the magic, the version, the
-//! checksum, then each section, and returns a [`Checkpoint`] only if all of it is valid; the
-//! trainer then applies it only if it fits the network and the optimiser, so a truncated,
-//! corrupt or mismatched file loads nothing.
+//! checksum, then each section, then that every parameter, buffer and optimiser value is
+//! finite ([`Checkpoint::validate_finite`]), and returns a [`Checkpoint`] only if all of it
+//! is valid; the trainer then applies it only if it fits the network and the optimiser and
+//! was made with the same configuration (or the change is allowed:
+//! [`ResumePolicy`](crate::train::ResumePolicy)), so a truncated, corrupt, non-finite or
+//! mismatched file loads nothing.
 
 mod rng;
 
@@ -85,6 +88,13 @@ pub struct TrainingState {
     pub stopped_early: bool,
     /// Everything recorded so far.
     pub history: History,
+    /// The network's configuration (JSON), when the network was built from one; resuming
+    /// compares it with the current network's ([`crate::train::ResumePolicy`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_config: Option<serde_json::Value>,
+    /// The training configuration (JSON) the run was made with; resuming compares it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_config: Option<serde_json::Value>,
 }
 
 /// A checkpoint in memory.
@@ -98,6 +108,10 @@ pub struct Checkpoint<T: Element> {
     pub optimizer: OptimizerState,
     /// The parameters at the best validation loss (early stopping with restore), if any.
     pub best_params: Option<BTreeMap<String, Tensor<T>>>,
+}
+
+fn with_article(kind: &str) -> String {
+    if kind == "NaN" { "a NaN".to_string() } else { format!("an {kind}") }
 }
 
 fn section(out: &mut Vec<u8>, bytes: &[u8]) {
@@ -208,6 +222,33 @@ impl<T: Element> Checkpoint<T> {
             Some(dl_layers::serialize::from_safetensors_bytes::<T>(path, sections[3])?.0)
         };
         let optimizer = OptimizerState { step: state.optimizer_step, buffers };
-        Ok(Checkpoint { state, params, optimizer, best_params })
+        let ck = Checkpoint { state, params, optimizer, best_params };
+        ck.validate_finite(path)?;
+        Ok(ck)
+    }
+
+    /// `Ok` if every parameter, buffer, best-epoch parameter and optimiser value is finite;
+    /// otherwise an error naming the first tensor that is not (a run cannot continue from a
+    /// NaN, and training never writes one: see [`crate::train::DivergenceReport`]).
+    pub fn validate_finite(&self, path: &Path) -> Result<()> {
+        let err = |what: String| FrameworkError::checkpoint(path, what);
+        for (name, t) in &self.params {
+            if let Some(kind) = crate::train::non_finite_kind(t) {
+                return Err(err(format!("parameter '{name}' holds {}: a run cannot continue from it", with_article(kind))));
+            }
+        }
+        for (name, t) in self.best_params.iter().flatten() {
+            if let Some(kind) = crate::train::non_finite_kind(t) {
+                return Err(err(format!("best-epoch parameter '{name}' holds {}", with_article(kind))));
+            }
+        }
+        for (param, bufs) in &self.optimizer.buffers {
+            for (key, (_, values)) in bufs {
+                if let Some(v) = values.iter().find(|v| !v.is_finite()) {
+                    return Err(err(format!("optimiser state '{param}/{key}' holds {v}: a run cannot continue from it")));
+                }
+            }
+        }
+        Ok(())
     }
 }

@@ -13,8 +13,9 @@ use dl_layers::{
     Act, AvgPool1d, AvgPool2d, Conv1d, Conv2d, ConvOptions, Flatten, GlobalAvgPool, Linear, MaxPool1d, MaxPool2d, Module, PoolOptions,
     Recurrent, Residual, Sequential,
 };
-use dl_tensor::{Element, Tensor, TensorRng, seeded_rng};
+use dl_tensor::{Element, MemoryLimit, Tensor, TensorRng, seeded_rng};
 
+use super::footprint::{LayerFootprint, layer_footprint};
 use super::{InitConfig, LayerConfig, NetworkConfig, Parameterisation};
 use crate::error::{FrameworkError, Result};
 use crate::network::{BatchFirstRecurrent, CheckpointedDropout, Network, NetworkLayer};
@@ -63,13 +64,35 @@ impl NetworkConfig {
     /// assert_eq!(err.as_deref(), Some("invalid configuration: layers[0].units: must be positive"));
     /// # Ok::<(), dl_framework::FrameworkError>(())
     /// ```
+    ///
+    /// A layer whose parameters and activations would not fit in memory is refused before
+    /// it is allocated (limit: `memory_limit_bytes`, else the machine's available memory):
+    ///
+    /// ```
+    /// use dl_framework::config::NetworkConfig;
+    /// let huge = NetworkConfig::from_json(r#"{"input_shape": [1000], "layers": [
+    ///     {"type": "dense", "units": 1000000000000}]}"#)?;
+    /// let err = huge.build::<f32>().err().map(|e| e.to_string()).unwrap_or_default();
+    /// assert!(err.starts_with("invalid configuration: layers[0]: dense layer"), "{err}");
+    /// assert!(err.contains("needs 4004000000000 bytes (3.6 TiB)"), "{err}");
+    /// # Ok::<(), dl_framework::FrameworkError>(())
+    /// ```
     pub fn build<T: Element>(&self) -> Result<Network<T>> {
+        self.build_within(MemoryLimit::from_option(self.memory_limit_bytes))
+    }
+
+    /// [`NetworkConfig::build`] under an explicit memory limit (the configuration's
+    /// `memory_limit_bytes` is not read).
+    pub fn build_within<T: Element>(&self, limit: MemoryLimit) -> Result<Network<T>> {
         if self.input_shape.is_empty() {
             return Err(FrameworkError::config("input_shape", "must name at least one dimension"));
         }
         for (i, &d) in self.input_shape.iter().enumerate() {
             check_positive(&format!("input_shape[{i}]"), d)?;
         }
+        limit
+            .check_tensor::<T>(format!("one example of shape {:?}", self.input_shape), &self.input_shape)
+            .map_err(|e| FrameworkError::config("input_shape", e.to_string()))?;
         if self.layers.is_empty() {
             return Err(FrameworkError::config("layers", "must hold at least one layer"));
         }
@@ -127,15 +150,75 @@ impl NetworkConfig {
         let mut b = Builder { cfg: self, critical, scheme, rng: seeded_rng(self.seed), dropout_rngs: Vec::new() };
         let mut shape = self.input_shape.clone();
         let mut layers = Vec::new();
+        let mut footprints = Vec::new();
+        let mut state_total = 0u64;
         for (i, layer) in self.layers.iter().enumerate() {
             let path = format!("layers[{i}]");
+            let f = check_footprint::<T>(layer, &path, &shape, &mut state_total, limit)?;
             for module in b.layer::<T>(layer, &path, &mut shape)? {
                 layers.push(NetworkLayer { module, config_path: path.clone() });
             }
+            footprints.push((path, f));
         }
-        Ok(Network::new(layers, self.input_shape.clone(), shape, b.dropout_rngs))
+        let mut net = Network::new(layers, self.input_shape.clone(), shape, b.dropout_rngs);
+        net.set_origin(self.clone(), footprints);
+        Ok(net)
     }
 }
+
+/// The name of a layer entry's type, as written in JSON (`dense`, `conv2d`, ...).
+pub(crate) fn layer_kind(layer: &LayerConfig) -> &'static str {
+    match layer {
+        LayerConfig::Dense { .. } => "dense",
+        LayerConfig::Conv1d { .. } => "conv1d",
+        LayerConfig::Conv2d { .. } => "conv2d",
+        LayerConfig::MaxPool1d { .. } => "max_pool1d",
+        LayerConfig::AvgPool1d { .. } => "avg_pool1d",
+        LayerConfig::MaxPool2d { .. } => "max_pool2d",
+        LayerConfig::AvgPool2d { .. } => "avg_pool2d",
+        LayerConfig::GlobalAvgPool => "global_avg_pool",
+        LayerConfig::Flatten => "flatten",
+        LayerConfig::Dropout { .. } => "dropout",
+        LayerConfig::Activation { .. } => "activation",
+        LayerConfig::Recurrent { .. } => "recurrent",
+        LayerConfig::BatchNorm { .. } => "batch_norm",
+        LayerConfig::LayerNorm { .. } => "layer_norm",
+        LayerConfig::GroupNorm { .. } => "group_norm",
+        LayerConfig::InstanceNorm { .. } => "instance_norm",
+        LayerConfig::RmsNorm { .. } => "rms_norm",
+        LayerConfig::Residual { .. } => "residual",
+    }
+}
+
+/// The footprint of the top-level `layer` at `path`, refused (before anything is
+/// allocated) if its parameters, one example's input, activations and working memory, or
+/// the parameters of every layer so far, exceed `limit`.
+fn check_footprint<T: Element>(
+    layer: &LayerConfig,
+    path: &str,
+    input: &[usize],
+    state_total: &mut u64,
+    limit: MemoryLimit,
+) -> Result<LayerFootprint> {
+    let size = std::mem::size_of::<T>() as u64;
+    let kind = layer_kind(layer);
+    let refuse = |e: dl_tensor::TensorError| FrameworkError::config(path, e.to_string());
+    let f = layer_footprint(layer, input);
+    let input_elems = dl_tensor::shape::checked_numel(input).and_then(|n| u64::try_from(n).ok());
+    let bytes = f.as_ref().and_then(|f| f.one_example()).zip(input_elems).and_then(|(a, b)| a.checked_add(b)).and_then(|e| e.checked_mul(size));
+    limit
+        .check(format!("{kind} layer (its parameters, one example's input and activations, and its working memory)"), bytes)
+        .map_err(refuse)?;
+    let f = f.expect("checked above: an overflowing footprint is refused");
+    *state_total = state_total.checked_add(f.state).unwrap_or(u64::MAX);
+    limit
+        .check(format!("{kind} layer and the ones before it (their parameters)"), state_total.checked_mul(size))
+        .map_err(refuse)?;
+    Ok(f)
+}
+
+/// Residual bodies nest at most this deep (each level is a recursion of the builder).
+const MAX_NESTING: usize = 64;
 
 impl Builder<'_> {
     /// The modules of one configured layer (a weighted layer and its activation are two),
@@ -252,6 +335,9 @@ impl Builder<'_> {
                 None
             }
             LayerConfig::Residual { body, projection } => {
+                if path.matches(".body[").count() >= MAX_NESTING {
+                    return Err(FrameworkError::config(path, format!("residual blocks nest more than {MAX_NESTING} deep")));
+                }
                 if body.is_empty() {
                     return Err(FrameworkError::config(format!("{path}.body"), "must hold at least one layer"));
                 }

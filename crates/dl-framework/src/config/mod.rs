@@ -63,6 +63,8 @@
 //! (features,), got per-example shape [16, 4, 4]; add a flatten layer`).
 
 mod build;
+mod field_path;
+mod footprint;
 mod norm;
 
 use serde::{Deserialize, Serialize};
@@ -528,15 +530,20 @@ pub struct NetworkConfig {
     /// Seed of the initialisation draws and the dropout masks.
     #[serde(default)]
     pub seed: u64,
+    /// The most memory, in bytes, that building the network may take (its parameters and
+    /// one example's activations); absent: the machine's available memory
+    /// ([`MemoryLimit::available`](dl_tensor::MemoryLimit::available)). A layer that would
+    /// exceed it is refused before it is allocated, with an error naming it and the bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_limit_bytes: Option<u64>,
 }
 
-/// Parses a JSON document into `C`; errors carry the field path.
-pub fn parse_json<C: serde::de::DeserializeOwned>(text: &str) -> Result<C> {
-    let de = &mut serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let path = if path == "." || path.is_empty() { "<root>".to_string() } else { path };
-        FrameworkError::config(path, e.into_inner().to_string())
+/// Reads and parses a JSON file into `C`; errors name the path and the field path.
+pub fn parse_file<C: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<C> {
+    let text = std::fs::read_to_string(path).map_err(|e| FrameworkError::io(path, e))?;
+    parse_json(&text).map_err(|e| match e {
+        FrameworkError::Config { path: field, message } => FrameworkError::config(format!("{}: {field}", path.display()), message),
+        other => other,
     })
 }
 
@@ -547,16 +554,10 @@ impl NetworkConfig {
         parse_json(text)
     }
 
-    /// Reads and parses a configuration file; errors name the path.
+    /// Reads and parses a configuration file; errors name the path and the field
+    /// (`net.json: layers[2].kernel_size: ...`).
     pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| FrameworkError::io(path, e))?;
-        Self::from_json(&text).map_err(|e| match e {
-            FrameworkError::Config { path: field, message } => {
-                FrameworkError::config(format!("{}: {field}", path.display()), message)
-            }
-            other => other,
-        })
+        parse_file(path.as_ref())
     }
 
     /// The configuration as pretty JSON.
@@ -566,3 +567,5 @@ impl NetworkConfig {
 }
 
 pub use build::check_positive;
+pub use field_path::parse_json;
+pub use footprint::{LayerFootprint, layer_footprint};

@@ -1,7 +1,13 @@
-//! A small parser for comma-separated numbers, written by hand: one record per line,
-//! cells separated by commas, surrounding whitespace and `\r\n` line endings tolerated,
-//! blank lines skipped, an optional header line. Every error names the file, the line
-//! and the column (both counted from 1): `data/mine.csv:17: column 3: 'abc' is not a number`.
+//! CSV files of numbers, read with the `csv` crate (RFC 4180: quoted cells, `""` inside
+//! quotes, quoted line breaks, `\r\n` line endings), plus what a table of numbers needs on
+//! top: surrounding whitespace and a UTF-8 byte-order mark tolerated, blank lines skipped,
+//! an optional header line, every row as long as the first, every cell a number. Every
+//! error names the file, the line and the column (both counted from 1):
+//! `data/mine.csv:17: column 3: 'abc' is not a number`.
+//!
+//! Non-finite cells (`nan`, `inf`) are refused unless the table is read with
+//! `allow_non_finite` ([`CsvTable::parse_with`]), the same rule and the same switch as
+//! for `.npy` features ([`LoadOptions`](super::LoadOptions)).
 
 use super::error::{DataError, Result};
 
@@ -40,31 +46,55 @@ impl CsvTable {
         self.values[row * self.cols + col]
     }
 
-    /// Parses CSV text. `path` names the source in error messages.
+    /// Parses CSV text, refusing non-finite cells. `path` names the source in error messages.
     ///
     /// Errors: a cell that is empty, not a number, or not finite ([`DataError::Cell`]);
     /// a row with a different number of cells than the first line ([`DataError::RaggedRow`]);
     /// a file with no data rows ([`DataError::Format`]).
     pub fn parse(path: &str, text: &str, has_header: bool) -> Result<Self> {
+        Self::parse_with(path, text, has_header, false)
+    }
+
+    /// Parses CSV text; `allow_non_finite` accepts `nan` and `inf` cells.
+    pub fn parse_with(path: &str, text: &str, has_header: bool, allow_non_finite: bool) -> Result<Self> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut reader = ::csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .trim(::csv::Trim::All)
+            .from_reader(text.as_bytes());
+        // The line a record starts on, from its byte offset (the csv crate's own line count
+        // skips blank lines, and a record's offset can sit on the end of the line before).
+        let bytes = text.as_bytes();
+        let newlines: Vec<usize> = bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i).collect();
+        let line_at = |byte: u64| {
+            let mut at = usize::try_from(byte).unwrap_or(bytes.len()).min(bytes.len());
+            while at < bytes.len() && matches!(bytes[at], b'\r' | b'\n') {
+                at += 1;
+            }
+            newlines.partition_point(|&i| i < at) + 1
+        };
         let mut header: Option<Vec<String>> = None;
         let mut cols: Option<(usize, usize)> = None; // (count, line)
         let mut values = Vec::new();
         let mut lines = Vec::new();
-        for (i, raw) in text.split('\n').enumerate() {
-            let line_no = i + 1;
-            let line = raw.trim();
-            if line.is_empty() {
+        for record in reader.records() {
+            let record = record.map_err(|e| {
+                let line = e.position().map_or(0, |p| line_at(p.byte()));
+                DataError::format(path, format!("line {line}: not valid CSV: {e}"))
+            })?;
+            let line_no = record.position().map_or(0, |p| line_at(p.byte()));
+            // a line holding only whitespace is blank
+            if record.iter().all(str::is_empty) && record.len() <= 1 {
                 continue;
             }
-            let cells: Vec<&str> = line.split(',').map(str::trim).collect();
             match cols {
-                None => cols = Some((cells.len(), line_no)),
-                Some((expected, first_line)) if expected != cells.len() => {
+                None => cols = Some((record.len(), line_no)),
+                Some((expected, first_line)) if expected != record.len() => {
                     return Err(DataError::RaggedRow {
                         path: path.into(),
                         line: line_no,
-                        found: cells.len(),
+                        found: record.len(),
                         expected,
                         first_line,
                     });
@@ -72,11 +102,11 @@ impl CsvTable {
                 Some(_) => {}
             }
             if has_header && header.is_none() {
-                header = Some(cells.iter().map(|c| c.to_string()).collect());
+                header = Some(record.iter().map(str::to_string).collect());
                 continue;
             }
-            for (j, cell) in cells.iter().enumerate() {
-                values.push(parse_cell(path, line_no, j + 1, cell)?);
+            for (j, cell) in record.iter().enumerate() {
+                values.push(parse_cell(path, line_no, j + 1, cell, allow_non_finite)?);
             }
             lines.push(line_no);
         }
@@ -92,15 +122,21 @@ impl CsvTable {
         })
     }
 
-    /// Reads and parses a CSV file; invalid UTF-8 is reported with its line.
+    /// Reads and parses a CSV file, refusing non-finite cells; invalid UTF-8 is reported
+    /// with its line.
     pub fn read(path: &std::path::Path, has_header: bool) -> Result<Self> {
+        Self::read_with(path, has_header, false)
+    }
+
+    /// Reads and parses a CSV file; `allow_non_finite` accepts `nan` and `inf` cells.
+    pub fn read_with(path: &std::path::Path, has_header: bool, allow_non_finite: bool) -> Result<Self> {
         let name = path.display().to_string();
         let bytes = std::fs::read(path).map_err(|e| DataError::Io {
             path: name.clone(),
             detail: e.to_string(),
         })?;
         let text = text_of(&name, &bytes)?;
-        Self::parse(&name, text, has_header)
+        Self::parse_with(&name, text, has_header, allow_non_finite)
     }
 
     /// The integer in `(row, col)` as a class label: it must be a non-negative integer.
@@ -143,7 +179,7 @@ pub(crate) fn text_of<'a>(path: &str, bytes: &'a [u8]) -> Result<&'a str> {
     })
 }
 
-fn parse_cell(path: &str, line: usize, column: usize, cell: &str) -> Result<f64> {
+fn parse_cell(path: &str, line: usize, column: usize, cell: &str, allow_non_finite: bool) -> Result<f64> {
     let err = |detail: String| DataError::Cell {
         path: path.into(),
         line,
@@ -156,8 +192,10 @@ fn parse_cell(path: &str, line: usize, column: usize, cell: &str) -> Result<f64>
     let v: f64 = cell
         .parse()
         .map_err(|_| err(format!("'{cell}' is not a number")))?;
-    if !v.is_finite() {
-        return Err(err(format!("'{cell}' is not a finite number")));
+    if !v.is_finite() && !allow_non_finite {
+        return Err(err(format!(
+            "'{cell}' is not a finite number (non-finite features are refused unless LoadOptions::allow_non_finite is set)"
+        )));
     }
     Ok(v)
 }
@@ -175,6 +213,31 @@ mod tests {
         assert_eq!(t.values, vec![1.0, 2.5, 0.0, -300.0, 4.0, 1.0]);
         assert_eq!(t.lines, vec![2, 4]);
         assert_eq!(t.label(1, 2).unwrap(), 1);
+    }
+
+    /// RFC 4180: quoted cells, doubled quotes inside them, a quoted line break (the row
+    /// keeps the line it starts on), CRLF endings.
+    #[test]
+    fn reads_standard_quoting() {
+        let text = "\"x, first\",\"say \"\"hi\"\"\",label\r\n\"1.5\", 2 ,\"0\"\r\n\"-3\",\"4\",1\r\n";
+        let t = CsvTable::parse("q.csv", text, true).unwrap();
+        assert_eq!(t.header.as_deref().unwrap(), &["x, first", "say \"hi\"", "label"]);
+        assert_eq!(t.values, vec![1.5, 2.0, 0.0, -3.0, 4.0, 1.0]);
+        assert_eq!(t.lines, vec![2, 3]);
+        let multi = "\"a\nb\",c\n1,2\n";
+        let t = CsvTable::parse("m.csv", multi, true).unwrap();
+        assert_eq!(t.header.as_deref().unwrap(), &["a\nb", "c"]);
+        assert_eq!(t.lines, vec![3]);
+        let e = CsvTable::parse("m.csv", "1,2\n\"3\",\"x\"\n", false).unwrap_err();
+        assert_eq!(e.to_string(), "m.csv:2: column 2: 'x' is not a number");
+    }
+
+    #[test]
+    fn non_finite_cells_are_refused_unless_allowed() {
+        let e = CsvTable::parse("n.csv", "1,nan\n", false).unwrap_err().to_string();
+        assert!(e.starts_with("n.csv:1: column 2: 'nan' is not a finite number"), "{e}");
+        let t = CsvTable::parse_with("n.csv", "1,nan\n-inf,2\n", false, true).unwrap();
+        assert!(t.values[1].is_nan() && t.values[2] == f64::NEG_INFINITY);
     }
 
     #[test]

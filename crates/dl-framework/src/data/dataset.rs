@@ -111,6 +111,14 @@ impl<T: Element> Dataset<T> {
                         ),
                     ));
                 }
+                // Counting classes (class_counts, one_hot rows) allocates one slot per
+                // class: a count no machine can hold is refused here, not in the allocator.
+                if *num_classes > 1 << 20 {
+                    dl_tensor::MemoryLimit::available().check_tensor::<usize>(
+                        format!("{ctx}: counting {num_classes} classes"),
+                        &[*num_classes],
+                    )?;
+                }
                 if let Some((index, &label)) =
                     labels.iter().enumerate().find(|(_, l)| **l >= *num_classes)
                 {

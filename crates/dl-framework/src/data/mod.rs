@@ -10,8 +10,8 @@
 //! | `digits` | [`load_digits`]: the 8x8 handwritten digits (1797 images), [`digits_split`] |
 //! | `mnist1d` | [`load_mnist1d`]: MNIST-1D (4000 + 1000 sequences of length 40) |
 //! | `synthetic` | [`TeacherNetwork`], [`SparseParity`], [`ModularArithmetic`], [`TwoSpirals`], [`Sinusoid`] |
-//! | `csv` | [`CsvTable`]: a hand-written parser for comma-separated numbers |
-//! | `user` | [`load_npy_dataset`], [`load_npy_regression`], [`load_csv`], [`load_csv_regression`] |
+//! | `csv` | [`CsvTable`]: tables of numbers from CSV (RFC 4180 quoting, through the `csv` crate) |
+//! | `user` | [`load_npy_dataset`], [`load_npy_regression`], [`load_csv`], [`load_csv_regression`] and their `_with` forms under [`LoadOptions`]: the same rules for `.npy` and CSV (finite features, bounded class counts) |
 //! | `error` | [`DataError`]: every message names the path, line and column, or the argument |
 //!
 //! The real datasets are embedded in the crate, so they load offline on a fresh machine;
@@ -75,4 +75,7 @@ pub use synthetic::{
     Activation, ModOp, ModularArithmetic, Sinusoid, SparseParity, TeacherNetwork, TwoSpirals,
 };
 pub use transform::{Standardizer, one_hot};
-pub use user::{load_csv, load_csv_regression, load_npy_dataset, load_npy_regression};
+pub use user::{
+    DEFAULT_MAX_CLASSES, LoadOptions, load_csv, load_csv_regression, load_csv_regression_with, load_csv_with,
+    load_npy_dataset, load_npy_dataset_with, load_npy_regression, load_npy_regression_with,
+};

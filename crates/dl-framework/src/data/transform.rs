@@ -10,6 +10,14 @@ use super::error::{DataError, Result};
 ///
 /// Errors: a label `>= num_classes` ([`DataError::LabelOutOfRange`]).
 pub fn one_hot<T: Element>(labels: &[usize], num_classes: usize) -> Result<Tensor<T>> {
+    // a size no machine can hold is refused here, not in the allocator (small ones skip
+    // the read of the available memory)
+    if labels.len().checked_mul(num_classes).is_none_or(|n| n > 1 << 24) {
+        dl_tensor::MemoryLimit::available().check_tensor::<T>(
+            format!("one_hot: {} labels x {num_classes} classes", labels.len()),
+            &[labels.len(), num_classes],
+        )?;
+    }
     let mut out = vec![T::zero(); labels.len() * num_classes];
     for (i, &c) in labels.iter().enumerate() {
         if c >= num_classes {

@@ -1,5 +1,16 @@
 //! Loaders for users' own data: `.npy` feature and label files, and CSV files of numbers.
 //! Every error names the path; CSV errors also name the line and column (from 1).
+//!
+//! Both formats follow the same rules ([`LoadOptions`]):
+//!
+//! - features (and regression targets) must be finite: a NaN or an infinity is refused
+//!   where it is read, naming the file and the element (the line and column for CSV),
+//!   unless `allow_non_finite` is set, for both formats alike;
+//! - class labels are non-negative integers, read exactly (not through a float);
+//! - the number of classes is `num_classes` when given (every label must be below it),
+//!   else the largest label plus one, which must not exceed `max_classes` (default
+//!   [`DEFAULT_MAX_CLASSES`]; [`LoadOptions::for_network`] sets it to the network's output
+//!   width), so a stray label of 10^12 is an error, not a dataset of 10^12 classes.
 
 use std::path::Path;
 
@@ -9,20 +20,115 @@ use super::csv::CsvTable;
 use super::dataset::Dataset;
 use super::error::{DataError, Result};
 
+/// The most classes the labels of a file may imply when `num_classes` is not given.
+pub const DEFAULT_MAX_CLASSES: usize = 1 << 16;
+
+/// The rules the loaders of users' files apply, the same for `.npy` and CSV.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// The number of classes; every label must be below it. `None`: the largest label
+    /// plus one.
+    pub num_classes: Option<usize>,
+    /// The most classes the labels may imply when `num_classes` is `None`.
+    pub max_classes: usize,
+    /// Accept NaN and infinite features and targets (refused by default).
+    pub allow_non_finite: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions { num_classes: None, max_classes: DEFAULT_MAX_CLASSES, allow_non_finite: false }
+    }
+}
+
+impl LoadOptions {
+    /// The defaults with `num_classes` given.
+    pub fn with_classes(num_classes: usize) -> Self {
+        LoadOptions { num_classes: Some(num_classes), ..Self::default() }
+    }
+
+    /// The defaults with the class count bounded by what `network` can predict: at most
+    /// as many classes as its (flat) output has entries.
+    pub fn for_network<T: Element>(network: &crate::network::Network<T>) -> Self {
+        let outputs = dl_tensor::shape::checked_numel(network.output_shape()).unwrap_or(usize::MAX);
+        LoadOptions { max_classes: outputs, ..Self::default() }
+    }
+
+    /// The number of classes of `labels` (read from `context`) under these rules.
+    fn classes(&self, context: &str, labels: &[usize], line_of: impl Fn(usize) -> Option<usize>) -> Result<usize> {
+        let where_ = |index: usize| match line_of(index) {
+            Some(line) => format!("line {line}"),
+            None => format!("example {index}"),
+        };
+        match self.num_classes {
+            Some(k) => {
+                if let Some((index, &label)) = labels.iter().enumerate().find(|(_, l)| **l >= k) {
+                    return Err(DataError::LabelOutOfRange { context: context.to_string(), index, label, num_classes: k });
+                }
+                Ok(k)
+            }
+            None => {
+                let Some((index, &max)) = labels.iter().enumerate().max_by_key(|(i, l)| (**l, std::cmp::Reverse(*i))) else {
+                    return Ok(0);
+                };
+                if max >= self.max_classes {
+                    return Err(DataError::shape(
+                        context,
+                        format!(
+                            "label {max} ({}) implies {} classes, more than the {} allowed; give num_classes, or raise LoadOptions::max_classes",
+                            where_(index),
+                            max as u128 + 1,
+                            self.max_classes
+                        ),
+                    ));
+                }
+                Ok(max + 1)
+            }
+        }
+    }
+}
+
+/// `Ok` unless `allow` is off and `t` holds a NaN or an infinity (named by its flat index
+/// and example).
+fn check_finite<T: Element>(path: &Path, what: &str, t: &Tensor<T>, allow: bool) -> Result<()> {
+    if allow || t.all_finite() {
+        return Ok(());
+    }
+    let per_example = t.shape().iter().skip(1).product::<usize>().max(1);
+    let (i, v) = t.to_vec().into_iter().enumerate().find(|(_, v)| !v.is_finite()).expect("all_finite found one");
+    Err(DataError::format(
+        path.display().to_string(),
+        format!(
+            "{what}: element {i} (example {}) is {v}; non-finite {what} are refused unless LoadOptions::allow_non_finite is set",
+            i / per_example
+        ),
+    ))
+}
+
 /// A classification dataset from a features `.npy` (shape (N, ...), any float or integer
 /// dtype) and a labels `.npy` (shape (N,), integer dtype, non-negative). The number of
 /// classes is `num_classes` if given (every label must be below it), else the largest
-/// label plus one.
+/// label plus one (at most [`DEFAULT_MAX_CLASSES`]); see [`load_npy_dataset_with`].
 ///
 /// Errors name the path: unreadable or malformed files, labels that are not integers or
-/// not 1-D, N that differs between the files, a label out of range.
+/// not 1-D, N that differs between the files, a label out of range, a non-finite feature.
 pub fn load_npy_dataset<T: Element>(
     features_path: impl AsRef<Path>,
     labels_path: impl AsRef<Path>,
     num_classes: Option<usize>,
 ) -> Result<Dataset<T>> {
+    let options = LoadOptions { num_classes, ..LoadOptions::default() };
+    load_npy_dataset_with(features_path, labels_path, &options)
+}
+
+/// [`load_npy_dataset`] under explicit [`LoadOptions`].
+pub fn load_npy_dataset_with<T: Element>(
+    features_path: impl AsRef<Path>,
+    labels_path: impl AsRef<Path>,
+    options: &LoadOptions,
+) -> Result<Dataset<T>> {
     let (fp, lp) = (features_path.as_ref(), labels_path.as_ref());
-    let x = load_features::<T>(fp)?;
+    let x = load_features::<T>(fp, options)?;
     let y = npy::load_indices(lp)?;
     let lname = lp.display().to_string();
     if y.ndim() != 1 || y.len() != x.shape()[0] {
@@ -38,32 +144,29 @@ pub fn load_npy_dataset<T: Element>(
         ));
     }
     let labels: Vec<usize> = y.iter().copied().collect();
-    let k = match num_classes {
-        Some(k) => {
-            if let Some((index, &label)) = labels.iter().enumerate().find(|(_, l)| **l >= k) {
-                return Err(DataError::LabelOutOfRange {
-                    context: lname,
-                    index,
-                    label,
-                    num_classes: k,
-                });
-            }
-            k
-        }
-        None => labels.iter().max().map_or(0, |m| m + 1),
-    };
+    let k = options.classes(&lname, &labels, |_| None)?;
     Dataset::classification(x, labels, k)
 }
 
 /// A regression dataset from a features `.npy` (shape (N, ...)) and a targets `.npy`
-/// (shape (N, ...)). Errors name the path.
+/// (shape (N, ...)), both finite. Errors name the path.
 pub fn load_npy_regression<T: Element>(
     features_path: impl AsRef<Path>,
     targets_path: impl AsRef<Path>,
 ) -> Result<Dataset<T>> {
+    load_npy_regression_with(features_path, targets_path, &LoadOptions::default())
+}
+
+/// [`load_npy_regression`] under explicit [`LoadOptions`].
+pub fn load_npy_regression_with<T: Element>(
+    features_path: impl AsRef<Path>,
+    targets_path: impl AsRef<Path>,
+    options: &LoadOptions,
+) -> Result<Dataset<T>> {
     let (fp, tp) = (features_path.as_ref(), targets_path.as_ref());
-    let x = load_features::<T>(fp)?;
+    let x = load_features::<T>(fp, options)?;
     let y = npy::load::<T>(tp)?;
+    check_finite(tp, "targets", &y, options.allow_non_finite)?;
     if y.shape().first() != Some(&x.shape()[0]) {
         return Err(DataError::shape(
             tp.display().to_string(),
@@ -78,7 +181,7 @@ pub fn load_npy_regression<T: Element>(
     Dataset::regression(x, y)
 }
 
-fn load_features<T: Element>(path: &Path) -> Result<Tensor<T>> {
+fn load_features<T: Element>(path: &Path, options: &LoadOptions) -> Result<Tensor<T>> {
     let x = npy::load::<T>(path)?;
     if x.ndim() == 0 {
         return Err(DataError::shape(
@@ -86,6 +189,7 @@ fn load_features<T: Element>(path: &Path) -> Result<Tensor<T>> {
             "features must have shape (N, ...), got a 0-d array",
         ));
     }
+    check_finite(path, "features", &x, options.allow_non_finite)?;
     Ok(x)
 }
 
@@ -115,25 +219,36 @@ fn feature_tensor<T: Element>(table: &CsvTable, feature_cols: &[usize]) -> Resul
     Ok(Tensor::from_vec(x, &[table.rows(), feature_cols.len()])?)
 }
 
-/// A classification dataset from a CSV file of numbers: `label_column` (0-based) holds
-/// the class labels (non-negative integers), every other column is a feature, giving
-/// features of shape (rows, columns - 1). With `has_header` the first non-blank line
-/// is a header. The number of classes is the largest label plus one.
+/// A classification dataset from a CSV file of numbers (RFC 4180 quoting accepted):
+/// `label_column` (0-based) holds the class labels (non-negative integers), every other
+/// column is a feature, giving features of shape (rows, columns - 1). With `has_header`
+/// the first non-blank line is a header. The number of classes is the largest label plus
+/// one (at most [`DEFAULT_MAX_CLASSES`]); see [`load_csv_with`].
 ///
 /// Errors name the path, line and column (counted from 1), e.g.
-/// `data/mine.csv:17: column 3: 'abc' is not a number`: unreadable files, non-numeric or
-/// empty cells, ragged rows, labels that are negative or not integers.
+/// `data/mine.csv:17: column 3: 'abc' is not a number`: unreadable files, non-numeric,
+/// non-finite or empty cells, ragged rows, labels that are negative or not integers.
 pub fn load_csv<T: Element>(
     path: impl AsRef<Path>,
     label_column: usize,
     has_header: bool,
 ) -> Result<Dataset<T>> {
-    let table = CsvTable::read(path.as_ref(), has_header)?;
+    load_csv_with(path, label_column, has_header, &LoadOptions::default())
+}
+
+/// [`load_csv`] under explicit [`LoadOptions`].
+pub fn load_csv_with<T: Element>(
+    path: impl AsRef<Path>,
+    label_column: usize,
+    has_header: bool,
+    options: &LoadOptions,
+) -> Result<Dataset<T>> {
+    let table = CsvTable::read_with(path.as_ref(), has_header, options.allow_non_finite)?;
     let feature_cols = columns(&table, label_column)?;
     let labels = (0..table.rows())
         .map(|r| table.label(r, label_column))
         .collect::<Result<Vec<_>>>()?;
-    let k = labels.iter().max().map_or(0, |m| m + 1);
+    let k = options.classes(&table.path, &labels, |row| table.lines.get(row).copied())?;
     Dataset::classification(feature_tensor(&table, &feature_cols)?, labels, k)
 }
 
@@ -145,7 +260,17 @@ pub fn load_csv_regression<T: Element>(
     target_column: usize,
     has_header: bool,
 ) -> Result<Dataset<T>> {
-    let table = CsvTable::read(path.as_ref(), has_header)?;
+    load_csv_regression_with(path, target_column, has_header, &LoadOptions::default())
+}
+
+/// [`load_csv_regression`] under explicit [`LoadOptions`].
+pub fn load_csv_regression_with<T: Element>(
+    path: impl AsRef<Path>,
+    target_column: usize,
+    has_header: bool,
+    options: &LoadOptions,
+) -> Result<Dataset<T>> {
+    let table = CsvTable::read_with(path.as_ref(), has_header, options.allow_non_finite)?;
     let feature_cols = columns(&table, target_column)?;
     let y = feature_tensor(&table, &[target_column])?;
     Dataset::regression(feature_tensor(&table, &feature_cols)?, y)

@@ -24,6 +24,7 @@ pub use dropout::CheckpointedDropout;
 pub use recurrent::{BatchFirstRecurrent, RecurrentOutputKind};
 
 use crate::checkpoint::RngState;
+use crate::config::{LayerFootprint, NetworkConfig};
 use crate::error::{FrameworkError, Result};
 
 /// One top-level layer: its module and its position.
@@ -41,6 +42,8 @@ pub struct Network<T: Element> {
     output_shape: Vec<usize>,
     dropout_rngs: Vec<Rc<RefCell<TensorRng>>>,
     training: bool,
+    config: Option<NetworkConfig>,
+    footprints: Vec<(String, LayerFootprint)>,
 }
 
 impl<T: Element> Network<T> {
@@ -51,7 +54,26 @@ impl<T: Element> Network<T> {
         output_shape: Vec<usize>,
         dropout_rngs: Vec<Rc<RefCell<TensorRng>>>,
     ) -> Self {
-        Network { layers, input_shape, output_shape, dropout_rngs, training: true }
+        Network { layers, input_shape, output_shape, dropout_rngs, training: true, config: None, footprints: Vec::new() }
+    }
+
+    /// Records the configuration the network was built from and each configured layer's
+    /// memory footprint (by its configuration path).
+    pub(crate) fn set_origin(&mut self, config: NetworkConfig, footprints: Vec<(String, LayerFootprint)>) {
+        self.config = Some(config);
+        self.footprints = footprints;
+    }
+
+    /// The configuration this network was built from (checkpoints record it, and resuming
+    /// compares it).
+    pub fn config(&self) -> Option<&NetworkConfig> {
+        self.config.as_ref()
+    }
+
+    /// Each configured layer's memory footprint, in elements, by configuration path
+    /// (`layers[3]`): parameters and buffers, one example's kept activations, working memory.
+    pub fn footprints(&self) -> &[(String, LayerFootprint)] {
+        &self.footprints
     }
 
     /// The layers, in order.

@@ -61,9 +61,10 @@ impl<T: Element> Adam<T> {
 impl<T: Element> Optimizer<T> for Adam<T> {
     fn step(&mut self, params: &mut [Param<'_, T>]) -> Result<(), OptimError> {
         params.iter().try_for_each(check_shapes)?;
-        self.buffers.step += 1;
+        self.buffers.step = self.buffers.step.saturating_add(1);
         let c = &self.cfg;
-        let t = self.buffers.step as i32;
+        // beyond i32::MAX steps beta^t is 0 in f64 already
+        let t = i32::try_from(self.buffers.step).unwrap_or(i32::MAX);
         let (b1, b2): (T, T) = (cst(c.beta1), cst(c.beta2));
         let (one_b1, one_b2): (T, T) = (cst(1.0 - c.beta1), cst(1.0 - c.beta2));
         let bias1: T = cst(1.0 - c.beta1.powi(t));

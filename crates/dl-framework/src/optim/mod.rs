@@ -150,7 +150,7 @@ impl<T: Element> Buffers<T> {
                 let (shape, vals) = bufs
                     .get(*key)
                     .ok_or_else(|| OptimError::State(format!("parameter '{name}': buffer '{key}' is missing")))?;
-                if vals.len() != shape.iter().product::<usize>() {
+                if Some(vals.len()) != dl_tensor::shape::checked_numel(shape) {
                     return Err(OptimError::State(format!("parameter '{name}': buffer '{key}' has {} values for shape {shape:?}", vals.len())));
                 }
                 slots.push(vals.iter().map(|&v| T::from_f64_lossy(v)).collect());

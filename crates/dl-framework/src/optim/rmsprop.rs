@@ -92,7 +92,7 @@ impl<T: Element> Optimizer<T> for RmsProp<T> {
                 }
             }
         }
-        self.buffers.step += 1;
+        self.buffers.step = self.buffers.step.saturating_add(1);
         Ok(())
     }
 

@@ -75,7 +75,7 @@ impl<T: Element> Optimizer<T> for Sgd<T> {
             }
             v.iter_mut().zip(g.iter()).for_each(|(x, &g)| *x -= lr * g);
         }
-        self.buffers.step += 1;
+        self.buffers.step = self.buffers.step.saturating_add(1);
         Ok(())
     }
 

@@ -15,6 +15,7 @@
 //! | `divergence` | [`DivergenceReport`]: the step and the first layer or parameter where a NaN or infinity appeared |
 //! | `history` | [`History`]: records, JSON and CSV |
 //! | `progress` | an indicatif bar on a terminal, plain lines otherwise |
+//! | `resume` | [`ResumePolicy`] and [`config_changes`]: the fields in which a resumed run's configuration differs from its checkpoint's |
 
 mod divergence;
 mod history;
@@ -22,6 +23,7 @@ mod loss;
 mod monitor;
 mod ntk_monitor;
 mod progress;
+mod resume;
 mod sharpness;
 mod trainer;
 
@@ -37,6 +39,7 @@ pub use monitor::{
     activation_statistics, evaluate,
 };
 pub use ntk_monitor::{NtkMonitor, target_matrix};
+pub use resume::{ConfigChange, ResumePolicy, config_changes};
 pub use sharpness::{LossHessian, PowerIteration, top_hessian_eigenvalue};
 pub use trainer::{FitOutcome, StepMetrics, Trainer};
 
@@ -135,6 +138,19 @@ pub struct TrainConfig {
     /// `output_dir` is set.
     #[serde(default)]
     pub checkpoint_every: Option<u64>,
+    /// The most memory, in bytes, that a training step may take (parameters, gradients,
+    /// optimiser state and one batch's activations); absent: the machine's available
+    /// memory. [`Trainer::new`] refuses a batch size that would exceed it, naming the layer
+    /// whose activations are largest and the bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_limit_bytes: Option<u64>,
+    /// Fields that may differ from the checkpoint's configuration when resuming
+    /// (fine-tuning): training fields by their path (`"optimizer.lr"`, `"batch_size"`,
+    /// `"schedule"` for the whole schedule) and network fields under `network.`
+    /// (`"network.layers[2].p"`). Without them, resuming with another configuration is an
+    /// error naming every differing field; see [`ResumePolicy`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_config_changes: Vec<String>,
 }
 
 impl TrainConfig {
@@ -143,7 +159,19 @@ impl TrainConfig {
         crate::config::parse_json(text)
     }
 
-    /// Checks the values; errors name the field.
+    /// Reads and parses a JSON file; errors name the path and the field
+    /// (`train.json: optimizer.lr: invalid type: ...`).
+    pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self> {
+        crate::config::parse_file(path.as_ref())
+    }
+
+    /// The configuration as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a training configuration is plain data")
+    }
+
+    /// Checks every value [`Trainer::new`] checks (the optimiser's hyperparameters
+    /// included); errors name the field to its leaf (`optimizer.lr`, `schedule.then.gamma`).
     pub fn validate(&self) -> Result<()> {
         crate::config::check_positive("epochs", self.epochs)?;
         crate::config::check_positive("batch_size", self.batch_size)?;
@@ -167,7 +195,68 @@ impl TrainConfig {
                 return Err(FrameworkError::config("early_stopping.min_delta", format!("must be finite and >= 0, got {}", e.min_delta)));
             }
         }
-        self.schedule.validate().map_err(|e| FrameworkError::config("schedule", e.to_string()))?;
-        self.loss.validate()
+        self.optimizer.validate()?;
+        validate_schedule(&self.schedule, "schedule")?;
+        self.loss.validate()?;
+        for (i, field) in self.allow_config_changes.iter().enumerate() {
+            if field.trim().is_empty() {
+                return Err(FrameworkError::config(format!("allow_config_changes[{i}]"), "must name a field"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl OptimizerConfig {
+    /// The base learning rate.
+    pub fn lr(&self) -> f64 {
+        match self {
+            OptimizerConfig::Sgd(c) => c.lr,
+            OptimizerConfig::Adam(c) => c.lr,
+            OptimizerConfig::RmsProp(c) => c.lr,
+        }
+    }
+
+    /// Checks the hyperparameters (as the optimiser's constructor does); errors name the
+    /// field as `optimizer.<name>`.
+    pub fn validate(&self) -> Result<()> {
+        let r = match *self {
+            OptimizerConfig::Sgd(c) => crate::optim::Sgd::<f64>::new(c).map(drop),
+            OptimizerConfig::Adam(c) => crate::optim::Adam::<f64>::new(c).map(drop),
+            OptimizerConfig::RmsProp(c) => crate::optim::RmsProp::<f64>::new(c).map(drop),
+        };
+        r.map_err(|e| hyperparameter_error("optimizer", e))
+    }
+
+    /// How many buffers per parameter the optimiser keeps (for memory estimates).
+    pub fn buffers_per_parameter(&self) -> u64 {
+        match self {
+            OptimizerConfig::Sgd(c) => u64::from(c.momentum != 0.0),
+            OptimizerConfig::Adam(_) => 2,
+            OptimizerConfig::RmsProp(c) => 1 + u64::from(c.centered) + u64::from(c.momentum != 0.0),
+        }
+    }
+}
+
+/// An optimiser or schedule error as a configuration error at `prefix.<field>`.
+pub(crate) fn hyperparameter_error(prefix: &str, e: crate::optim::OptimError) -> FrameworkError {
+    match e {
+        crate::optim::OptimError::Hyperparameter { field, value, reason } => {
+            FrameworkError::config(format!("{prefix}.{field}"), format!("{reason}, got {value}"))
+        }
+        other => FrameworkError::config(prefix, other.to_string()),
+    }
+}
+
+/// Validates a schedule, naming nested fields to the leaf (`schedule.then.gamma`).
+fn validate_schedule(schedule: &LrSchedule, prefix: &str) -> Result<()> {
+    match schedule {
+        LrSchedule::Warmup { steps, then } => {
+            if *steps == 0 {
+                return Err(FrameworkError::config(format!("{prefix}.steps"), "warm-up needs at least one step"));
+            }
+            validate_schedule(then, &format!("{prefix}.then"))
+        }
+        other => other.validate().map_err(|e| hyperparameter_error(prefix, e)),
     }
 }

@@ -25,19 +25,20 @@ use std::path::{Path, PathBuf};
 
 use dl_autodiff::Var;
 use dl_layers::{Module, commit_step, parameters_for_step};
-use dl_tensor::{Element, Tensor, TensorRng, seeded_rng};
+use dl_tensor::{Element, MemoryLimit, Tensor, TensorRng, seeded_rng};
 
 use super::divergence::{DivergenceReport, DivergenceSite, first_non_finite_activation, non_finite_kind};
 use super::history::History;
 use super::loss::accuracy;
 use super::monitor::{Monitor, MonitorContext, evaluate};
 use super::progress::Progress;
-use super::{OptimizerConfig, TrainConfig};
+use super::resume::{ResumePolicy, config_changes};
+use super::{OptimizerConfig, TrainConfig, hyperparameter_error};
 use crate::checkpoint::{Checkpoint, EarlyStoppingState, RngState, TrainingState};
 use crate::data::Dataset;
 use crate::error::{FrameworkError, Result};
 use crate::network::Network;
-use crate::optim::{self, Adam, OptimError, Optimizer, RmsProp, Sgd, clip_grad_norm};
+use crate::optim::{self, Adam, Optimizer, RmsProp, Sgd, clip_grad_norm};
 
 /// What one step measured.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -87,11 +88,37 @@ pub struct Trainer<T: Element> {
     last_checkpoint: Option<PathBuf>,
 }
 
-fn optim_config_error(e: OptimError) -> FrameworkError {
-    match e {
-        OptimError::Hyperparameter { field, value, reason } => FrameworkError::config(format!("optimizer.{field}"), format!("{reason}, got {value}")),
-        other => FrameworkError::config("optimizer", other.to_string()),
+fn optim_config_error(e: optim::OptimError) -> FrameworkError {
+    hyperparameter_error("optimizer", e)
+}
+
+/// Refuses a training run whose parameters, gradients, optimiser state and one batch's
+/// activations (`batch` examples) would exceed the configured memory limit, naming the
+/// layer with the largest activations (before any batch is allocated).
+fn check_training_memory<T: Element>(network: &Network<T>, config: &TrainConfig, batch: usize) -> Result<()> {
+    let footprints = network.footprints();
+    if footprints.is_empty() {
+        return Ok(());
     }
+    let size = std::mem::size_of::<T>() as u64;
+    let batch = batch as u64;
+    let sum = |f: &dyn Fn(&crate::config::LayerFootprint) -> u64| footprints.iter().try_fold(0u64, |a, (_, fp)| a.checked_add(f(fp)));
+    let input = dl_tensor::shape::checked_numel(network.input_shape()).map(|n| n as u64);
+    let per_parameter = 2 + config.optimizer.buffers_per_parameter(); // value, gradient, optimiser buffers
+    let workspace = footprints.iter().map(|(_, f)| f.workspace).max().unwrap_or(0);
+    let elements = (|| {
+        let state = sum(&|f| f.state)?.checked_mul(per_parameter)?;
+        let per_example = sum(&|f| f.activations)?.checked_add(input?)?.checked_add(workspace)?;
+        state.checked_add(per_example.checked_mul(batch)?)
+    })();
+    let (largest, fp) = footprints.iter().max_by_key(|(_, f)| f.activations).expect("not empty");
+    let largest_bytes = fp.activations.saturating_mul(batch).saturating_mul(size);
+    let what = format!(
+        "training with batches of {batch} examples (parameters, gradients and optimiser state, and one batch's activations, the largest those of {largest}: {largest_bytes} bytes)"
+    );
+    MemoryLimit::from_option(config.memory_limit_bytes)
+        .check(what, elements.and_then(|e| e.checked_mul(size)))
+        .map_err(|e| FrameworkError::config("batch_size", e.to_string()))
 }
 
 impl<T: Element> Trainer<T> {
@@ -169,7 +196,11 @@ impl<T: Element> Trainer<T> {
     /// Checks that `data` fits the network: features `(N, ...input_shape)`, class labels,
     /// and as many classes as the network has outputs.
     pub fn check_data(&self, data: &Dataset<T>, what: &str) -> Result<()> {
-        self.network.check_input(data.features().shape()).map_err(|e| FrameworkError::DataMismatch(format!("{what}: {e}")))?;
+        self.network.check_input(data.features().shape()).map_err(|e| match e {
+            // one prefix: "data does not fit the network: training set: the network takes ..."
+            FrameworkError::DataMismatch(m) => FrameworkError::DataMismatch(format!("{what}: {m}")),
+            other => other,
+        })?;
         let Some(classes) = data.num_classes() else {
             return Err(FrameworkError::DataMismatch(format!("{what}: the classification loss needs class labels, got regression targets")));
         };
@@ -191,6 +222,9 @@ impl<T: Element> Trainer<T> {
     /// One optimiser step on `batch`.
     pub fn train_step(&mut self, batch: &Dataset<T>) -> Result<StepMetrics> {
         self.check_data(batch, "minibatch")?;
+        if self.step == u64::MAX {
+            return Err(FrameworkError::config("max_steps", "the step counter is at u64::MAX: no further step can be counted"));
+        }
         let labels = batch.labels().expect("checked by check_data");
         let lr = self.config.schedule.lr_at(self.base_lr, self.step);
         self.optimizer.set_lr(lr);
@@ -307,7 +341,8 @@ impl<T: Element> Trainer<T> {
         if per_epoch == 0 {
             return Err(FrameworkError::DataMismatch(format!("a training set of {} examples gives no batch of {bs} (drop_last)", train.len())));
         }
-        let total = (self.config.epochs * per_epoch) as u64;
+        check_training_memory(&self.network, &self.config, bs.min(train.len()))?;
+        let total = (self.config.epochs as u64).saturating_mul(per_epoch as u64);
         let progress = Progress::new(self.config.progress, total, self.step.min(total));
         self.network.train();
         let result = self.run(train, valid, &progress);
@@ -434,6 +469,8 @@ impl<T: Element> Trainer<T> {
             finished: self.finished,
             stopped_early: self.stopped_early,
             history: self.history.clone(),
+            network_config: self.network.config().and_then(|c| serde_json::to_value(c).ok()),
+            train_config: serde_json::to_value(&self.config).ok(),
         };
         Checkpoint { state, params: self.network.state_dict(), optimizer: self.optimizer.state(), best_params: self.best_params.clone() }
     }
@@ -446,15 +483,48 @@ impl<T: Element> Trainer<T> {
     }
 
     /// Restores the run from the checkpoint at `path`. Nothing changes unless the whole
-    /// file is valid and fits this network and optimiser.
+    /// file is valid, fits this network and optimiser, and was made with the same
+    /// configuration, up to the changes `allow_config_changes` allows (see
+    /// [`ResumePolicy`]).
     pub fn resume(&mut self, path: &Path) -> Result<()> {
-        let ck = Checkpoint::<T>::read(path)?;
-        self.restore(path, ck)
+        let policy = ResumePolicy::from_fields(&self.config.allow_config_changes);
+        self.resume_with(path, &policy)
     }
 
-    /// Restores the run from an in-memory checkpoint (`path` names it in errors).
+    /// [`Trainer::resume`] under an explicit policy (fine-tuning:
+    /// `ResumePolicy::AllowChanges(vec!["optimizer.lr".into()])`).
+    pub fn resume_with(&mut self, path: &Path, policy: &ResumePolicy) -> Result<()> {
+        let ck = Checkpoint::<T>::read(path)?;
+        self.restore_with(path, ck, policy)
+    }
+
+    /// Restores the run from an in-memory checkpoint (`path` names it in errors), under
+    /// the policy of `allow_config_changes`.
     pub fn restore(&mut self, path: &Path, ck: Checkpoint<T>) -> Result<()> {
+        let policy = ResumePolicy::from_fields(&self.config.allow_config_changes);
+        self.restore_with(path, ck, &policy)
+    }
+
+    /// The fields in which this trainer's configuration (training, and the network's under
+    /// `network.`) differs from the one `state` was saved with and `policy` does not
+    /// allow. A checkpoint that recorded no configuration (written before they were
+    /// recorded) has nothing to compare.
+    pub fn refused_config_changes(&self, state: &TrainingState, policy: &ResumePolicy) -> Vec<super::ConfigChange> {
+        let mut changes = Vec::new();
+        if let (Some(theirs), Ok(ours)) = (&state.train_config, serde_json::to_value(&self.config)) {
+            changes.extend(config_changes(theirs, &ours, ""));
+        }
+        if let (Some(theirs), Some(Ok(ours))) = (&state.network_config, self.network.config().map(serde_json::to_value)) {
+            changes.extend(config_changes(theirs, &ours, "network"));
+        }
+        changes.retain(|c| !policy.allows(&c.field));
+        changes
+    }
+
+    /// [`Trainer::restore`] under an explicit policy.
+    pub fn restore_with(&mut self, path: &Path, ck: Checkpoint<T>, policy: &ResumePolicy) -> Result<()> {
         let err = |m: String| FrameworkError::checkpoint(path, m);
+        ck.validate_finite(path)?;
         // parameters and buffers (running statistics): what `state_dict` holds
         let own: BTreeMap<String, Vec<usize>> = self.network.state_dict().into_iter().map(|(k, t)| (k, t.shape().to_vec())).collect();
         let fits = |params: &BTreeMap<String, Tensor<T>>| {
@@ -468,8 +538,33 @@ impl<T: Element> Trainer<T> {
         if ck.best_params.as_ref().is_some_and(|b| !fits(b)) {
             return Err(err("its best-epoch parameters do not fit the network".into()));
         }
+        for (param, bufs) in &ck.optimizer.buffers {
+            for (key, (shape, _)) in bufs {
+                if own.get(param) != Some(shape) {
+                    return Err(err(format!(
+                        "optimiser state '{param}/{key}' has shape {shape:?}, but the network's parameter '{param}' has {}",
+                        own.get(param).map_or("no such parameter".to_string(), |s| format!("shape {s:?}"))
+                    )));
+                }
+            }
+        }
+        for (what, r) in [("epoch_start_rng", &ck.state.epoch_start_rng), ("shuffle_rng", &ck.state.shuffle_rng)] {
+            if r.try_restore().is_none() {
+                return Err(err(format!("{what} is not a valid generator state")));
+            }
+        }
         if ck.state.dropout_rngs.len() != self.network.rng_states().len() {
             return Err(err(format!("{} dropout generators for a network with {}", ck.state.dropout_rngs.len(), self.network.rng_states().len())));
+        }
+        let refused = self.refused_config_changes(&ck.state, policy);
+        if !refused.is_empty() {
+            let fields: Vec<String> = refused.iter().map(|c| format!("{:?}", c.field)).collect();
+            let listed: Vec<String> = refused.iter().map(|c| c.to_string()).collect();
+            return Err(err(format!(
+                "was made with another configuration: {}; resuming under it would not continue that run. To change it on purpose (fine-tuning), allow the fields: \"allow_config_changes\": [{}] or ResumePolicy::AllowChanges",
+                listed.join("; "),
+                fields.join(", ")
+            )));
         }
         let previous = self.optimizer.state();
         self.optimizer.load_state(&ck.optimizer).map_err(|e| err(e.to_string()))?;
