@@ -42,7 +42,7 @@ fn peer_style_median(mut step: impl FnMut()) -> f64 {
 
 fn bench_batch_norm(c: &mut Criterion) {
     let mut rng = seeded_rng(0);
-    let bn = BatchNorm1d::<f32>::new(1024);
+    let bn = BatchNorm1d::<f32>::new(1024).unwrap();
     let x = Var::leaf(Tensor::<f32>::randn(&[256, 1024], &mut rng), true);
     let g = Tensor::<f32>::randn(&[256, 1024], &mut rng);
     let fwd = || black_box(no_grad(|| bn.forward(&x)).unwrap());
@@ -50,9 +50,12 @@ fn bench_batch_norm(c: &mut Criterion) {
         let grads = bn.forward(&x).unwrap().vjp(&g).unwrap();
         black_box(grads);
     };
-    eprintln!("batchnorm1d 256x1024 train fwd: peer-style median {:.4} ms", peer_style_median(|| {
-        fwd();
-    }));
+    eprintln!(
+        "batchnorm1d 256x1024 train fwd: peer-style median {:.4} ms",
+        peer_style_median(|| {
+            fwd();
+        })
+    );
     eprintln!("batchnorm1d 256x1024 train fwd+bwd: peer-style median {:.4} ms", peer_style_median(fwd_bwd));
     let mut group = c.benchmark_group("batchnorm1d_256x1024");
     group.bench_function("train_fwd", |b| b.iter(fwd));

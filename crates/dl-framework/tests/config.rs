@@ -133,9 +133,16 @@ fn critical_initialisation_draws_the_critical_variances() {
     .unwrap();
     let sigma_w2 = dl_init::critical_sigma_w2(&dl_init::Activation::Tanh, 0.04).unwrap();
     assert!((1.6..1.8).contains(&sigma_w2), "{sigma_w2}");
-    // ReLU has a critical point only at sigma_b2 = 0; the error says why.
-    let e = err(r#"{"input_shape": [4], "init": {"scheme": "critical", "activation": "relu", "sigma_b2": 0.04}, "layers": [{"type": "dense", "units": 2}]}"#);
-    assert!(e.contains("init.activation: no critical point"), "{e}");
+    // ReLU with a bias: chi_1 = sigma_w2 / 2 at every q, so the critical sigma_w2 is He's 2
+    // (where q* diverges, growing by sigma_b2 per layer).
+    let relu = build(
+        r#"{"input_shape": [400], "init": {"scheme": "critical", "activation": "relu", "sigma_b2": 0.04},
+            "layers": [{"type": "dense", "units": 500, "activation": "relu"}]}"#,
+    )
+    .unwrap();
+    let w = relu.parameters()[0].param.value().to_vec();
+    let var = w.iter().map(|x| x * x).sum::<f64>() / w.len() as f64;
+    assert!((var / (2.0 / 400.0) - 1.0).abs() < 5.0 * (2.0 / w.len() as f64).sqrt(), "{var}");
     let p = net.parameters();
     let w = p[0].param.value().to_vec();
     let var = w.iter().map(|x| x * x).sum::<f64>() / w.len() as f64;

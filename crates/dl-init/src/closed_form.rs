@@ -30,14 +30,15 @@ fn angle(q1: f64, q2: f64, q12: f64) -> f64 {
     (q1 * q2 - q12 * q12).max(0.0).sqrt().atan2(q12)
 }
 
-/// The ReLU pair (arc-cosine kernels of degree 1 and 0; Cho & Saul 2009).
+/// The ReLU pair (arc-cosine kernels of degree 1 and 0; Cho & Saul 2009), written as
+/// sqrt(q1 q2) (sin theta / (2 pi) + (1 - theta / pi) cos theta / 2) and (1 - theta / pi) / 2
+/// so that at theta = 0 they are exactly q / 2 and 1 / 2: the length map of ReLU at
+/// sigma_w2 = 2 is then exactly the identity (its fixed points are every q).
 pub fn relu_pair(q1: f64, q2: f64, q12: f64) -> PairExpectation {
     let theta = angle(q1, q2, q12);
     let norm = (q1 * q2).sqrt();
-    PairExpectation {
-        phi_phi: norm / (2.0 * PI) * (theta.sin() + (PI - theta) * theta.cos()),
-        dphi_dphi: (PI - theta) / (2.0 * PI),
-    }
+    let open = 1.0 - theta / PI;
+    PairExpectation { phi_phi: norm * (theta.sin() / (2.0 * PI) + 0.5 * open * theta.cos()), dphi_dphi: 0.5 * open }
 }
 
 /// The erf pair (Williams 1997).

@@ -28,10 +28,13 @@
 //! xi_c = -1 / log(chi_c) (Schoenholz et al. 2017, eq. 9), infinite at criticality.
 
 use crate::error::{InitError, Result, finite, non_negative};
-use crate::gaussian::{expect_dphi_dphi, expect_phi_phi};
+use crate::gaussian::{expect_dphi_dphi, expect_phi_phi, mean_phi};
 use crate::mean_field::{MeanField, depth_scale};
 use crate::phase::PHASE_TOLERANCE;
 use crate::roots::brent;
+
+/// c* is found to this absolute tolerance.
+const C_STAR_TOL: f64 = 1e-13;
 
 /// The fixed points of the correlation map at q*.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -81,8 +84,14 @@ impl MeanField {
             )));
         }
         let next = self.length_map(q)?;
-        let cross = self.sigma_w2() * expect_phi_phi(self.activation(), q, q, c * q)? + self.sigma_b2();
-        Ok(cross / next)
+        // At c = 0 the two pre-activations are independent: E[phi(u1) phi(u2)] = E[phi(u)]^2,
+        // a square (>= 0, and 0 exactly when E[phi(u)] is).
+        let moment = if c == 0.0 {
+            mean_phi(self.activation(), q)?.powi(2)
+        } else {
+            expect_phi_phi(self.activation(), q, q, c * q)?
+        };
+        Ok((self.sigma_w2() * moment + self.sigma_b2()) / next)
     }
 
     /// The slope of [`Self::correlation_map`] in c: sigma_w2 q E[phi'(u1) phi'(u2)] / L(q)
@@ -108,13 +117,28 @@ impl MeanField {
         Ok(out)
     }
 
-    /// The stable fixed point c* of the correlation map at q*, with chi_c and chi_1.
+    /// The stable fixed point c* of the correlation map at the q* reached from q0 = 1, with
+    /// chi_c and chi_1. See [`Self::c_star_at`]; errors where q* does not exist, is not
+    /// unique ([`InitError::FixedPointNotUnique`]) or is 0 ([`InitError::Undefined`]).
+    pub fn c_star(&self) -> Result<CorrelationFixedPoint> {
+        self.c_star_at(self.q_star()?)
+    }
+
+    /// The stable fixed point c* of the correlation map for inputs of length `q_star` (a
+    /// fixed point of the length map, e.g. [`Self::q_star_from`] where every q is one).
     ///
     /// Ordered or critical (chi_1 <= 1 + [`PHASE_TOLERANCE`]): c* = 1. Chaotic: c* is the
     /// root of C(c) - c in [0, 1), bracketed by C(0) - 0 >= 0 and the first of
     /// c = 0.5, 0.9, 0.99, ... with C(c) < c, then found by Brent's method to 1e-13.
-    pub fn c_star(&self) -> Result<CorrelationFixedPoint> {
-        let q_star = self.q_star()?;
+    ///
+    /// **c* = 0.** C(0) = (sigma_w2 E[phi(u)]^2 + sigma_b2) / q* (independent inputs) is
+    /// computed as that square, never below 0. When the root it leads to is below the 1e-13
+    /// tolerance (Newton's step from 0, C(0) / (1 - C'(0)), is), c* = 0 is returned exactly:
+    /// an endpoint root. For odd activations without bias (tanh, erf at sigma_b2 = 0 on the
+    /// chaotic side) E[phi(u)] = 0 and c* = 0 is exact: C is odd and convex on [0, 1] with
+    /// C(1) = 1, so 0 is its only fixed point below 1.
+    pub fn c_star_at(&self, q_star: f64) -> Result<CorrelationFixedPoint> {
+        non_negative("q*", q_star)?;
         if q_star == 0.0 {
             return Err(InitError::Undefined(format!(
                 "c* is undefined for {} at sigma_w2 = {}, sigma_b2 = {}: q* = 0, every input collapses to zero",
@@ -128,19 +152,25 @@ impl MeanField {
             return Ok(CorrelationFixedPoint { q_star, c_star: 1.0, chi_c: chi_1, chi_1 });
         }
         let g = |c: f64| -> Result<f64> { Ok(self.correlation_map(q_star, c)? - c) };
-        let (mut lo, mut g_lo) = (0.0, g(0.0)?);
-        let mut delta = 0.5;
-        let c_star = loop {
-            let hi = 1.0 - delta;
-            let g_hi = g(hi)?;
-            if g_hi < 0.0 {
-                break brent(g, lo, hi, g_lo, g_hi, 1e-13, "fixed point of the correlation map")?;
-            }
-            (lo, g_lo) = (hi, g_hi);
-            delta *= if delta == 0.5 { 0.2 } else { 0.1 };
-            if delta < 1e-13 {
-                // C(c) >= c up to 1 - 1e-13: c* is 1 to within 1e-13.
-                break 1.0;
+        let g_zero = g(0.0)?;
+        let newton_from_zero = g_zero / (1.0 - self.correlation_map_slope(q_star, 0.0)?);
+        let c_star = if (0.0..C_STAR_TOL).contains(&newton_from_zero) {
+            0.0
+        } else {
+            let (mut lo, mut g_lo) = (0.0, g_zero);
+            let mut delta = 0.5;
+            loop {
+                let hi = 1.0 - delta;
+                let g_hi = g(hi)?;
+                if g_hi < 0.0 {
+                    break brent(g, lo, hi, g_lo, g_hi, C_STAR_TOL, "fixed point of the correlation map")?;
+                }
+                (lo, g_lo) = (hi, g_hi);
+                delta *= if delta == 0.5 { 0.2 } else { 0.1 };
+                if delta < C_STAR_TOL {
+                    // C(c) >= c up to 1 - 1e-13: c* is 1 to within 1e-13.
+                    break 1.0;
+                }
             }
         };
         let chi_c = self.correlation_map_slope(q_star, c_star)?;

@@ -4,6 +4,8 @@
 //! At criticality both depth scales diverge, so signals and gradients propagate through
 //! deep networks (Schoenholz et al. 2017). For ReLU with sigma_b2 = 0 this is He
 //! initialisation (sigma_w2 = 2); for tanh with sigma_b2 = 0 it is LeCun's (sigma_w2 = 1).
+//! For ReLU with sigma_b2 > 0 it is still sigma_w2 = 2 (chi_1 = sigma_w2 / 2 whatever q), but
+//! there the length map has no fixed point: the forward variance grows by sigma_b2 per layer.
 //!
 //! ```
 //! use dl_init::{Activation, CriticalInit};

@@ -40,6 +40,16 @@ pub enum InitError {
     )]
     LengthMapDiverges { activation: String, sigma_w2: f64, sigma_b2: f64, q_last: f64, q_next: f64 },
 
+    /// Every variance near the starting point is a fixed point of the length map (L(q) = q
+    /// over a whole range: ReLU at sigma_w2 = 2 without bias), so "the" fixed point q* does
+    /// not exist.
+    #[error(
+        "the length map of {activation} at sigma_w2 = {sigma_w2}, sigma_b2 = {sigma_b2} has no unique fixed point: \
+         L(q) = q at every q tested in [{q_low}, {q_high}], each variance is kept; q* is not unique \
+         (give the input variance: q_star_from, analyze_from)"
+    )]
+    FixedPointNotUnique { activation: String, sigma_w2: f64, sigma_b2: f64, q_low: f64, q_high: f64 },
+
     /// A fixed-point or root-finding procedure did not converge.
     #[error("{what} did not converge after {iterations} iterations: last iterate {last:e}, residual {residual:e}")]
     NotConverged { what: &'static str, iterations: usize, last: f64, residual: f64 },

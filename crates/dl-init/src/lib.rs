@@ -9,9 +9,10 @@
 //! | [`kronrod`] | adaptive Gauss–Kronrod (G7/K15) with breakpoints, for kinked integrands |
 //! | [`closed_form`] | arc-cosine (ReLU, leaky ReLU), Williams' erf, sin and linear Gaussian kernels |
 //! | [`gaussian`] | **the Gaussian-expectation engine** shared with dl-ntk: [`gaussian_expectation_pair`] gives E[phi(u) phi(v)] and E[phi'(u) phi'(v)] for any 2x2 covariance |
-//! | [`mean_field`] | [`MeanField`]: the length map, q*, chi_1, the depth scale xi_q |
+//! | [`mean_field`] | [`MeanField`]: the length map, its slope, chi_1 at any q |
+//! | [`length_fixed_point`] | q* and its edge cases ([`LengthFixedPoint`]: positive, the degenerate q* = 0, every q; divergence), chi_1 at q*, xi_q |
 //! | [`correlation_map`] | the covariance and correlation maps, c*, chi_c, the depth scale xi_c |
-//! | [`phase`] | ordered / critical / chaotic, [`critical_sigma_w2`], the critical line, phase diagrams |
+//! | [`phase`] | ordered / critical / chaotic / degenerate (q* = 0), [`MeanField::analyze`], [`critical_sigma_w2`], the critical line, phase diagrams |
 //! | [`critical_init`] | [`CriticalInit`]: weights and biases drawn on the critical line |
 //! | [`activation_design`] | parameters of an activation family for chi_1 = 1, q* = 1; SELU's constants; the gain of any activation |
 //! | [`error`] | [`InitError`]: every failure with the values involved; no NaN is ever returned in its place |
@@ -44,7 +45,10 @@
 //! // Deeper in the chaotic phase nearby inputs decorrelate to c* < 1.
 //! let chaotic = MeanField::new(Activation::Tanh, 4.0, 0.05)?.analyze()?;
 //! assert_eq!(chaotic.phase, Phase::Chaotic);
-//! assert!(chaotic.c_star < 1.0);
+//! assert!(chaotic.c_star.unwrap() < 1.0);
+//! // Without bias and at LeCun's sigma_w2 = 1 the signal dies (q* = 0): no correlation to speak of.
+//! let lecun = MeanField::new(Activation::Tanh, 1.0, 0.0)?.analyze()?;
+//! assert_eq!((lecun.phase, lecun.q_star, lecun.c_star), (Phase::Degenerate, 0.0, None));
 //! # Ok::<(), dl_init::InitError>(())
 //! ```
 //!
@@ -84,6 +88,7 @@ pub mod gauss_hermite;
 pub mod gaussian;
 pub mod kronrod;
 pub mod layerwise;
+pub mod length_fixed_point;
 pub mod lsuv;
 pub mod mean_field;
 pub mod orthogonal;
@@ -101,9 +106,10 @@ pub use critical_init::CriticalInit;
 pub use error::{InitError, Result};
 pub use fans::{FanMode, Fans};
 pub use gaussian::{PairExpectation, gaussian_expectation_pair};
+pub use length_fixed_point::LengthFixedPoint;
 pub use lsuv::{LsuvOptions, lsuv};
 pub use mean_field::MeanField;
-pub use phase::{Phase, SignalPropagation, critical_line, critical_sigma_w2, phase_diagram};
+pub use phase::{Phase, PhaseOutcome, PhasePoint, SignalPropagation, critical_line, critical_sigma_w2, phase_diagram};
 pub use phi_layer::PhiLayer;
 pub use scheme::Scheme;
 pub use statistics::{ActivationStatistics, analyze_activation_statistics};

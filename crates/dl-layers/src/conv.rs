@@ -76,11 +76,20 @@ impl ConvOptions {
 
     fn validate(&self, layer: &str, in_ch: usize, out_ch: usize, kernel: &[usize]) -> Result<()> {
         let bad = |d: String| Err(LayerError::config(layer, d));
-        if in_ch == 0 || out_ch == 0 || kernel.contains(&0) || self.stride == 0 || self.dilation == 0 || self.groups == 0 {
+        if in_ch == 0
+            || out_ch == 0
+            || kernel.contains(&0)
+            || self.stride == 0
+            || self.dilation == 0
+            || self.groups == 0
+        {
             return bad("channels, kernel, stride, dilation and groups must be positive".into());
         }
         if !in_ch.is_multiple_of(self.groups) || !out_ch.is_multiple_of(self.groups) {
-            return bad(format!("in_channels {in_ch} and out_channels {out_ch} must be divisible by groups {}", self.groups));
+            return bad(format!(
+                "in_channels {in_ch} and out_channels {out_ch} must be divisible by groups {}",
+                self.groups
+            ));
         }
         if self.padding == Padding::Same && self.stride != 1 {
             return bad(format!("padding 'same' needs stride 1, got stride {}", self.stride));
@@ -97,11 +106,24 @@ fn uniform_init<T: Element>(shape: &[usize], fan_in: usize, rng: &mut TensorRng)
 fn check_spatial(layer: &str, expected: &str, shape: &[usize], windows: &[(Window, usize)]) -> Result<()> {
     for (w, len) in windows {
         if w.output_len("conv", *len).is_err() {
-            let detail = format!("{expected} with each padded spatial size at least the dilated kernel {}", w.effective_kernel());
+            let detail = format!(
+                "{expected} with each padded spatial size at least the dilated kernel {}",
+                w.effective_kernel()
+            );
             return Err(LayerError::layer(layer, detail, shape));
         }
     }
     Ok(())
+}
+
+/// A given bias as a parameter, checked to be `(out_channels)`.
+fn checked_bias<T: Element>(layer: &str, bias: Option<Tensor<T>>, out_channels: usize) -> Result<Option<Param<T>>> {
+    match bias {
+        Some(b) if b.shape() != [out_channels] => {
+            Err(LayerError::param_shape(layer, "bias", format!("[{out_channels}]"), b.shape()))
+        }
+        b => Ok(b.map(Param::new)),
+    }
 }
 
 /// 2-D convolution over `(N, C, H, W)`.
@@ -117,7 +139,13 @@ pub struct Conv2d<T: Element> {
 
 impl<T: Element> Conv2d<T> {
     /// A convolution with PyTorch's default initialisation drawn from `rng`.
-    pub fn new(in_channels: usize, out_channels: usize, kernel: (usize, usize), options: ConvOptions, rng: &mut TensorRng) -> Result<Self> {
+    pub fn new(
+        in_channels: usize,
+        out_channels: usize,
+        kernel: (usize, usize),
+        options: ConvOptions,
+        rng: &mut TensorRng,
+    ) -> Result<Self> {
         options.validate("Conv2d", in_channels, out_channels, &[kernel.0, kernel.1])?;
         let cg = in_channels / options.groups;
         let fan_in = cg * kernel.0 * kernel.1;
@@ -126,9 +154,36 @@ impl<T: Element> Conv2d<T> {
         Ok(Conv2d { weight, bias, in_channels, out_channels, kernel, options, training: true })
     }
 
+    /// A convolution with the given weight `(out_channels, in_channels / groups, kh, kw)`
+    /// and optional bias `(out_channels)` (PyTorch's layouts); `options.groups` gives
+    /// `in_channels`, and whether there is a bias is decided by `bias` (`options.bias` is
+    /// set to match). A tensor of another shape is a [`LayerError::ParamShape`] naming the
+    /// parameter and both shapes.
+    pub fn from_tensors(weight: Tensor<T>, bias: Option<Tensor<T>>, options: ConvOptions) -> Result<Self> {
+        let w = weight.shape();
+        if w.len() != 4 {
+            return Err(LayerError::param_shape(
+                "Conv2d",
+                "weight",
+                "(out_channels, in_channels / groups, kh, kw): 4 axes",
+                w,
+            ));
+        }
+        let (out_channels, in_channels, kernel) = (w[0], w[1] * options.groups, (w[2], w[3]));
+        let options = options.bias(bias.is_some());
+        options.validate("Conv2d::from_tensors", in_channels, out_channels, &[kernel.0, kernel.1])?;
+        let layer = format!("Conv2d({in_channels} -> {out_channels}, kernel {}x{})", kernel.0, kernel.1);
+        let bias = checked_bias(&layer, bias, out_channels)?;
+        Ok(Conv2d { weight: Param::new(weight), bias, in_channels, out_channels, kernel, options, training: true })
+    }
+
     /// The windows along height and width.
     pub fn geometry(&self) -> ConvGeometry {
-        ConvGeometry { h: self.options.window(self.kernel.0), w: self.options.window(self.kernel.1), groups: self.options.groups }
+        ConvGeometry {
+            h: self.options.window(self.kernel.0),
+            w: self.options.window(self.kernel.1),
+            groups: self.options.groups,
+        }
     }
 }
 
@@ -174,13 +229,39 @@ pub struct Conv1d<T: Element> {
 
 impl<T: Element> Conv1d<T> {
     /// A convolution with PyTorch's default initialisation drawn from `rng`.
-    pub fn new(in_channels: usize, out_channels: usize, kernel: usize, options: ConvOptions, rng: &mut TensorRng) -> Result<Self> {
+    pub fn new(
+        in_channels: usize,
+        out_channels: usize,
+        kernel: usize,
+        options: ConvOptions,
+        rng: &mut TensorRng,
+    ) -> Result<Self> {
         options.validate("Conv1d", in_channels, out_channels, &[kernel])?;
         let cg = in_channels / options.groups;
         let fan_in = cg * kernel;
         let weight = Param::new(uniform_init(&[out_channels, cg, kernel], fan_in, rng)?);
         let bias = if options.bias { Some(Param::new(uniform_init(&[out_channels], fan_in, rng)?)) } else { None };
         Ok(Conv1d { weight, bias, in_channels, out_channels, kernel, options, training: true })
+    }
+
+    /// A convolution with the given weight `(out_channels, in_channels / groups, k)` and
+    /// optional bias `(out_channels)`; see [`Conv2d::from_tensors`].
+    pub fn from_tensors(weight: Tensor<T>, bias: Option<Tensor<T>>, options: ConvOptions) -> Result<Self> {
+        let w = weight.shape();
+        if w.len() != 3 {
+            return Err(LayerError::param_shape(
+                "Conv1d",
+                "weight",
+                "(out_channels, in_channels / groups, k): 3 axes",
+                w,
+            ));
+        }
+        let (out_channels, in_channels, kernel) = (w[0], w[1] * options.groups, w[2]);
+        let options = options.bias(bias.is_some());
+        options.validate("Conv1d::from_tensors", in_channels, out_channels, &[kernel])?;
+        let layer = format!("Conv1d({in_channels} -> {out_channels}, kernel {kernel})");
+        let bias = checked_bias(&layer, bias, out_channels)?;
+        Ok(Conv1d { weight: Param::new(weight), bias, in_channels, out_channels, kernel, options, training: true })
     }
 
     /// The 2-D geometry the layer runs on (height 1, a one-tap window along it).

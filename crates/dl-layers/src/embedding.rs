@@ -21,7 +21,27 @@ pub struct Embedding<T: Element> {
 impl<T: Element> Embedding<T> {
     /// A table drawn from N(0, 1).
     pub fn new(num_embeddings: usize, dim: usize, rng: &mut TensorRng) -> Self {
-        Embedding { weight: Param::new(Tensor::randn(&[num_embeddings, dim], rng)), num_embeddings, dim, training: true }
+        Embedding {
+            weight: Param::new(Tensor::randn(&[num_embeddings, dim], rng)),
+            num_embeddings,
+            dim,
+            training: true,
+        }
+    }
+
+    /// A table with the given vectors `(num_embeddings, dim)` (PyTorch's
+    /// `Embedding.from_pretrained`, trainable); another shape is a [`LayerError::ParamShape`].
+    pub fn from_tensors(weight: Tensor<T>) -> Result<Self> {
+        if weight.ndim() != 2 {
+            return Err(LayerError::param_shape(
+                "Embedding",
+                "weight",
+                "(num_embeddings, dim): 2 axes",
+                weight.shape(),
+            ));
+        }
+        let (num_embeddings, dim) = (weight.shape()[0], weight.shape()[1]);
+        Ok(Embedding { weight: Param::new(weight), num_embeddings, dim, training: true })
     }
 
     /// The vectors of `ids`, shaped `(shape..., dim)` where `shape` has `ids.len()` elements.
@@ -30,7 +50,10 @@ impl<T: Element> Embedding<T> {
             return Err(LayerError::config("Embedding", format!("{} ids cannot take the shape {shape:?}", ids.len())));
         }
         if let Some(&bad) = ids.iter().find(|&&i| i >= self.num_embeddings) {
-            return Err(LayerError::config("Embedding", format!("id {bad} is out of range for {} embeddings", self.num_embeddings)));
+            return Err(LayerError::config(
+                "Embedding",
+                format!("id {bad} is out of range for {} embeddings", self.num_embeddings),
+            ));
         }
         let mut out = shape.to_vec();
         out.push(self.dim);

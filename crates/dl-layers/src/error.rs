@@ -2,7 +2,9 @@
 //!
 //! Tensor and autodiff errors pass through unchanged; the other variants are this crate's
 //! own: a layer given an input it cannot take ([`LayerError::Layer`] names the layer, what
-//! it expected and the shape it got), an invalid configuration, a state dict that does not
+//! it expected and the shape it got), a layer built from a tensor of the wrong shape
+//! ([`LayerError::ParamShape`]: the layer, the parameter and both shapes), an invalid
+//! configuration, a state dict that does not
 //! fit the module (every missing, unexpected and mis-shaped key is listed), and a parameter
 //! file that cannot be read.
 
@@ -23,6 +25,10 @@ pub enum LayerError {
     /// A layer was applied to an input it cannot take.
     #[error("{layer}: expected {expected}, got an input of shape {got:?}")]
     Layer { layer: String, expected: String, got: Vec<usize> },
+    /// A layer built from given tensors ([`crate::Linear::from_tensors`] and its siblings)
+    /// got a parameter of the wrong shape: names the layer, the parameter and both shapes.
+    #[error("{layer}: parameter {param} must have shape {expected}, got {got:?}")]
+    ParamShape { layer: String, param: String, expected: String, got: Vec<usize> },
     /// A layer or loss was built or called with arguments it cannot honour.
     #[error("{layer}: {detail}")]
     Config { layer: String, detail: String },
@@ -41,7 +47,11 @@ pub enum LayerError {
     File { path: PathBuf, detail: String },
 }
 
-fn describe_state_dict(missing: &[String], unexpected: &[String], mismatched: &[(String, Vec<usize>, Vec<usize>)]) -> String {
+fn describe_state_dict(
+    missing: &[String],
+    unexpected: &[String],
+    mismatched: &[(String, Vec<usize>, Vec<usize>)],
+) -> String {
     let mut parts = Vec::new();
     if !missing.is_empty() {
         parts.push(format!("missing keys [{}]", missing.join(", ")));
@@ -63,6 +73,21 @@ impl LayerError {
     /// A wrong-input error for `layer`.
     pub fn layer(layer: impl Into<String>, expected: impl Into<String>, got: &[usize]) -> Self {
         LayerError::Layer { layer: layer.into(), expected: expected.into(), got: got.to_vec() }
+    }
+    /// A wrong-parameter-shape error: `expected` describes the shape (`[16, 4]`, or
+    /// `(out, in) with 2 axes`), `got` is the given tensor's shape.
+    pub fn param_shape(
+        layer: impl Into<String>,
+        param: impl Into<String>,
+        expected: impl Into<String>,
+        got: &[usize],
+    ) -> Self {
+        LayerError::ParamShape {
+            layer: layer.into(),
+            param: param.into(),
+            expected: expected.into(),
+            got: got.to_vec(),
+        }
     }
     /// A bad-configuration error for `layer`.
     pub fn config(layer: impl Into<String>, detail: impl Into<String>) -> Self {

@@ -6,6 +6,7 @@
 //! | file | holds |
 //! | --- | --- |
 //! | [`module`] | the [`Module`] trait (forward, named parameters, state dict, train/eval), [`Param`] (a shared parameter handle), [`parameters_for_step`] / [`commit_step`] for optimisers |
+//! | [`gradients`] | [`NamedGradients`]: a module's gradients by parameter name (`net.gradient(&grads, "0.weight")`) |
 //! | [`linear`] | [`Linear`], `y = x W^T + b`, PyTorch's default initialisation |
 //! | [`conv_primitive`] | the convolution primitive whose backward is explicit GEMMs with im2col / col2im (see `docs/convolution.md`) and its two mutually transposed backward primitives |
 //! | [`conv`] | [`Conv1d`], [`Conv2d`]: stride, padding (explicit or `'same'`), dilation, groups (depthwise) |
@@ -13,11 +14,16 @@
 //! | [`pool1d`] | 1-D pooling of `(N, C, L)` sequences: [`MaxPool1d`], [`AvgPool1d`] (padded zeros counted, PyTorch's `count_include_pad = True`), [`GlobalAvgPool1d`] |
 //! | [`flatten`], [`dropout`], [`embedding`], [`activation`] | [`Flatten`]; seeded inverted [`Dropout`]; [`Embedding`] (lookup, scatter-add backward); activations as modules ([`Act`]) |
 //! | [`sequential`], [`residual`] | [`Sequential`] (parameters named `"0.weight"`, ...); [`Residual`] blocks `x + f(x)` with an optional projection |
-//! | [`loss`] | [`mse`], [`cross_entropy`] (integer labels, label smoothing, stable at logits of ±1e4), [`bce_with_logits`] |
+//! | [`loss`] | [`mse`], [`cross_entropy`] (integer labels, label smoothing, stable at logits of ±1e4), [`bce_with_logits`]; each with a [`Reduction`] (mean, sum, none) in its `_with_reduction` form |
 //! | [`serialize`] | state dicts to and from safetensors files (readable by PyTorch and NumPy) |
-//! | [`recurrent`] | [`Recurrent`] RNN (tanh, relu), LSTM and GRU, uni- and bidirectional, with masks; the sequence primitive whose VJP is the explicit BPTT loop ([`rnn_backward`]); truncated BPTT(k1, k2) (see `docs/bptt.md`) |
+//! | [`recurrent`] | [`Recurrent`] RNN (tanh, relu), LSTM and GRU, uni- and bidirectional, with masks or sequence lengths ([`mask_from_lengths`]); the sequence primitive whose VJP is the explicit BPTT loop ([`rnn_backward`]); truncated BPTT(k1, k2) (see `docs/bptt.md`) |
 //! | [`reference`] | direct-loop and generic-op references for the convolution (for checks and experiments) |
 //! | [`error`] | [`LayerError`]: wrong inputs name the layer, what it expected and the shape it got |
+//!
+//! Every layer with parameters is built either randomly (`new`, PyTorch's initialisation) or
+//! from given tensors (`from_tensors`: [`Linear`], [`Conv1d`], [`Conv2d`], [`Embedding`],
+//! [`Recurrent`] per direction; the norms in dl-norm likewise), a wrong shape naming the
+//! layer, the parameter and both shapes ([`LayerError::ParamShape`]).
 //!
 //! Conventions: images NCHW, convolution weights `(out, in / groups, kh, kw)`, linear weights
 //! `(out, in)` (PyTorch's layouts, so state dicts map one to one); every random draw comes
@@ -54,6 +60,7 @@ pub mod dropout;
 pub mod embedding;
 pub mod error;
 pub mod flatten;
+pub mod gradients;
 pub mod linear;
 pub mod loss;
 pub mod module;
@@ -72,12 +79,19 @@ pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use error::{LayerError, Result};
 pub use flatten::Flatten;
+pub use gradients::NamedGradients;
 pub use linear::Linear;
-pub use loss::{bce_with_logits, cross_entropy, mse};
+pub use loss::{
+    Reduction, bce_with_logits, bce_with_logits_with_reduction, cross_entropy, cross_entropy_with_reduction, mse,
+    mse_with_reduction,
+};
 pub use module::{Module, NamedParam, Param, StepParam, commit_step, join_name, parameters_for_step};
 pub use pool::{AvgPool2d, GlobalAvgPool, MaxPool2d, MaxPool2dPrimitive, PoolOptions};
 pub use pool1d::{AvgPool1d, GlobalAvgPool1d, MaxPool1d, MaxPool1dPrimitive};
-pub use recurrent::{CellKind, Recurrent, RecurrentOutput, RecurrentState, TbpttSchedule, rnn_backward, truncated_bptt};
+pub use recurrent::{
+    CellKind, DirectionTensors, Recurrent, RecurrentOutput, RecurrentState, TbpttSchedule, mask_from_lengths,
+    rnn_backward, truncated_bptt,
+};
 pub use residual::Residual;
 pub use sequential::Sequential;
 pub use serialize::{load_module, load_safetensors, save_module, save_safetensors};

@@ -38,25 +38,59 @@ impl<T: Element> Linear<T> {
         Linear { weight, bias, in_features, out_features, ntk_scales: None, training: true }
     }
 
-    /// A layer with the given weight `(out, in)` and optional bias `(out)`.
+    /// A layer with the given weight `(out, in)` and optional bias `(out)` (PyTorch's
+    /// layouts, so `state_dict` tensors go straight in). A tensor of another shape is a
+    /// [`LayerError::ParamShape`] naming the parameter and both shapes.
+    ///
+    /// ```
+    /// use dl_layers::Linear;
+    /// use dl_tensor::Tensor;
+    /// let layer = Linear::from_tensors(Tensor::<f64>::ones(&[4, 3]), Some(Tensor::zeros(&[4])))?;
+    /// assert_eq!((layer.in_features, layer.out_features), (3, 4));
+    /// let err = Linear::from_tensors(Tensor::<f64>::ones(&[4, 3]), Some(Tensor::zeros(&[3]))).err().unwrap();
+    /// assert_eq!(err.to_string(), "Linear(3 -> 4): parameter bias must have shape [4], got [3]");
+    /// # Ok::<(), dl_layers::LayerError>(())
+    /// ```
     pub fn from_tensors(weight: Tensor<T>, bias: Option<Tensor<T>>) -> Result<Self> {
         if weight.ndim() != 2 {
-            return Err(LayerError::layer("Linear::from_tensors", "a weight (out_features, in_features)", weight.shape()));
+            return Err(LayerError::param_shape(
+                "Linear",
+                "weight",
+                "(out_features, in_features): 2 axes",
+                weight.shape(),
+            ));
         }
         let (out_features, in_features) = (weight.shape()[0], weight.shape()[1]);
         if let Some(b) = &bias
             && b.shape() != [out_features]
         {
-            return Err(LayerError::layer("Linear::from_tensors", format!("a bias of shape [{out_features}]"), b.shape()));
+            let layer = format!("Linear({in_features} -> {out_features})");
+            return Err(LayerError::param_shape(layer, "bias", format!("[{out_features}]"), b.shape()));
         }
-        Ok(Linear { weight: Param::new(weight), bias: bias.map(Param::new), in_features, out_features, ntk_scales: None, training: true })
+        Ok(Linear {
+            weight: Param::new(weight),
+            bias: bias.map(Param::new),
+            in_features,
+            out_features,
+            ntk_scales: None,
+            training: true,
+        })
     }
 
     /// A layer in the NTK parameterisation, `h = (sigma_w / sqrt(in)) x W^T + sigma_b b`,
     /// with `W (out, in)` and `b (out)` standard normal drawn from `rng`.
-    pub fn ntk(in_features: usize, out_features: usize, bias: bool, sigma_w: f64, sigma_b: f64, rng: &mut TensorRng) -> Result<Self> {
+    pub fn ntk(
+        in_features: usize,
+        out_features: usize,
+        bias: bool,
+        sigma_w: f64,
+        sigma_b: f64,
+        rng: &mut TensorRng,
+    ) -> Result<Self> {
         if in_features == 0 || !(sigma_w.is_finite() && sigma_w >= 0.0) || !(sigma_b.is_finite() && sigma_b >= 0.0) {
-            let detail = format!("need in_features >= 1 and finite sigma_w, sigma_b >= 0, got in_features {in_features}, sigma_w {sigma_w}, sigma_b {sigma_b}");
+            let detail = format!(
+                "need in_features >= 1 and finite sigma_w, sigma_b >= 0, got in_features {in_features}, sigma_w {sigma_w}, sigma_b {sigma_b}"
+            );
             return Err(LayerError::config("Linear::ntk", detail));
         }
         let weight = Param::new(Tensor::randn(&[out_features, in_features], rng));

@@ -6,7 +6,7 @@
 
 use dl_autodiff::gradcheck::{GradcheckOptions, check_primitive, gradgradcheck};
 use dl_autodiff::{Var, vjp};
-use dl_layers::recurrent::{CellKind, SequencePrimitive, mask_from_lengths, sequence, unrolled_sequence};
+use dl_layers::recurrent::{CellKind, SequencePrimitive, prefix_mask, sequence, unrolled_sequence};
 use dl_layers::{LayerError, Module, NamedParam, Recurrent, RecurrentState, TbpttSchedule, truncated_bptt};
 use dl_tensor::{Tensor, TensorRng, Tolerance, assert_close, seeded_rng};
 
@@ -33,7 +33,11 @@ fn leaves(ts: &[Tensor<f64>]) -> Vec<Var<f64>> {
 }
 
 /// All input gradients of `<u, y>` for a packed output built by `f`.
-fn all_grads(ts: &[Tensor<f64>], u: &Tensor<f64>, f: impl Fn(&[&Var<f64>]) -> Var<f64>) -> (Tensor<f64>, Vec<Tensor<f64>>) {
+fn all_grads(
+    ts: &[Tensor<f64>],
+    u: &Tensor<f64>,
+    f: impl Fn(&[&Var<f64>]) -> Var<f64>,
+) -> (Tensor<f64>, Vec<Tensor<f64>>) {
     let xs = leaves(ts);
     let refs: Vec<&Var<f64>> = xs.iter().collect();
     let y = f(&refs);
@@ -46,7 +50,7 @@ fn explicit_bptt_equals_autodiff_of_the_unrolled_graph_for_every_cell_with_and_w
     let mut rng = seeded_rng(11);
     let (t, b, i, h) = (6, 3, 4, 5);
     for kind in KINDS {
-        for mask in [None, Some(mask_from_lengths(&[6, 2, 4], t))] {
+        for mask in [None, Some(prefix_mask(&[6, 2, 4], t))] {
             let ts = inputs(kind, t, b, i, h, &mut rng);
             let u = Tensor::<f64>::randn(&[t + kind.state_slots(), b, h], &mut rng);
             let (y_e, g_e) = all_grads(&ts, &u, |xs| sequence(kind, xs, mask.clone()).unwrap());
@@ -64,11 +68,12 @@ fn explicit_bptt_equals_autodiff_of_the_unrolled_graph_for_every_cell_with_and_w
 fn sequence_primitive_passes_gradcheck_vjp_jvp_and_dot_product_for_every_cell() {
     let mut rng = seeded_rng(12);
     for kind in KINDS {
-        for mask in [None, Some(mask_from_lengths(&[4, 2], 4))] {
+        for mask in [None, Some(prefix_mask(&[4, 2], 4))] {
             let ts = inputs(kind, 4, 2, 3, 2, &mut rng);
             // Defaults: step 1e-6, rtol 1e-5 (central differences, O(h^2) ~ 1e-12 truncation
             // and ~1e-10 rounding on O(1) values).
-            let report = check_primitive(SequencePrimitive::new(kind, mask.clone()), &ts, &GradcheckOptions::default()).unwrap();
+            let report =
+                check_primitive(SequencePrimitive::new(kind, mask.clone()), &ts, &GradcheckOptions::default()).unwrap();
             assert!(report.passed(), "{kind:?} mask {mask:?}: {report}");
         }
     }
@@ -79,11 +84,15 @@ fn second_derivatives_through_the_recorded_backward_pass_gradgradcheck() {
     let mut rng = seeded_rng(13);
     for kind in [CellKind::RnnTanh, CellKind::Lstm, CellKind::Gru] {
         let ts = inputs(kind, 3, 2, 2, 2, &mut rng);
-        let mask = Some(mask_from_lengths(&[3, 2], 3));
-        let report = gradgradcheck(|xs| {
-            let refs: Vec<&Var<f64>> = xs.iter().collect();
-            sequence(kind, &refs, mask.clone())
-        }, &ts, &GradcheckOptions::default())
+        let mask = Some(prefix_mask(&[3, 2], 3));
+        let report = gradgradcheck(
+            |xs| {
+                let refs: Vec<&Var<f64>> = xs.iter().collect();
+                sequence(kind, &refs, mask.clone())
+            },
+            &ts,
+            &GradcheckOptions::default(),
+        )
         .unwrap();
         assert!(report.passed(), "{kind:?}: {report}");
     }
@@ -103,9 +112,22 @@ fn a_wrong_derivative_is_caught_by_the_reference() {
 }
 
 /// The layer's loss `<u, output> + <v, h_n>` and every parameter's gradient.
-fn layer_loss_grads(layer: &Recurrent<f64>, x: &Tensor<f64>, mask: Option<&Tensor<f64>>, u: &Tensor<f64>, v: &Tensor<f64>) -> (Tensor<f64>, Tensor<f64>, Vec<Tensor<f64>>) {
+fn layer_loss_grads(
+    layer: &Recurrent<f64>,
+    x: &Tensor<f64>,
+    mask: Option<&Tensor<f64>>,
+    u: &Tensor<f64>,
+    v: &Tensor<f64>,
+) -> (Tensor<f64>, Tensor<f64>, Vec<Tensor<f64>>) {
     let out = layer.forward_sequence(&Var::constant(x.clone()), None, mask).unwrap();
-    let loss = out.output.mul(&Var::constant(u.clone())).unwrap().sum_all().unwrap().add(&out.h_n.mul(&Var::constant(v.clone())).unwrap().sum_all().unwrap()).unwrap();
+    let loss = out
+        .output
+        .mul(&Var::constant(u.clone()))
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .add(&out.h_n.mul(&Var::constant(v.clone())).unwrap().sum_all().unwrap())
+        .unwrap();
     let g = loss.backward().unwrap();
     let grads = layer.parameters().iter().map(|p| p.param.grad(&g).unwrap().clone()).collect();
     (out.output.value().clone(), out.h_n.value().clone(), grads)
@@ -133,7 +155,7 @@ fn padded_steps_change_neither_loss_nor_gradients_and_the_final_state_is_the_las
                 }
             }
             let x = Tensor::from_vec(x, &[t, b, i]).unwrap();
-            let mask = Tensor::from_vec(mask_from_lengths(&lengths, t).iter().map(|&m| if m { 1.0 } else { 0.0 }).collect(), &[t, b]).unwrap();
+            let mask = dl_layers::mask_from_lengths::<f64>(&lengths, t).unwrap();
             let (y, h_n, grads) = layer_loss_grads(&layer, &x, Some(&mask), &u, &v);
             let mut sum: Vec<Tensor<f64>> = grads.iter().map(|g| Tensor::zeros(g.shape())).collect();
             for (j, &len) in lengths.iter().enumerate() {
@@ -142,7 +164,10 @@ fn padded_steps_change_neither_loss_nor_gradients_and_the_final_state_is_the_las
                 let vj = v.narrow(1, j, 1).unwrap().contiguous();
                 let (yj, hj, gj) = layer_loss_grads(&layer, &xj, None, &uj, &vj);
                 assert_close(&y.narrow(0, 0, len).unwrap().narrow(1, j, 1).unwrap().contiguous(), &yj, SAME_MATH);
-                assert!(y.narrow(0, len, t - len).unwrap().narrow(1, j, 1).unwrap().to_vec().iter().all(|&e| e == 0.0), "padded outputs are zero");
+                assert!(
+                    y.narrow(0, len, t - len).unwrap().narrow(1, j, 1).unwrap().to_vec().iter().all(|&e| e == 0.0),
+                    "padded outputs are zero"
+                );
                 assert_close(&h_n.narrow(1, j, 1).unwrap().contiguous(), &hj, SAME_MATH);
                 for (s, g) in sum.iter_mut().zip(gj) {
                     *s = s.add(&g).unwrap();
@@ -169,12 +194,33 @@ fn bidirectional_output_is_forward_then_reversed_backward_direction() {
     let rev: Vec<usize> = (0..t).rev().collect();
     let xr = Var::constant(x.index_select(0, &rev).unwrap());
     let h0 = Var::constant(Tensor::zeros(&[b, h]));
-    let packed = unrolled_sequence(CellKind::Gru, &[&xr, &h0, &p.weight_ih.var(), &p.weight_hh.var(), &p.bias_ih.var(), &p.bias_hh.var()], None).unwrap();
+    let packed = unrolled_sequence(
+        CellKind::Gru,
+        &[&xr, &h0, &p.weight_ih.var(), &p.weight_hh.var(), &p.bias_ih.var(), &p.bias_hh.var()],
+        None,
+    )
+    .unwrap();
     let back = packed.value().narrow(0, 0, t).unwrap().index_select(0, &rev).unwrap();
     assert_close(&out.output.value().narrow(2, h, h).unwrap().contiguous(), &back.contiguous(), SAME_MATH);
-    assert_close(&out.h_n.value().narrow(0, 1, 1).unwrap().reshape(&[b, h]).unwrap(), &packed.value().narrow(0, t, 1).unwrap().reshape(&[b, h]).unwrap(), SAME_MATH);
+    assert_close(
+        &out.h_n.value().narrow(0, 1, 1).unwrap().reshape(&[b, h]).unwrap(),
+        &packed.value().narrow(0, t, 1).unwrap().reshape(&[b, h]).unwrap(),
+        SAME_MATH,
+    );
     let names: Vec<String> = layer.parameters().into_iter().map(|p| p.name).collect();
-    assert_eq!(names, ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_ih_l0_reverse", "weight_hh_l0_reverse", "bias_ih_l0_reverse", "bias_hh_l0_reverse"]);
+    assert_eq!(
+        names,
+        [
+            "weight_ih_l0",
+            "weight_hh_l0",
+            "bias_ih_l0",
+            "bias_hh_l0",
+            "weight_ih_l0_reverse",
+            "weight_hh_l0_reverse",
+            "bias_ih_l0_reverse",
+            "bias_hh_l0_reverse"
+        ]
+    );
     assert_eq!(layer.state_dict()["weight_ih_l0"].shape(), &[3 * h, i]);
 }
 
@@ -206,17 +252,26 @@ fn truncated_bptt_equals_the_unrolled_graph_detached_every_k_steps_and_full_bptt
                 cs = cs.detach();
             }
             let xs = Var::constant(x.narrow(0, s, 1).unwrap().contiguous());
-            let packed = unrolled_sequence(CellKind::Lstm, &[&xs, &hs, &cs, &p.weight_ih.var(), &p.weight_hh.var(), &p.bias_ih.var(), &p.bias_hh.var()], None).unwrap();
+            let packed = unrolled_sequence(
+                CellKind::Lstm,
+                &[&xs, &hs, &cs, &p.weight_ih.var(), &p.weight_hh.var(), &p.bias_ih.var(), &p.bias_hh.var()],
+                None,
+            )
+            .unwrap();
             hs = packed.narrow(0, 1, 1).unwrap().squeeze(0).unwrap();
             cs = packed.narrow(0, 2, 1).unwrap().squeeze(0).unwrap();
             let l = step_loss(&targets)(s, &hs).unwrap().unwrap();
-            loss = Some(match loss { Some(a) => a.add(&l).unwrap(), None => l });
+            loss = Some(match loss {
+                Some(a) => a.add(&l).unwrap(),
+                None => l,
+            });
         }
         let g = loss.unwrap().backward().unwrap();
         params.iter().map(|np| np.param.grad(&g).unwrap().clone()).collect()
     };
     for k in [1, 2, 4, 9] {
-        let got = truncated_bptt(&layer, &x, None, TbpttSchedule::chunks(k).unwrap(), &params, step_loss(&targets)).unwrap();
+        let got =
+            truncated_bptt(&layer, &x, None, TbpttSchedule::chunks(k).unwrap(), &params, step_loss(&targets)).unwrap();
         for ((name, g), r) in got.grads.iter().zip(reference(k)) {
             let _ = name;
             assert_close(g, &r, SAME_MATH);
@@ -224,14 +279,17 @@ fn truncated_bptt_equals_the_unrolled_graph_detached_every_k_steps_and_full_bptt
     }
     // k2 - k1 >= T: every window reaches back to the start, so BPTT(k1, k2) is the full gradient
     let full = truncated_bptt(&layer, &x, None, TbpttSchedule::full(t), &params, step_loss(&targets)).unwrap();
-    let wide = truncated_bptt(&layer, &x, None, TbpttSchedule::new(2, t + 2).unwrap(), &params, step_loss(&targets)).unwrap();
+    let wide =
+        truncated_bptt(&layer, &x, None, TbpttSchedule::new(2, t + 2).unwrap(), &params, step_loss(&targets)).unwrap();
     for ((_, a), (_, b)) in full.grads.iter().zip(&wide.grads) {
         assert_close(a, b, SAME_MATH);
     }
     assert!((full.loss - wide.loss).abs() < 1e-12);
     // and a short truncation really differs from it
-    let short = truncated_bptt(&layer, &x, None, TbpttSchedule::chunks(1).unwrap(), &params, step_loss(&targets)).unwrap();
-    let diff: f64 = full.grads[1].1.to_vec().iter().zip(short.grads[1].1.to_vec()).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    let short =
+        truncated_bptt(&layer, &x, None, TbpttSchedule::chunks(1).unwrap(), &params, step_loss(&targets)).unwrap();
+    let diff: f64 =
+        full.grads[1].1.to_vec().iter().zip(short.grads[1].1.to_vec()).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
     assert!(diff > 1e-4, "truncation must change the recurrent weight's gradient ({diff})");
 }
 
@@ -259,7 +317,13 @@ fn bad_inputs_are_errors_naming_the_layer_and_the_shapes() {
     for shape in [[5usize, 1], [2, 5], [5, 3]] {
         let err = lstm.forward_sequence(&x, None, Some(&Tensor::ones(&shape))).err().unwrap();
         let msg = err.to_string();
-        assert!(matches!(err, LayerError::Layer { .. }) && msg.contains("LSTM(3 -> 4, bidirectional)") && msg.contains("(5, 2)") && msg.contains(&format!("{shape:?}")), "{msg}");
+        assert!(
+            matches!(err, LayerError::Layer { .. })
+                && msg.contains("LSTM(3 -> 4, bidirectional)")
+                && msg.contains("(5, 2)")
+                && msg.contains(&format!("{shape:?}")),
+            "{msg}"
+        );
     }
     let msg = lstm.forward_sequence(&x, None, Some(&Tensor::full(&[5, 2], 0.5))).err().unwrap().to_string();
     assert!(msg.contains("0 or 1"), "{msg}");
@@ -272,7 +336,10 @@ fn bad_inputs_are_errors_naming_the_layer_and_the_shapes() {
     let msg = lstm.forward_sequence(&x, Some(&bad_h), None).err().unwrap().to_string();
     assert!(msg.contains("h0") && msg.contains("[2, 2, 4]") && msg.contains("[1, 2, 4]"), "{msg}");
     assert!(TbpttSchedule::new(3, 2).is_err() && TbpttSchedule::new(0, 2).is_err());
-    let msg = truncated_bptt(&lstm, x.value(), None, TbpttSchedule::chunks(2).unwrap(), &[], |_, _| Ok(None)).err().unwrap().to_string();
+    let msg = truncated_bptt(&lstm, x.value(), None, TbpttSchedule::chunks(2).unwrap(), &[], |_, _| Ok(None))
+        .err()
+        .unwrap()
+        .to_string();
     assert!(msg.contains("bidirectional"), "{msg}");
     // the primitive's own shape errors name the op and both shapes
     let ts = inputs(CellKind::Gru, 3, 2, 2, 2, &mut rng);
@@ -280,5 +347,8 @@ fn bad_inputs_are_errors_naming_the_layer_and_the_shapes() {
     bad[2] = Var::constant(Tensor::zeros(&[6, 3]));
     let refs: Vec<&Var<f64>> = bad.iter().collect();
     let msg = sequence(CellKind::Gru, &refs, None).unwrap_err().to_string();
-    assert!(msg.contains("gru_sequence") && msg.contains("w_ih") && msg.contains("[6, 3]") && msg.contains("[6, 2]"), "{msg}");
+    assert!(
+        msg.contains("gru_sequence") && msg.contains("w_ih") && msg.contains("[6, 3]") && msg.contains("[6, 2]"),
+        "{msg}"
+    );
 }

@@ -6,11 +6,16 @@
 //! 20, 60 and 80, panels of 32 columns with tails.
 
 use dl_autodiff::{Var, vjp};
-use dl_layers::recurrent::{CellKind, mask_from_lengths, sequence};
+use dl_layers::recurrent::{CellKind, prefix_mask, sequence};
 use dl_tensor::{Element, Tensor, Tolerance, assert_close, seeded_rng};
 
 /// The packed output and the gradients of `<u, output>` for every input, in precision `T`.
-fn output_and_grads<T: Element>(kind: CellKind, inputs: &[Tensor<f64>], u: &Tensor<f64>, mask: Option<Vec<bool>>) -> Vec<Tensor<f64>> {
+fn output_and_grads<T: Element>(
+    kind: CellKind,
+    inputs: &[Tensor<f64>],
+    u: &Tensor<f64>,
+    mask: Option<Vec<bool>>,
+) -> Vec<Tensor<f64>> {
     let xs: Vec<Var<T>> = inputs.iter().map(|t| Var::leaf(t.cast::<T>(), true)).collect();
     let refs: Vec<&Var<T>> = xs.iter().collect();
     let y = sequence(kind, &refs, mask).unwrap();
@@ -31,10 +36,11 @@ fn f32_bptt_on_the_packed_kernel_agrees_with_f64_for_every_cell_with_and_without
             shapes.push(vec![b, h]);
         }
         shapes.extend([vec![gh, i], vec![gh, h], vec![gh], vec![gh]]);
-        let inputs: Vec<Tensor<f64>> = shapes.iter().map(|s| Tensor::<f64>::randn(s, &mut rng).mul_scalar(0.5)).collect();
+        let inputs: Vec<Tensor<f64>> =
+            shapes.iter().map(|s| Tensor::<f64>::randn(s, &mut rng).mul_scalar(0.5)).collect();
         let u = Tensor::<f64>::randn(&[t + 1 + usize::from(kind.has_cell_state()), b, h], &mut rng);
         let lengths = [6, 1, 4, 6, 2, 5, 6, 3, 6, 1, 5];
-        for mask in [None, Some(mask_from_lengths(&lengths, t))] {
+        for mask in [None, Some(prefix_mask(&lengths, t))] {
             let want = output_and_grads::<f64>(kind, &inputs, &u, mask.clone());
             let got = output_and_grads::<f32>(kind, &inputs, &u, mask);
             // f32 rounding (6e-8) in sums of up to T B = 66 terms of size O(1) through 6 steps

@@ -16,10 +16,10 @@
 
 use dl_autodiff::Var;
 use dl_layers::{LayerError, Module, Param, Result, join_name};
-use dl_tensor::Element;
+use dl_tensor::{Element, Tensor};
 
 use crate::apply::Statistics;
-use crate::running::{RunningStats, filled};
+use crate::running::{RunningStats, affine_from_tensors, check_channels, filled};
 use crate::spec::Normalizer;
 
 /// Batch norm over inputs with `D` spatial dimensions (`D = 1`: `(N, C)` or `(N, C, L)`;
@@ -42,18 +42,82 @@ pub type BatchNorm2d<T> = BatchNorm<T, 2>;
 
 impl<T: Element, const D: usize> BatchNorm<T, D> {
     /// PyTorch's defaults: `eps = 1e-5`, momentum 0.1, affine, tracking running statistics.
-    pub fn new(num_features: usize) -> Self {
-        let running = RunningStats::new("BatchNorm", num_features, Some(0.1)).expect("0.1 is a valid momentum");
-        BatchNorm { num_features, eps: 1e-5, affine: Some((filled(&[num_features], 1.0), filled(&[num_features], 0.0))), running: Some(running), training: true }
+    /// Zero features is an error.
+    pub fn new(num_features: usize) -> Result<Self> {
+        let name = format!("BatchNorm{D}d({num_features})");
+        check_channels(&name, "num_features", num_features)?;
+        let running = RunningStats::new(&name, num_features, Some(0.1))?;
+        let affine = Some((filled(&[num_features], 1.0), filled(&[num_features], 0.0)));
+        Ok(BatchNorm { num_features, eps: 1e-5, affine, running: Some(running), training: true })
     }
+
+    /// A layer with the given affine `(weight, bias)` and running statistics `(mean, var)`,
+    /// each `(num_features)` (`None`: without affine, or without running statistics);
+    /// `num_features` comes from the first given tensor. `eps = 1e-5`, momentum 0.1, count
+    /// 0. A wrong shape is a [`LayerError::ParamShape`] naming the parameter and both shapes.
+    ///
+    /// ```
+    /// use dl_norm::BatchNorm2d;
+    /// use dl_tensor::Tensor;
+    /// let bn = BatchNorm2d::<f32>::from_tensors(
+    ///     Some((Tensor::ones(&[4]), Tensor::zeros(&[4]))),
+    ///     Some((Tensor::zeros(&[4]), Tensor::ones(&[4]))),
+    /// )?;
+    /// assert_eq!(bn.num_features, 4);
+    /// let err = BatchNorm2d::<f32>::from_tensors(Some((Tensor::ones(&[4]), Tensor::zeros(&[3]))), None).err().unwrap();
+    /// assert_eq!(err.to_string(), "BatchNorm2d(4): parameter bias must have shape [4] (the weight's), got [3]");
+    /// # Ok::<(), dl_layers::LayerError>(())
+    /// ```
+    pub fn from_tensors(
+        affine: Option<(Tensor<T>, Tensor<T>)>,
+        running: Option<(Tensor<T>, Tensor<T>)>,
+    ) -> Result<Self> {
+        let first = affine.as_ref().map(|a| &a.0).or(running.as_ref().map(|r| &r.0));
+        let Some(first) = first else {
+            return Err(LayerError::config(
+                format!("BatchNorm{D}d"),
+                "from_tensors needs the affine (weight, bias) or the running statistics (mean, var) to know the number of features",
+            ));
+        };
+        let layer = format!("BatchNorm{D}d");
+        if first.ndim() != 1 {
+            let param = if affine.is_some() { "weight" } else { "running_mean" };
+            return Err(LayerError::param_shape(layer, param, "(num_features): 1 axis", first.shape()));
+        }
+        let num_features = first.shape()[0];
+        let name = format!("BatchNorm{D}d({num_features})");
+        check_channels(&name, "num_features", num_features)?;
+        let affine = affine.map(|(w, b)| affine_from_tensors(&name, w, b, Some(&[num_features]))).transpose()?;
+        let running = running
+            .map(|(m, v)| {
+                if m.shape() != [num_features] {
+                    return Err(LayerError::param_shape(&name, "running_mean", format!("[{num_features}]"), m.shape()));
+                }
+                RunningStats::from_tensors(&name, m, v, Some(0.1))
+            })
+            .transpose()?;
+        Ok(BatchNorm { num_features, eps: 1e-5, affine, running, training: true })
+    }
+
     /// Sets `eps` (checked, with the input, at the first forward pass).
     pub fn with_eps(mut self, eps: f64) -> Self {
         self.eps = eps;
         self
     }
-    /// Sets the momentum of the running statistics (`None`: cumulative average).
+    /// Sets the momentum of the running statistics (`None`: cumulative average), keeping
+    /// the statistics themselves (for example ones just loaded with `load_state_dict`). A
+    /// layer without running statistics has no momentum: that is an error.
     pub fn with_momentum(mut self, momentum: Option<f64>) -> Result<Self> {
-        self.running = Some(RunningStats::new(&self.describe_name(), self.num_features, momentum)?);
+        let name = self.describe_name();
+        match &mut self.running {
+            Some(r) => r.set_momentum(&name, momentum)?,
+            None => {
+                return Err(LayerError::config(
+                    name,
+                    "the layer does not track running statistics (without_running_stats), so it has no momentum",
+                ));
+            }
+        }
         Ok(self)
     }
     /// Without the learnable scale and shift.
@@ -75,7 +139,10 @@ impl<T: Element, const D: usize> BatchNorm<T, D> {
         let c = self.num_features;
         let (ok, expected) = match D {
             1 => (matches!(shape.len(), 2 | 3) && shape[1] == c, format!("an input (N, {c}) or (N, {c}, L)")),
-            _ => (shape.len() == D + 2 && shape[1] == c, format!("an input (N, {c}, {}) with {} spatial axes", vec!["_"; D].join(", "), D)),
+            _ => (
+                shape.len() == D + 2 && shape[1] == c,
+                format!("an input (N, {c}, {}) with {} spatial axes", vec!["_"; D].join(", "), D),
+            ),
         };
         if ok { Ok(()) } else { Err(LayerError::layer(self.describe(), expected, shape)) }
     }
@@ -95,7 +162,9 @@ impl<T: Element, const D: usize> Module<T> for BatchNorm<T, D> {
         if !use_batch {
             let running = self.running.as_ref().expect("running statistics in evaluation mode");
             let (mean, var) = running.values();
-            return Ok(normalizer.apply(&self.describe(), x, Statistics::Given { mean: &mean, var: &var }, affine)?.output);
+            return Ok(normalizer
+                .apply(&self.describe(), x, Statistics::Given { mean: &mean, var: &var }, affine)?
+                .output);
         }
         let count = x.value().numel() / self.num_features.max(1);
         if count == 1 {

@@ -11,10 +11,10 @@
 
 use dl_autodiff::Var;
 use dl_layers::{LayerError, Module, Param, Result, join_name};
-use dl_tensor::Element;
+use dl_tensor::{Element, Tensor};
 
 use crate::apply::Statistics;
-use crate::running::filled;
+use crate::running::{affine_from_tensors, filled};
 use crate::spec::Normalizer;
 
 /// Group norm with `groups` groups over `num_channels` channels (inputs `(N, C, ...)`).
@@ -30,21 +30,47 @@ pub struct GroupNorm<T: Element> {
 impl<T: Element> GroupNorm<T> {
     /// PyTorch's defaults (`eps = 1e-5`, affine); the groups must divide the channels.
     pub fn new(groups: usize, num_channels: usize) -> Result<Self> {
-        if groups == 0 || !num_channels.is_multiple_of(groups) {
-            let layer = format!("GroupNorm({groups} groups, {num_channels} channels)");
-            return Err(LayerError::config(layer, format!("the number of groups ({groups}) must be at least 1 and divide the number of channels ({num_channels})")));
-        }
+        check_groups(groups, num_channels)?;
         let affine = Some((filled(&[num_channels], 1.0), filled(&[num_channels], 0.0)));
         Ok(GroupNorm { groups, num_channels, eps: 1e-5, affine, training: true })
     }
+
+    /// A layer with `groups` groups and the given per-channel `weight` and `bias`
+    /// (`(num_channels)` each; the channels come from the weight). `eps = 1e-5`.
+    pub fn from_tensors(groups: usize, weight: Tensor<T>, bias: Tensor<T>) -> Result<Self> {
+        if weight.ndim() != 1 {
+            let layer = format!("GroupNorm({groups} groups)");
+            return Err(LayerError::param_shape(layer, "weight", "(num_channels): 1 axis", weight.shape()));
+        }
+        let num_channels = weight.shape()[0];
+        check_groups(groups, num_channels)?;
+        let layer = format!("GroupNorm({groups} groups, {num_channels} channels)");
+        let affine = Some(affine_from_tensors(&layer, weight, bias, None)?);
+        Ok(GroupNorm { groups, num_channels, eps: 1e-5, affine, training: true })
+    }
+    /// Sets `eps` (checked, with the input, at the first forward pass).
     pub fn with_eps(mut self, eps: f64) -> Self {
         self.eps = eps;
         self
     }
+    /// Without the learnable per-channel scale and shift.
     pub fn without_affine(mut self) -> Self {
         self.affine = None;
         self
     }
+}
+
+fn check_groups(groups: usize, num_channels: usize) -> Result<()> {
+    if groups == 0 || num_channels == 0 || !num_channels.is_multiple_of(groups) {
+        let layer = format!("GroupNorm({groups} groups, {num_channels} channels)");
+        return Err(LayerError::config(
+            layer,
+            format!(
+                "the number of groups ({groups}) must be at least 1 and divide the number of channels ({num_channels}, at least 1)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `p (C)` reshaped to `(C, 1, ..., 1)`, broadcasting against `(N, C, ...)` of rank `rank`.

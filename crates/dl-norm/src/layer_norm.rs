@@ -13,10 +13,10 @@
 
 use dl_autodiff::Var;
 use dl_layers::{LayerError, Module, Param, Result, join_name};
-use dl_tensor::Element;
+use dl_tensor::{Element, Tensor};
 
 use crate::apply::Statistics;
-use crate::running::filled;
+use crate::running::{affine_from_tensors, check_normalized_shape, filled};
 use crate::spec::Normalizer;
 
 /// Layer norm over the trailing axes `normalized_shape`.
@@ -29,15 +29,29 @@ pub struct LayerNorm<T: Element> {
 }
 
 impl<T: Element> LayerNorm<T> {
-    /// PyTorch's defaults: `eps = 1e-5`, elementwise affine.
-    pub fn new(normalized_shape: &[usize]) -> Self {
+    /// PyTorch's defaults: `eps = 1e-5`, elementwise affine. An empty shape or a zero
+    /// extent is an error.
+    pub fn new(normalized_shape: &[usize]) -> Result<Self> {
+        check_normalized_shape(&format!("LayerNorm({normalized_shape:?})"), normalized_shape)?;
         let affine = Some((filled(normalized_shape, 1.0), filled(normalized_shape, 0.0)));
-        LayerNorm { normalized_shape: normalized_shape.to_vec(), eps: 1e-5, affine, training: true }
+        Ok(LayerNorm { normalized_shape: normalized_shape.to_vec(), eps: 1e-5, affine, training: true })
     }
+
+    /// A layer with the given elementwise `weight` and `bias`; the normalised shape is the
+    /// weight's, and the bias must have it. `eps = 1e-5`.
+    pub fn from_tensors(weight: Tensor<T>, bias: Tensor<T>) -> Result<Self> {
+        let shape = weight.shape().to_vec();
+        let layer = format!("LayerNorm({shape:?})");
+        check_normalized_shape(&layer, &shape)?;
+        let affine = Some(affine_from_tensors(&layer, weight, bias, None)?);
+        Ok(LayerNorm { normalized_shape: shape, eps: 1e-5, affine, training: true })
+    }
+    /// Sets `eps` (checked, with the input, at the first forward pass).
     pub fn with_eps(mut self, eps: f64) -> Self {
         self.eps = eps;
         self
     }
+    /// Without the learnable elementwise scale and shift.
     pub fn without_affine(mut self) -> Self {
         self.affine = None;
         self
@@ -48,7 +62,14 @@ impl<T: Element> LayerNorm<T> {
 pub(crate) fn check_trailing(layer: String, trailing: &[usize], shape: &[usize]) -> Result<()> {
     let k = trailing.len();
     if k == 0 || shape.len() < k || shape[shape.len() - k..] != *trailing {
-        return Err(LayerError::layer(layer, format!("an input (..., {}) ending in the normalised shape {trailing:?}", trailing.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")), shape));
+        return Err(LayerError::layer(
+            layer,
+            format!(
+                "an input (..., {}) ending in the normalised shape {trailing:?}",
+                trailing.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+            ),
+            shape,
+        ));
     }
     Ok(())
 }

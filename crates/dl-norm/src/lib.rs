@@ -14,7 +14,14 @@
 //! | [`running`] | [`RunningStats`]: the buffers `running_mean`, `running_var`, `num_batches_tracked` and PyTorch's momentum rule |
 //! | [`batch_norm`] | [`BatchNorm1d`] `(N, C)` / `(N, C, L)`, [`BatchNorm2d`] `(N, C, H, W)` |
 //! | [`layer_norm`], [`rms_norm`] | [`LayerNorm`], [`RmsNorm`] over trailing axes |
-//! | [`group_norm`], [`instance_norm`] | [`GroupNorm`] (any number of groups dividing `C`), [`InstanceNorm2d`] (optional affine and running statistics) |
+//! | [`group_norm`], [`instance_norm`] | [`GroupNorm`] (any number of groups dividing `C`), [`InstanceNorm2d`] (optional affine and running statistics, [`InstanceNormOptions`]) |
+//!
+//! Every layer is built by `new` (PyTorch's defaults; a `Result`, as every constructor here:
+//! zero channels, an empty normalised shape or groups that do not divide the channels are
+//! errors) or from given tensors by `from_tensors` (a wrong shape names the layer, the
+//! parameter and both shapes), then adjusted by `with_eps`, `with_momentum` (which keeps
+//! loaded running statistics), `without_affine`; [`InstanceNorm2d`] takes its flags as an
+//! [`InstanceNormOptions`] value.
 //!
 //! Running statistics are module *buffers*: they appear in the state dict under PyTorch's
 //! names but are not parameters, so optimisers do not see them.
@@ -26,7 +33,7 @@
 //! use dl_tensor::{Tensor, seeded_rng};
 //!
 //! let mut rng = seeded_rng(0);
-//! let mut bn = BatchNorm1d::<f64>::new(3);
+//! let mut bn = BatchNorm1d::<f64>::new(3)?;
 //! let x = Var::constant(Tensor::randn(&[16, 3], &mut rng).mul_scalar(5.0).add_scalar(2.0));
 //! let y = bn.forward(&x)?;                       // training mode: batch statistics
 //! let mean = y.value().mean_axes(&[0], false)?;   // each feature now has mean 0 ...
@@ -56,7 +63,7 @@ pub mod spec;
 pub use apply::{Normalized, Statistics};
 pub use batch_norm::{BatchNorm, BatchNorm1d, BatchNorm2d};
 pub use group_norm::GroupNorm;
-pub use instance_norm::InstanceNorm2d;
+pub use instance_norm::{InstanceNorm2d, InstanceNormOptions};
 pub use kernels::Moments;
 pub use layer_norm::LayerNorm;
 pub use primitive::Normalize;

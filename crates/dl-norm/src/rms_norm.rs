@@ -11,11 +11,11 @@
 
 use dl_autodiff::Var;
 use dl_layers::{Module, Param, Result, join_name};
-use dl_tensor::Element;
+use dl_tensor::{Element, Tensor};
 
 use crate::apply::Statistics;
 use crate::layer_norm::check_trailing;
-use crate::running::filled;
+use crate::running::{check_normalized_shape, filled};
 use crate::spec::Normalizer;
 
 /// RMS norm over the trailing axes `normalized_shape`, with an elementwise scale.
@@ -28,14 +28,26 @@ pub struct RmsNorm<T: Element> {
 }
 
 impl<T: Element> RmsNorm<T> {
-    /// `eps` = machine epsilon of `T`, with a scale.
-    pub fn new(normalized_shape: &[usize]) -> Self {
-        RmsNorm { normalized_shape: normalized_shape.to_vec(), eps: T::EPSILON_F64, weight: Some(filled(normalized_shape, 1.0)), training: true }
+    /// `eps` = machine epsilon of `T`, with a scale. An empty shape or a zero extent is an
+    /// error.
+    pub fn new(normalized_shape: &[usize]) -> Result<Self> {
+        check_normalized_shape(&format!("RmsNorm({normalized_shape:?})"), normalized_shape)?;
+        let weight = Some(filled(normalized_shape, 1.0));
+        Ok(RmsNorm { normalized_shape: normalized_shape.to_vec(), eps: T::EPSILON_F64, weight, training: true })
     }
+
+    /// A layer with the given elementwise scale `weight`; the normalised shape is its shape.
+    pub fn from_tensors(weight: Tensor<T>) -> Result<Self> {
+        let shape = weight.shape().to_vec();
+        check_normalized_shape(&format!("RmsNorm({shape:?})"), &shape)?;
+        Ok(RmsNorm { normalized_shape: shape, eps: T::EPSILON_F64, weight: Some(Param::new(weight)), training: true })
+    }
+    /// Sets `eps` (checked, with the input, at the first forward pass).
     pub fn with_eps(mut self, eps: f64) -> Self {
         self.eps = eps;
         self
     }
+    /// Without the learnable scale.
     pub fn without_affine(mut self) -> Self {
         self.weight = None;
         self

@@ -37,17 +37,44 @@ impl<T: Element> RunningStats<T> {
     /// Mean 0, variance 1, count 0 for `channels` channels. `layer` names the caller if
     /// the momentum is not in `[0, 1]`.
     pub fn new(layer: &str, channels: usize, momentum: Option<f64>) -> Result<Self> {
-        if let Some(f) = momentum
-            && !(0.0..=1.0).contains(&f)
-        {
-            return Err(LayerError::config(layer, format!("the momentum must be in [0, 1], got {f}")));
-        }
+        check_momentum(layer, momentum)?;
         Ok(RunningStats {
             running_mean: buffer(Tensor::zeros(&[channels])),
             running_var: buffer(Tensor::ones(&[channels])),
             num_batches_tracked: buffer(Tensor::zeros(&[])),
             momentum,
         })
+    }
+
+    /// Given running statistics (count 0), each of shape `(channels)`; `layer` names the
+    /// caller in errors ([`LayerError::ParamShape`] for a shape, a configuration error for
+    /// the momentum).
+    pub fn from_tensors(layer: &str, mean: Tensor<T>, var: Tensor<T>, momentum: Option<f64>) -> Result<Self> {
+        check_momentum(layer, momentum)?;
+        if mean.ndim() != 1 {
+            return Err(LayerError::param_shape(layer, "running_mean", "(channels): 1 axis", mean.shape()));
+        }
+        if var.shape() != mean.shape() {
+            return Err(LayerError::param_shape(layer, "running_var", format!("{:?}", mean.shape()), var.shape()));
+        }
+        Ok(RunningStats {
+            running_mean: buffer(mean),
+            running_var: buffer(var),
+            num_batches_tracked: buffer(Tensor::zeros(&[])),
+            momentum,
+        })
+    }
+
+    /// The number of channels.
+    pub fn channels(&self) -> usize {
+        self.running_mean.shape()[0]
+    }
+
+    /// Sets the momentum, keeping the statistics (loaded or accumulated so far).
+    pub fn set_momentum(&mut self, layer: &str, momentum: Option<f64>) -> Result<()> {
+        check_momentum(layer, momentum)?;
+        self.momentum = momentum;
+        Ok(())
     }
 
     /// The current running mean and variance.
@@ -94,6 +121,58 @@ impl<T: Element> RunningStats<T> {
         f(&join_name(prefix, "running_var"), &self.running_var);
         f(&join_name(prefix, "num_batches_tracked"), &self.num_batches_tracked);
     }
+}
+
+fn check_momentum(layer: &str, momentum: Option<f64>) -> Result<()> {
+    match momentum {
+        Some(f) if !(0.0..=1.0).contains(&f) => {
+            Err(LayerError::config(layer, format!("the momentum must be in [0, 1], got {f}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Checks a channel count (at least 1) for `layer`.
+pub(crate) fn check_channels(layer: &str, what: &str, channels: usize) -> Result<()> {
+    if channels == 0 {
+        return Err(LayerError::config(layer, format!("{what} must be at least 1, got 0")));
+    }
+    Ok(())
+}
+
+/// Checks a normalised shape (non-empty, no zero extent) for `layer`.
+pub(crate) fn check_normalized_shape(layer: &str, shape: &[usize]) -> Result<()> {
+    if shape.is_empty() || shape.contains(&0) {
+        return Err(LayerError::config(
+            layer,
+            format!("the normalised shape must be non-empty with every extent at least 1, got {shape:?}"),
+        ));
+    }
+    Ok(())
+}
+
+/// An affine pair `(weight, bias)` given as tensors: both of one shape, the weight's,
+/// which must be `expected` when given. Returns the parameters.
+pub(crate) fn affine_from_tensors<T: Element>(
+    layer: &str,
+    weight: Tensor<T>,
+    bias: Tensor<T>,
+    expected: Option<&[usize]>,
+) -> Result<(Param<T>, Param<T>)> {
+    if let Some(e) = expected
+        && weight.shape() != e
+    {
+        return Err(LayerError::param_shape(layer, "weight", format!("{e:?}"), weight.shape()));
+    }
+    if bias.shape() != weight.shape() {
+        return Err(LayerError::param_shape(
+            layer,
+            "bias",
+            format!("{:?} (the weight's)", weight.shape()),
+            bias.shape(),
+        ));
+    }
+    Ok((Param::new(weight), Param::new(bias)))
 }
 
 /// A fresh trainable parameter filled with `value` (the affine scale 1 and shift 0).

@@ -6,7 +6,10 @@
 use dl_autodiff::gradcheck::{GradcheckOptions, check_primitive, gradcheck, gradgradcheck};
 use dl_autodiff::{Var, no_grad};
 use dl_layers::Module;
-use dl_norm::{BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm, Normalize, Normalizer, Reduce, RmsNorm, Statistics};
+use dl_norm::{
+    BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, InstanceNormOptions, LayerNorm, Normalize, Normalizer, Reduce,
+    RmsNorm, Statistics,
+};
 use dl_tensor::{Tensor, Tolerance, assert_close, seeded_rng};
 
 const EPS: f64 = 1e-5;
@@ -19,7 +22,12 @@ fn composed(x: &Var<f64>, axes: &[isize], centred: bool) -> Var<f64> {
 }
 
 /// Output and gradients (x first, then the module's parameters in order) of `sum(c ⊙ f(x))`.
-fn value_and_grads(f: &dyn Fn(&Var<f64>) -> Var<f64>, x: &Tensor<f64>, params: &[Var<f64>], c: &Tensor<f64>) -> (Tensor<f64>, Vec<Tensor<f64>>) {
+fn value_and_grads(
+    f: &dyn Fn(&Var<f64>) -> Var<f64>,
+    x: &Tensor<f64>,
+    params: &[Var<f64>],
+    c: &Tensor<f64>,
+) -> (Tensor<f64>, Vec<Tensor<f64>>) {
     let xv = Var::leaf(x.clone(), true);
     let y = f(&xv);
     let out = y.value().clone();
@@ -64,31 +72,52 @@ fn check_module(module: &dyn Module<f64>, shape: &[usize], reference: Reference<
 
 #[test]
 fn batch_norm_matches_autodiff_of_the_composed_forward() {
-    let bn1 = BatchNorm1d::<f64>::new(5);
+    let bn1 = BatchNorm1d::<f64>::new(5).unwrap();
     check_module(&bn1, &[7, 5], &|x, p| composed(x, &[0], true).mul(&p[0]).unwrap().add(&p[1]).unwrap(), 1);
-    let bn1l = BatchNorm1d::<f64>::new(3);
+    let bn1l = BatchNorm1d::<f64>::new(3).unwrap();
     let per_c = |p: &Var<f64>| p.reshape(&[3, 1]).unwrap();
-    check_module(&bn1l, &[4, 3, 6], &|x, p| composed(x, &[0, 2], true).mul(&per_c(&p[0])).unwrap().add(&per_c(&p[1])).unwrap(), 2);
-    let bn2 = BatchNorm2d::<f64>::new(3);
+    check_module(
+        &bn1l,
+        &[4, 3, 6],
+        &|x, p| composed(x, &[0, 2], true).mul(&per_c(&p[0])).unwrap().add(&per_c(&p[1])).unwrap(),
+        2,
+    );
+    let bn2 = BatchNorm2d::<f64>::new(3).unwrap();
     let per_c2 = |p: &Var<f64>| p.reshape(&[3, 1, 1]).unwrap();
-    check_module(&bn2, &[4, 3, 5, 2], &|x, p| composed(x, &[0, 2, 3], true).mul(&per_c2(&p[0])).unwrap().add(&per_c2(&p[1])).unwrap(), 3);
+    check_module(
+        &bn2,
+        &[4, 3, 5, 2],
+        &|x, p| composed(x, &[0, 2, 3], true).mul(&per_c2(&p[0])).unwrap().add(&per_c2(&p[1])).unwrap(),
+        3,
+    );
 }
 
 #[test]
 fn layer_group_instance_and_rms_norm_match_autodiff_of_the_composed_forward() {
-    let ln = LayerNorm::<f64>::new(&[4, 3]);
+    let ln = LayerNorm::<f64>::new(&[4, 3]).unwrap();
     check_module(&ln, &[2, 5, 4, 3], &|x, p| composed(x, &[2, 3], true).mul(&p[0]).unwrap().add(&p[1]).unwrap(), 4);
     let gn = GroupNorm::<f64>::new(2, 6).unwrap();
     let gn_ref = |x: &Var<f64>, p: &[Var<f64>]| {
         let xg = x.reshape(&[3, 2, 3, 4, 2]).unwrap();
         let per_c = |v: &Var<f64>| v.reshape(&[6, 1, 1]).unwrap();
-        composed(&xg, &[2, 3, 4], true).reshape(&[3, 6, 4, 2]).unwrap().mul(&per_c(&p[0])).unwrap().add(&per_c(&p[1])).unwrap()
+        composed(&xg, &[2, 3, 4], true)
+            .reshape(&[3, 6, 4, 2])
+            .unwrap()
+            .mul(&per_c(&p[0]))
+            .unwrap()
+            .add(&per_c(&p[1]))
+            .unwrap()
     };
     check_module(&gn, &[3, 6, 4, 2], &gn_ref, 5);
-    let inorm = InstanceNorm2d::<f64>::new(3, true, false);
+    let inorm = InstanceNorm2d::<f64>::new(3, InstanceNormOptions::default().affine(true)).unwrap();
     let per_c = |p: &Var<f64>| p.reshape(&[3, 1, 1]).unwrap();
-    check_module(&inorm, &[2, 3, 4, 5], &|x, p| composed(x, &[2, 3], true).mul(&per_c(&p[0])).unwrap().add(&per_c(&p[1])).unwrap(), 6);
-    let rms = RmsNorm::<f64>::new(&[8]).with_eps(EPS);
+    check_module(
+        &inorm,
+        &[2, 3, 4, 5],
+        &|x, p| composed(x, &[2, 3], true).mul(&per_c(&p[0])).unwrap().add(&per_c(&p[1])).unwrap(),
+        6,
+    );
+    let rms = RmsNorm::<f64>::new(&[8]).unwrap().with_eps(EPS);
     check_module(&rms, &[3, 4, 8], &|x, p| composed(x, &[2], false).mul(&p[0]).unwrap(), 7);
 }
 
@@ -118,11 +147,14 @@ fn the_primitive_passes_finite_differences_jvp_and_dot_product_checks() {
     let mut rng = seeded_rng(9);
     for (shape, centred) in [([5, 3, 1], true), ([2, 3, 4], true), ([1, 2, 6], false), ([3, 2, 2], false)] {
         let x = Tensor::<f64>::randn(&shape, &mut rng);
-        let report = check_primitive(Normalize::<f64>::new(centred, EPS, false), std::slice::from_ref(&x), &fd_options()).unwrap();
+        let report =
+            check_primitive(Normalize::<f64>::new(centred, EPS, false), std::slice::from_ref(&x), &fd_options())
+                .unwrap();
         assert!(report.passed(), "{shape:?} centred {centred}: {report}");
         let gamma = Tensor::<f64>::randn(&[shape[1]], &mut rng);
         let beta = Tensor::<f64>::randn(&[shape[1]], &mut rng);
-        let report = check_primitive(Normalize::<f64>::new(centred, EPS, true), &[x, gamma, beta], &fd_options()).unwrap();
+        let report =
+            check_primitive(Normalize::<f64>::new(centred, EPS, true), &[x, gamma, beta], &fd_options()).unwrap();
         assert!(report.passed(), "affine {shape:?} centred {centred}: {report}");
     }
 }
@@ -147,7 +179,12 @@ fn module_level_gradcheck_through_reshapes_and_groups() {
     let mut rng = seeded_rng(11);
     let x = Tensor::<f64>::randn(&[2, 4, 3], &mut rng);
     let gn = Normalizer::group_norm(2, EPS);
-    let report = gradcheck(|xs: &[Var<f64>]| Ok(gn.apply("gn", &xs[0], Statistics::Batch, None).unwrap().output), &[x], &fd_options()).unwrap();
+    let report = gradcheck(
+        |xs: &[Var<f64>]| Ok(gn.apply("gn", &xs[0], Statistics::Batch, None).unwrap().output),
+        &[x],
+        &fd_options(),
+    )
+    .unwrap();
     assert!(report.passed(), "{report}");
 }
 
@@ -161,8 +198,12 @@ fn the_composed_vjp_and_the_fused_vjp_agree() {
     let b = Var::leaf(Tensor::<f64>::randn(&[3], &mut rng), true);
     let u = Tensor::<f64>::randn(&[6, 3, 4], &mut rng);
     let y = Var::apply(Normalize::new(true, EPS, true), &[&x, &g, &b]).unwrap();
-    let fused = dl_autodiff::grad(&y, Some(&Var::constant(u.clone())), &[&x, &g, &b], dl_autodiff::BackwardOptions::retain()).unwrap();
-    let recorded = dl_autodiff::grad(&y, Some(&Var::constant(u)), &[&x, &g, &b], dl_autodiff::BackwardOptions::create_graph()).unwrap();
+    let fused =
+        dl_autodiff::grad(&y, Some(&Var::constant(u.clone())), &[&x, &g, &b], dl_autodiff::BackwardOptions::retain())
+            .unwrap();
+    let recorded =
+        dl_autodiff::grad(&y, Some(&Var::constant(u)), &[&x, &g, &b], dl_autodiff::BackwardOptions::create_graph())
+            .unwrap();
     for (a, r) in fused.iter().zip(&recorded) {
         // a different association of the same sums: a few ulps of O(1) values
         assert_close(a.as_ref().unwrap().value(), r.as_ref().unwrap().value(), Tolerance::new(1e-12, 1e-13));

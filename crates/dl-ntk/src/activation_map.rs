@@ -22,6 +22,14 @@
 //! - erf (Williams 1997): `(2/pi) asin(2 q12 / sqrt((1 + 2 q1)(1 + 2 q2)))` and
 //!   `(4/pi) / sqrt((1 + 2 q1)(1 + 2 q2) - 4 q12^2)`.
 //!
+//! **The diagonal.** `E[phi' phi']` of ReLU is `(pi - theta) / (2 pi)` with
+//! `theta ~ sqrt(2 (1 - c))` near `c = 1`: a relative error of 1e-16 in `q12` against
+//! `sqrt(q1 q2)` becomes an angle of 1.5e-8. An example's entry with itself must therefore
+//! be computed from exactly the numbers its variance is: the input kernel's diagonal is the
+//! variance vector (not a GEMM entry; bitwise-identical rows of two input sets get it too),
+//! and every layer maps the two by the same arithmetic, so `q12 = q1 = q2` exactly, `s = 0`
+//! and `theta = 0`.
+//!
 //! Rows are spread over rayon's pool; every entry is computed by the same arithmetic
 //! whatever the thread count, so the result is bit-identical on any number of threads.
 //! For a kernel of a set with itself only the upper triangle is computed; the caller
@@ -53,13 +61,16 @@ pub(crate) struct KernelState {
     pub symmetric: bool,
 }
 
-/// ReLU pair at one entry (see the module documentation).
+/// ReLU pair at one entry (see the module documentation), written as
+/// `s / (2 pi) + (1 - theta / pi) q12 / 2` and `(1 - theta / pi) / 2`: at `theta = 0` (an
+/// example with itself) exactly `q / 2` and `1 / 2`, the values dl-init's closed form gives
+/// the variance vector, so the diagonal and the variances stay equal through every layer.
 #[inline]
 fn relu_entry(q1q2: f64, q12: f64) -> (f64, f64) {
     let s = (q1q2 - q12 * q12).max(0.0).sqrt();
     let theta = s.atan2(q12);
-    let a = PI - theta;
-    ((s + a * q12) / (2.0 * PI), a / (2.0 * PI))
+    let open = 1.0 - theta / PI;
+    (s / (2.0 * PI) + 0.5 * open * q12, 0.5 * open)
 }
 
 /// erf pair at one entry, given `d = (1 + 2 q1)(1 + 2 q2)`.

@@ -193,6 +193,17 @@ impl Architecture {
         let (n1, n2) = nngp.dim();
         let var1 = sq_norms(a);
         let var2 = if symmetric { var1.clone() } else { sq_norms(b) };
+        // An example with itself gets its variance, computed by the same arithmetic as the
+        // variance vector, so its angle is exactly 0 (see `crate::activation_map`).
+        if symmetric {
+            for (i, v) in var1.iter().enumerate() {
+                nngp[[i, i]] = *v;
+            }
+        } else {
+            for (i, j) in identical_rows(a, b) {
+                nngp[[i, j]] = var1[i];
+            }
+        }
         let mut state = KernelState { nngp, ntk: Array2::zeros((n1, n2)), var1, var2, width: d, symmetric };
         for (i, layer) in self.layers.iter().enumerate() {
             layer.kernel_map(i, &mut state, self.parameterisation)?;
@@ -222,6 +233,23 @@ impl Architecture {
     pub fn sample(&self, in_dim: usize, rng: &mut TensorRng) -> Result<FiniteNetwork> {
         FiniteNetwork::sample(self, in_dim, rng)
     }
+}
+
+/// The pairs `(i, j)` with row `i` of `a` bitwise equal to row `j` of `b` (an example in
+/// both sets), found through a hash of the rows' bits: O((N1 + N2) d).
+fn identical_rows(a: ndarray::ArrayView2<'_, f64>, b: ndarray::ArrayView2<'_, f64>) -> Vec<(usize, usize)> {
+    let bits = |r: ndarray::ArrayView1<'_, f64>| -> Vec<u64> { r.iter().map(|v| v.to_bits()).collect() };
+    let mut rows_of_a: std::collections::HashMap<Vec<u64>, Vec<usize>> = std::collections::HashMap::new();
+    for (i, r) in a.axis_iter(Axis(0)).enumerate() {
+        rows_of_a.entry(bits(r)).or_default().push(i);
+    }
+    let mut out = Vec::new();
+    for (j, r) in b.axis_iter(Axis(0)).enumerate() {
+        if let Some(is) = rows_of_a.get(&bits(r)) {
+            out.extend(is.iter().map(|&i| (i, j)));
+        }
+    }
+    out
 }
 
 /// Checks where the spatial layers sit: convolutions (all of one spatial rank) and

@@ -14,7 +14,8 @@
 //! | [`finite`] | [`FiniteNetwork`]: a random finite network of an architecture (a dl-layers [`Module`](dl_layers::Module)) |
 //! | [`empirical`] | the empirical NTK: naive full Jacobian, batched under a byte budget, structured layer-wise, and [`empirical_ntk`] choosing between the last two; full, trace or diagonal-block output |
 //! | [`linalg`] | [`SymmetricSolver`]: Cholesky with a clipped-eigendecomposition fallback, reported |
-//! | [`predict`] | [`predict::GradientFlow`] (f_t at any t, loss curves, 2 / lambda_max), kernel regression, the NNGP posterior, the Arora et al. (2019) bound |
+//! | [`predict`] | [`predict::GradientFlow`] (f_t of one network at any t, loss curves, 2 / lambda_max), kernel regression, the NNGP posterior (mean, variances, full covariance), the Arora et al. (2019) bound |
+//! | [`ensemble`] | the infinite ensemble at time t, mean and covariance over initialisations, NTK and NNGP regimes: [`ensemble::gradient_descent_mse_ensemble`] (neural-tangents' `predict.gradient_descent_mse_ensemble`) |
 //! | [`train`] | full-batch gradient descent on the MSE, the training the predictions describe |
 //! | [`feature_learning`] | kernel distance, kernel–target alignment, [`feature_learning::analyze_feature_learning`] |
 //! | [`error`] | [`NtkError`]: every message names the operation, the argument or layer, and both shapes |
@@ -55,6 +56,7 @@ pub mod analytic;
 pub mod conv;
 pub mod conv_kernel;
 pub mod empirical;
+pub mod ensemble;
 pub mod error;
 pub mod feature_learning;
 pub mod finite;

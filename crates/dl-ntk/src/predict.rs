@@ -45,7 +45,7 @@ pub struct GradientFlow {
 }
 
 /// A 2-D copy of a target matrix, checked to have `rows` rows.
-fn targets(op: &'static str, what: &str, t: &Tensor<f64>, rows: usize) -> Result<Array2<f64>> {
+pub(crate) fn targets(op: &'static str, what: &str, t: &Tensor<f64>, rows: usize) -> Result<Array2<f64>> {
     let v = view2(op, what, t)?;
     if v.nrows() != rows {
         return Err(NtkError::Shape {
@@ -59,7 +59,7 @@ fn targets(op: &'static str, what: &str, t: &Tensor<f64>, rows: usize) -> Result
     Ok(v.to_owned())
 }
 
-fn check_time(op: &'static str, t: f64) -> Result<f64> {
+pub(crate) fn check_time(op: &'static str, t: f64) -> Result<f64> {
     if t.is_nan() || t < 0.0 {
         return Err(NtkError::InvalidArgument {
             op,
@@ -262,19 +262,52 @@ pub fn kernel_regression(
 }
 
 /// The NNGP posterior (Bayesian inference with the GP prior `K`, Gaussian noise variance
-/// `noise_var` on the training targets; Lee et al. 2018).
+/// `noise_var` on the training targets; Lee et al. 2018; Rasmussen & Williams 2006, eq. 2.24).
 #[derive(Clone, Debug)]
 pub struct NngpPosterior {
     /// `K(X*, X) (K + s I)^{-1} Y`, `(m, K)`.
     pub mean: Tensor<f64>,
-    /// `K(x*, x*) - K(x*, X) (K + s I)^{-1} K(X, x*)` per test point, `(m)`.
+    /// `K(x*, x*) - K(x*, X) (K + s I)^{-1} K(X, x*)` per test point, `(m)` (rounding below 0
+    /// is clipped to 0).
     pub variance: Tensor<f64>,
+    /// The full posterior covariance `K(X*, X*) - K(X*, X) (K + s I)^{-1} K(X, X*)`, `(m, m)`,
+    /// shared by every output column; `Some` from [`nngp_posterior_full`], `None` from
+    /// [`nngp_posterior`] (which is given only the diagonal of `K(X*, X*)`).
+    pub covariance: Option<Tensor<f64>>,
     /// How the solve went.
     pub method: SolveMethod,
 }
 
+/// The checked kernels and the solve shared by both posterior functions: the mean and
+/// `(K + s I)^{-1} K(X, X*)`.
+fn posterior_solve(
+    op: &'static str,
+    k_train: &Tensor<f64>,
+    k_test_train: &Tensor<f64>,
+    y_train: &Tensor<f64>,
+    noise_var: f64,
+) -> Result<(Array2<f64>, Array2<f64>, SolveMethod)> {
+    let k = square(op, "k_train", k_train)?;
+    let n = k.nrows();
+    let cross = view2(op, "k_test_train", k_test_train)?;
+    if cross.ncols() != n {
+        return Err(NtkError::Shape {
+            op,
+            what: "k_test_train must have one column per training point".into(),
+            left: k_test_train.shape().to_vec(),
+            right: k_train.shape().to_vec(),
+        });
+    }
+    finite(op, "k_test_train", cross)?;
+    let y = targets(op, "y_train", y_train, n)?;
+    let solver = SymmetricSolver::new(op, k, non_negative(op, "noise_var", noise_var)?)?;
+    let mean = a_b(cross, solver.solve(y.view())?.view());
+    let w = solver.solve(cross.t())?; // (n, m)
+    Ok((mean, w, solver.method()))
+}
+
 /// The NNGP posterior mean and variance (see [`NngpPosterior`]); `k_test_diag` holds
-/// `K(x*, x*)` for each test point.
+/// `K(x*, x*)` for each test point. For the full covariance use [`nngp_posterior_full`].
 pub fn nngp_posterior(
     k_train: &Tensor<f64>,
     k_test_train: &Tensor<f64>,
@@ -283,10 +316,8 @@ pub fn nngp_posterior(
     noise_var: f64,
 ) -> Result<NngpPosterior> {
     let op = "nngp_posterior";
-    let k = square(op, "k_train", k_train)?;
-    let n = k.nrows();
-    let cross = view2(op, "k_test_train", k_test_train)?;
-    if cross.ncols() != n || k_test_diag.shape() != [cross.nrows()] {
+    let m = k_test_train.shape().first().copied().unwrap_or(0);
+    if k_test_diag.shape() != [m] {
         return Err(NtkError::Shape {
             op,
             what: "k_test_train must be (m, n) and k_test_diag (m)".into(),
@@ -294,17 +325,58 @@ pub fn nngp_posterior(
             right: k_test_diag.shape().to_vec(),
         });
     }
-    let y = targets(op, "y_train", y_train, n)?;
-    let solver = SymmetricSolver::new(op, k, non_negative(op, "noise_var", noise_var)?)?;
-    let mean = a_b(cross, solver.solve(y.view())?.view());
-    let w = solver.solve(cross.t())?; // (n, m)
+    let (mean, w, method) = posterior_solve(op, k_train, k_test_train, y_train, noise_var)?;
+    let cross = view2(op, "k_test_train", k_test_train)?;
     let diag = k_test_diag.to_vec();
     let variance: Array1<f64> =
         (0..cross.nrows()).map(|i| (diag[i] - cross.row(i).dot(&w.column(i))).max(0.0)).collect();
     Ok(NngpPosterior {
         mean: to_tensor(mean),
         variance: Tensor::from_ndarray(variance.into_dyn()),
-        method: solver.method(),
+        covariance: None,
+        method,
+    })
+}
+
+/// The NNGP posterior with its full covariance between the test points:
+/// `K(X*, X*) - K(X*, X) (K + s I)^{-1} K(X, X*)` from `k_test_test = K(X*, X*)` `(m, m)`.
+/// With `noise_var = 0` it is the t = infinity limit of the NNGP ensemble
+/// ([`crate::ensemble`]).
+pub fn nngp_posterior_full(
+    k_train: &Tensor<f64>,
+    k_test_train: &Tensor<f64>,
+    k_test_test: &Tensor<f64>,
+    y_train: &Tensor<f64>,
+    noise_var: f64,
+) -> Result<NngpPosterior> {
+    let op = "nngp_posterior_full";
+    let m = k_test_train.shape().first().copied().unwrap_or(0);
+    let kss = square(op, "k_test_test", k_test_test)?;
+    if kss.nrows() != m {
+        return Err(NtkError::Shape {
+            op,
+            what: "k_test_test must be (m, m) with m the rows of k_test_train".into(),
+            left: k_test_test.shape().to_vec(),
+            right: k_test_train.shape().to_vec(),
+        });
+    }
+    finite(op, "k_test_test", kss)?;
+    let (mean, w, method) = posterior_solve(op, k_train, k_test_train, y_train, noise_var)?;
+    let cross = view2(op, "k_test_train", k_test_train)?;
+    let mut cov = &kss - &a_b(cross, w.view());
+    for i in 0..m {
+        for j in 0..i {
+            let v = 0.5 * (cov[[i, j]] + cov[[j, i]]);
+            cov[[i, j]] = v;
+            cov[[j, i]] = v;
+        }
+    }
+    let variance: Array1<f64> = cov.diag().mapv(|v| v.max(0.0));
+    Ok(NngpPosterior {
+        mean: to_tensor(mean),
+        variance: Tensor::from_ndarray(variance.into_dyn()),
+        covariance: Some(to_tensor(cov)),
+        method,
     })
 }
 

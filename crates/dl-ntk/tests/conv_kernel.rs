@@ -222,9 +222,9 @@ fn a_dl_layers_network_gives_its_architecture_or_names_the_layer_without_a_kerne
     };
     expect(head(&mut rng).with(MaxPool2d::new(PoolOptions::new(2))), 2, "MaxPool2d", "max pooling");
     expect(head(&mut rng).with(Dropout::new(0.5, 1).unwrap()), 2, "Dropout", "train time");
-    expect(head(&mut rng).with(dl_norm::BatchNorm2d::new(6)), 2, "BatchNorm2d(6)", "normalisation");
+    expect(head(&mut rng).with(dl_norm::BatchNorm2d::new(6).unwrap()), 2, "BatchNorm2d(6)", "normalisation");
     expect(
-        Sequential::<f64>::new().with(Linear::new(3, 4, true, &mut rng)).with(dl_norm::LayerNorm::new(&[4])),
+        Sequential::<f64>::new().with(Linear::new(3, 4, true, &mut rng)).with(dl_norm::LayerNorm::new(&[4]).unwrap()),
         1,
         "LayerNorm",
         "normalisation",

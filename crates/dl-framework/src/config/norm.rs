@@ -13,7 +13,7 @@
 //! at 1 and the shift at 0 whatever the initialisation scheme.
 
 use dl_layers::Module;
-use dl_norm::{BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm, RmsNorm};
+use dl_norm::{BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, InstanceNormOptions, LayerNorm, RmsNorm};
 use dl_tensor::Element;
 
 use super::LayerConfig;
@@ -55,14 +55,16 @@ pub(super) fn build<T: Element>(
             }
             match shape.len() {
                 1 | 2 => {
-                    let mut bn = BatchNorm1d::<T>::new(shape[0]).with_momentum(*momentum).map_err(at(path))?;
+                    let mut bn =
+                        BatchNorm1d::<T>::new(shape[0]).and_then(|bn| bn.with_momentum(*momentum)).map_err(at(path))?;
                     if let Some(e) = eps {
                         bn = bn.with_eps(*e);
                     }
                     Box::new(if *affine { bn } else { bn.without_affine() })
                 }
                 3 => {
-                    let mut bn = BatchNorm2d::<T>::new(shape[0]).with_momentum(*momentum).map_err(at(path))?;
+                    let mut bn =
+                        BatchNorm2d::<T>::new(shape[0]).and_then(|bn| bn.with_momentum(*momentum)).map_err(at(path))?;
                     if let Some(e) = eps {
                         bn = bn.with_eps(*e);
                     }
@@ -80,7 +82,7 @@ pub(super) fn build<T: Element>(
         }
         LayerConfig::LayerNorm { eps, affine } => {
             check_eps(path, *eps)?;
-            let mut ln = LayerNorm::<T>::new(shape);
+            let mut ln = LayerNorm::<T>::new(shape).map_err(at(path))?;
             if let Some(e) = eps {
                 ln = ln.with_eps(*e);
             }
@@ -112,15 +114,15 @@ pub(super) fn build<T: Element>(
                     format!("instance_norm needs inputs (channels, height, width), got per-example shape {shape:?}"),
                 ));
             }
-            let mut inorm = InstanceNorm2d::<T>::new(shape[0], *affine, *track_running_stats);
+            let mut options = InstanceNormOptions::default().affine(*affine).track_running_stats(*track_running_stats);
             if let Some(e) = eps {
-                inorm = inorm.with_eps(*e);
+                options = options.eps(*e);
             }
-            Box::new(inorm)
+            Box::new(InstanceNorm2d::<T>::new(shape[0], options).map_err(at(path))?)
         }
         LayerConfig::RmsNorm { eps, affine } => {
             check_eps(path, *eps)?;
-            let mut rms = RmsNorm::<T>::new(shape);
+            let mut rms = RmsNorm::<T>::new(shape).map_err(at(path))?;
             if let Some(e) = eps {
                 rms = rms.with_eps(*e);
             }

@@ -12,7 +12,7 @@ use dl_autodiff::Var;
 use dl_tensor::{Element, Tensor, TensorRng, cst};
 
 use super::cell::CellKind;
-use super::mask::{ReverseWithinLength, lengths, read_mask};
+use super::mask::{ReverseWithinLength, check_lengths, lengths, read_mask};
 use super::primitive::sequence;
 use crate::error::{LayerError, Result};
 use crate::module::{Module, Param, join_name};
@@ -29,9 +29,26 @@ impl<T: Element> DirectionParams<T> {
     fn new(kind: CellKind, input_size: usize, hidden_size: usize, rng: &mut TensorRng) -> Self {
         let bound: T = cst(1.0 / (hidden_size.max(1) as f64).sqrt());
         let gh = kind.gates() * hidden_size;
-        let mut draw = |shape: &[usize]| Param::new(Tensor::rand_uniform(shape, -bound, bound, rng).expect("a finite, non-empty range"));
-        DirectionParams { weight_ih: draw(&[gh, input_size]), weight_hh: draw(&[gh, hidden_size]), bias_ih: draw(&[gh]), bias_hh: draw(&[gh]) }
+        let mut draw = |shape: &[usize]| {
+            Param::new(Tensor::rand_uniform(shape, -bound, bound, rng).expect("a finite, non-empty range"))
+        };
+        DirectionParams {
+            weight_ih: draw(&[gh, input_size]),
+            weight_hh: draw(&[gh, hidden_size]),
+            bias_ih: draw(&[gh]),
+            bias_hh: draw(&[gh]),
+        }
     }
+}
+
+/// The four tensors of one direction in PyTorch's layouts (`weight_ih_l0 (G H, I)`,
+/// `weight_hh_l0 (G H, H)`, `bias_ih_l0 (G H)`, `bias_hh_l0 (G H)`, with `G` gates: 1 for
+/// the RNN, 4 for the LSTM, 3 for the GRU), for [`Recurrent::from_tensors`].
+pub struct DirectionTensors<T: Element> {
+    pub weight_ih: Tensor<T>,
+    pub weight_hh: Tensor<T>,
+    pub bias_ih: Tensor<T>,
+    pub bias_hh: Tensor<T>,
 }
 
 /// The initial state `(D, B, H)` for each direction `D`; `c0` for the LSTM only.
@@ -72,7 +89,13 @@ pub struct Recurrent<T: Element> {
 
 impl<T: Element> Recurrent<T> {
     /// A layer with PyTorch's default initialisation drawn from `rng`.
-    pub fn new(kind: CellKind, input_size: usize, hidden_size: usize, bidirectional: bool, rng: &mut TensorRng) -> Self {
+    pub fn new(
+        kind: CellKind,
+        input_size: usize,
+        hidden_size: usize,
+        bidirectional: bool,
+        rng: &mut TensorRng,
+    ) -> Self {
         let n = if bidirectional { 2 } else { 1 };
         let directions = (0..n).map(|_| DirectionParams::new(kind, input_size, hidden_size, rng)).collect();
         Recurrent { kind, input_size, hidden_size, directions, training: true }
@@ -93,6 +116,72 @@ impl<T: Element> Recurrent<T> {
     pub fn gru(input_size: usize, hidden_size: usize, rng: &mut TensorRng) -> Self {
         Self::new(CellKind::Gru, input_size, hidden_size, false, rng)
     }
+    /// A layer with the given parameters: the forward direction's, and the backward
+    /// direction's for a bidirectional layer. The input and hidden sizes come from the
+    /// forward `weight_ih (G H, I)`; every other tensor must fit them, or the error
+    /// ([`LayerError::ParamShape`]) names the layer, the parameter (`weight_hh_l0_reverse`,
+    /// say) and both shapes.
+    ///
+    /// ```
+    /// use dl_layers::{CellKind, DirectionTensors, Recurrent};
+    /// use dl_tensor::Tensor;
+    /// let (i, h) = (3, 2);
+    /// let dir = |hh: usize| DirectionTensors {
+    ///     weight_ih: Tensor::<f64>::ones(&[3 * h, i]),
+    ///     weight_hh: Tensor::ones(&[3 * h, hh]),
+    ///     bias_ih: Tensor::zeros(&[3 * h]),
+    ///     bias_hh: Tensor::zeros(&[3 * h]),
+    /// };
+    /// let gru = Recurrent::from_tensors(CellKind::Gru, dir(h), Some(dir(h)))?;
+    /// assert_eq!((gru.input_size, gru.hidden_size, gru.num_directions()), (3, 2, 2));
+    /// let err = Recurrent::from_tensors(CellKind::Gru, dir(h), Some(dir(5))).err().unwrap();
+    /// assert_eq!(err.to_string(), "GRU(3 -> 2, bidirectional): parameter weight_hh_l0_reverse must have shape [6, 2], got [6, 5]");
+    /// # Ok::<(), dl_layers::LayerError>(())
+    /// ```
+    pub fn from_tensors(
+        kind: CellKind,
+        forward: DirectionTensors<T>,
+        backward: Option<DirectionTensors<T>>,
+    ) -> Result<Self> {
+        let g = kind.gates();
+        let w = forward.weight_ih.shape().to_vec();
+        if w.len() != 2 || w[0] == 0 || !w[0].is_multiple_of(g) {
+            let expected =
+                format!("({g} gates x hidden_size, input_size): 2 axes, the first a positive multiple of {g}");
+            return Err(LayerError::param_shape(kind.name(), "weight_ih_l0", expected, &w));
+        }
+        let (input_size, hidden_size) = (w[1], w[0] / g);
+        let dir = if backward.is_some() { ", bidirectional" } else { "" };
+        let layer = format!("{}({input_size} -> {hidden_size}{dir})", kind.name());
+        let mut directions = Vec::with_capacity(2);
+        for (suffix, tensors) in [("", Some(forward)), ("_reverse", backward)] {
+            let Some(t) = tensors else { continue };
+            let expect = [
+                ("weight_ih_l0", &t.weight_ih, vec![g * hidden_size, input_size]),
+                ("weight_hh_l0", &t.weight_hh, vec![g * hidden_size, hidden_size]),
+                ("bias_ih_l0", &t.bias_ih, vec![g * hidden_size]),
+                ("bias_hh_l0", &t.bias_hh, vec![g * hidden_size]),
+            ];
+            for (name, tensor, shape) in expect {
+                if tensor.shape() != shape.as_slice() {
+                    return Err(LayerError::param_shape(
+                        &layer,
+                        format!("{name}{suffix}"),
+                        format!("{shape:?}"),
+                        tensor.shape(),
+                    ));
+                }
+            }
+            directions.push(DirectionParams {
+                weight_ih: Param::new(t.weight_ih),
+                weight_hh: Param::new(t.weight_hh),
+                bias_ih: Param::new(t.bias_ih),
+                bias_hh: Param::new(t.bias_hh),
+            });
+        }
+        Ok(Recurrent { kind, input_size, hidden_size, directions, training: true })
+    }
+
     /// Whether the layer runs a backward direction too.
     pub fn bidirectional(&self) -> bool {
         self.directions.len() == 2
@@ -105,14 +194,42 @@ impl<T: Element> Recurrent<T> {
     fn check_state(&self, what: &str, v: &Var<T>, b: usize) -> Result<()> {
         let want = [self.num_directions(), b, self.hidden_size];
         if v.shape() != want {
-            return Err(LayerError::layer(self.describe(), format!("an initial {what} (directions, batch, hidden) = {want:?}"), v.shape()));
+            return Err(LayerError::layer(
+                self.describe(),
+                format!("an initial {what} (directions, batch, hidden) = {want:?}"),
+                v.shape(),
+            ));
         }
         Ok(())
     }
 
+    /// Runs the layer over a padded batch `x (T, B, I)` whose sequence `b` has
+    /// `lengths[b]` real steps (PyTorch's `pack_padded_sequence(x, lengths)`): the same as
+    /// [`Self::forward_sequence`] with [`crate::mask_from_lengths`]. One length per sequence,
+    /// each at most `T`, or an error naming the layer.
+    pub fn forward_with_lengths(
+        &self,
+        x: &Var<T>,
+        state: Option<&RecurrentState<T>>,
+        lengths: &[usize],
+    ) -> Result<RecurrentOutput<T>> {
+        let s = x.shape();
+        if s.len() != 3 || s[2] != self.input_size {
+            return Err(LayerError::layer(self.describe(), format!("an input (time, batch, {})", self.input_size), s));
+        }
+        check_lengths(&self.describe(), lengths, s[0], s[1])?;
+        let mask = super::mask::mask_from_lengths::<T>(lengths, s[0])?;
+        self.forward_sequence(x, state, Some(&mask))
+    }
+
     /// Runs the layer over `x (T, B, I)` from `state` (zeros when `None`) with an optional
     /// `mask (T, B)` of real steps (1) and padding (0).
-    pub fn forward_sequence(&self, x: &Var<T>, state: Option<&RecurrentState<T>>, mask: Option<&Tensor<T>>) -> Result<RecurrentOutput<T>> {
+    pub fn forward_sequence(
+        &self,
+        x: &Var<T>,
+        state: Option<&RecurrentState<T>>,
+        mask: Option<&Tensor<T>>,
+    ) -> Result<RecurrentOutput<T>> {
         let s = x.shape();
         if s.len() != 3 || s[2] != self.input_size {
             return Err(LayerError::layer(self.describe(), format!("an input (time, batch, {})", self.input_size), s));
@@ -129,12 +246,17 @@ impl<T: Element> Recurrent<T> {
                         Some(c.clone())
                     }
                     (None, true) => Some(Var::constant(Tensor::zeros(&[d, b, h]))),
-                    (Some(_), false) => return Err(LayerError::config(self.describe(), "only the LSTM takes an initial cell state c0")),
+                    (Some(_), false) => {
+                        return Err(LayerError::config(self.describe(), "only the LSTM takes an initial cell state c0"));
+                    }
                     (None, false) => None,
                 };
                 (st.h.clone(), c)
             }
-            None => (Var::constant(Tensor::zeros(&[d, b, h])), self.kind.has_cell_state().then(|| Var::constant(Tensor::zeros(&[d, b, h])))),
+            None => (
+                Var::constant(Tensor::zeros(&[d, b, h])),
+                self.kind.has_cell_state().then(|| Var::constant(Tensor::zeros(&[d, b, h]))),
+            ),
         };
         let reversal = if self.bidirectional() {
             let lens = match &mask {

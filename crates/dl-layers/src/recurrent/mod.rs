@@ -8,8 +8,8 @@
 //! | [`bptt`] | [`rnn_backward`]: the explicit backward-through-time loop, weight gradients as GEMMs over `(T B)` rows |
 //! | [`unrolled`] | the same recurrences as a per-step graph of generic `Var` ops (the reference, and the higher-order path) |
 //! | [`primitive`] | [`SequencePrimitive`]: forward, VJP (explicit BPTT) and JVP (tangent recurrence) of a whole sequence |
-//! | [`mask`] | masks of variable-length batches and the per-sequence reversal of bidirectional layers |
-//! | [`layer`] | [`Recurrent`]: the module, uni- or bidirectional, with masks and initial states |
+//! | [`mask`] | masks of variable-length batches ([`mask_from_lengths`]) and the per-sequence reversal of bidirectional layers |
+//! | [`layer`] | [`Recurrent`]: the module, uni- or bidirectional, with masks or sequence lengths and initial states; built randomly or from given tensors per direction ([`DirectionTensors`]) |
 //! | [`truncated`] | [`truncated_bptt`]: BPTT(k1, k2) with the state carried across windows, detached |
 //! | `gemm`, `packed`, `activations` | the GEMM on slices used by the time loops; the recurrent weight packed once per sequence for an AVX-512 kernel; `tanh` / sigmoid over slices (a vectorisable rational `tanh` in f32) |
 //!
@@ -26,6 +26,9 @@
 //! let x = Tensor::<f64>::randn(&[3, 2, 2], &mut rng);           // (time, batch, features)
 //! let mask = Tensor::from_vec(vec![1.0, 1.0, 1.0, 0.0, 1.0, 0.0], &[3, 2])?;
 //! let out = lstm.forward_sequence(&Var::constant(x.clone()), None, Some(&mask))?;
+//! // the same by sequence lengths
+//! let by_lengths = lstm.forward_with_lengths(&Var::constant(x.clone()), None, &[3, 1])?;
+//! assert_eq!(by_lengths.h_n.value().to_vec(), out.h_n.value().to_vec());
 //! assert_eq!(out.output.shape(), &[3, 2, 4]);
 //! assert_eq!(out.h_n.shape(), &[1, 2, 4]);
 //! // sequence 1 alone, one step: the same final state
@@ -44,9 +47,9 @@ mod activations;
 pub mod bptt;
 pub mod cell;
 mod gemm;
-mod packed;
 pub mod layer;
 pub mod mask;
+mod packed;
 pub mod primitive;
 pub mod sequence;
 pub mod truncated;
@@ -54,8 +57,8 @@ pub mod unrolled;
 
 pub use bptt::{SequenceGrads, rnn_backward};
 pub use cell::CellKind;
-pub use layer::{DirectionParams, Recurrent, RecurrentOutput, RecurrentState};
-pub use mask::{ReverseWithinLength, mask_from_lengths};
+pub use layer::{DirectionParams, DirectionTensors, Recurrent, RecurrentOutput, RecurrentState};
+pub use mask::{ReverseWithinLength, mask_from_lengths, prefix_mask};
 pub use primitive::{SequencePrimitive, sequence};
 pub use truncated::{TbpttResult, TbpttSchedule, truncated_bptt};
 pub use unrolled::unrolled_sequence;

@@ -17,6 +17,9 @@
 //!
 //! The mean-field quantities of each activation at (1, 0) — q*, chi_1 and the predicted
 //! variance after `depth` layers from q = 1 — are reported next to the trained accuracy.
+//! q* is the fixed point reached from the inputs' variance q0 = 1 (`q_star_from(1.0)`): for
+//! the designed ReLU, sqrt(2) relu, the length map is the identity, every q is a fixed point
+//! and q* = 1 is the one the inputs keep.
 //!
 //! What it shows (full size, depth 50, width 64, 800 steps; seed 0): plain ReLU predicts a
 //! variance of 2^-50 ~ 1e-15 at the last layer and does not train at all (its loss stays at
@@ -143,7 +146,7 @@ impl Experiment for InitDesignedActivation {
         .categorical_x(&["relu", "tanh", "elu"]);
         for (v, (name, act)) in variants.iter().enumerate() {
             let mf = MeanField::new((*act).clone(), 1.0, 0.0)?;
-            let q_star = round_off(mf.q_star().unwrap_or(f64::NAN));
+            let q_star = round_off(mf.q_star_from(1.0).unwrap_or(f64::NAN));
             let chi_1 = mf.chi_1_at(q_star).unwrap_or(f64::NAN);
             let q_depth = *mf.length_map_iterates(1.0, depth)?.last().expect("depth + 1 iterates");
             let out = at(0, v);
