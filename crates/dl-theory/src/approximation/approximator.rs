@@ -83,6 +83,18 @@ pub struct Approximation {
     construction: Construction,
 }
 
+impl std::fmt::Debug for Approximation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use dl_layers::Module;
+        f.debug_struct("Approximation")
+            .field("network", &self.network.describe())
+            .field("width", &self.width())
+            .field("construction", &self.construction)
+            .field("certificate", &self.certificate)
+            .finish()
+    }
+}
+
 impl Approximation {
     /// The network: `Sequential[Linear(d -> width), Act, Linear(width -> 1)]`.
     pub fn network(&self) -> &Sequential<f64> {
@@ -264,7 +276,8 @@ impl UniversalApproximator {
             return finish(parameters, certificate, construction);
         }
         let (a, b) = (lo[0], hi[0]);
-        let budget = Budget { eps: eps - reserve, tail_fraction: self.tail_fraction, max_width: self.max_width };
+        let budget =
+            Budget { eps: eps - reserve, tail_fraction: self.tail_fraction, max_width: self.max_width, requested: eps };
         let g = |x: f64| target.eval_1d(OP, x);
         let built: Construction1d;
         let construction;

@@ -16,6 +16,8 @@ pub(crate) struct Budget {
     pub tail_fraction: f64,
     /// The largest width allowed.
     pub max_width: usize,
+    /// The accuracy the caller asked for (named in refusals).
+    pub requested: f64,
 }
 
 /// Part of a budget's smoothing share kept for the stored-parameter term (`2^-10`).

@@ -112,7 +112,7 @@ pub(crate) fn ramp_interpolation(
     let mut n = interpolation_width(modulus, m2, a, b, e_interp)?;
     check_width(
         op,
-        budget.eps,
+        budget.requested,
         n,
         1,
         budget.max_width,
@@ -126,7 +126,7 @@ pub(crate) fn ramp_interpolation(
             break (t, h_max);
         }
         n += 1;
-        check_width(op, budget.eps, n, 1, budget.max_width, "raise eps or max_width")?;
+        check_width(op, budget.requested, n, 1, budget.max_width, "raise eps or max_width")?;
     };
     let h_min = (1..=n).map(|i| knots[i] - knots[i - 1]).fold(f64::INFINITY, f64::min) * (1.0 - 4.0 * UNIT_ROUNDOFF);
     let values: Vec<f64> = knots.iter().map(|&t| g(t)).collect::<Result<_>>()?;
@@ -195,7 +195,12 @@ pub(crate) fn ramp_interpolation(
     let parameters = knot_error * (1.0 + 1e-6)
         + 8.0 * (n as f64 + 1.0) * UNIT_ROUNDOFF * UNIT_ROUNDOFF * (magnitude + values[0].abs());
     if parameters > e_param {
-        return Err(ApproximationError::Precision { op, eps: budget.eps, rounding: parameters, reserve: e_param });
+        return Err(ApproximationError::Precision {
+            op,
+            eps: budget.requested,
+            rounding: parameters,
+            reserve: e_param,
+        });
     }
     let smooth = smoothing(k, c_max, c_sum, coefs[0].abs());
     // knot errors eta move the skeleton by eta and the slope changes by <= 4 eta / h_min each
@@ -229,7 +234,7 @@ mod tests {
     fn build(kind: RampKind, eps: f64) -> (Construction1d, ShallowNetwork) {
         let m = Modulus::lipschitz(3.0).unwrap();
         let g = |x: f64| Ok((3.0 * x).sin());
-        let budget = Budget { eps, tail_fraction: 0.125, max_width: 1 << 20 };
+        let budget = Budget { eps, tail_fraction: 0.125, max_width: 1 << 20, requested: eps };
         let c = ramp_interpolation("test", kind, &g, 0.0, 1.0, &m, Some(9.0), budget).unwrap();
         let mut net = ShallowNetwork::constant(kind.activation(), 1, c.output_bias);
         for i in 0..c.width() {

@@ -327,12 +327,12 @@ pub(crate) fn ridge_construction(
             Method::Sine => sine_units(p),
             Method::Staircase(unit) => {
                 let g = |s: f64| Ok(p.eval(s));
-                let b = Budget { eps: e * (1.0 - 1e-9), tail_fraction: theta, max_width };
+                let b = Budget { eps: e * (1.0 - 1e-9), tail_fraction: theta, max_width, requested: eps };
                 sigmoid_staircase(op, unit, &g, s_lo, s_hi, &Modulus::Lipschitz(p.lipschitz()), b)?
             }
             Method::Ramp(kind) => {
                 let g = |s: f64| Ok(p.eval(s));
-                let b = Budget { eps: e * (1.0 - 1e-9), tail_fraction: theta, max_width };
+                let b = Budget { eps: e * (1.0 - 1e-9), tail_fraction: theta, max_width, requested: eps };
                 let m = Modulus::Lipschitz(p.lipschitz());
                 ramp_interpolation(op, kind, &g, s_lo, s_hi, &m, Some(p.second_derivative()), b)?
             }

@@ -66,7 +66,7 @@ pub(crate) fn sigmoid_staircase(
     let mut n = staircase_width(op, modulus, a, b, e_disc)?;
     check_width(
         op,
-        budget.eps,
+        budget.requested,
         n,
         1,
         budget.max_width,
@@ -83,7 +83,7 @@ pub(crate) fn sigmoid_staircase(
             break (t, s, rho);
         }
         n += 1;
-        check_width(op, budget.eps, n, 1, budget.max_width, "raise eps or max_width")?;
+        check_width(op, budget.requested, n, 1, budget.max_width, "raise eps or max_width")?;
     };
     let values: Vec<f64> = knots.iter().map(|&t| g(t)).collect::<Result<_>>()?;
     // steps and the exact error of each stored difference
@@ -105,7 +105,12 @@ pub(crate) fn sigmoid_staircase(
         * (1.0 - 4.0 * UNIT_ROUNDOFF)
         - 2.0 * slack;
     if a_min <= 0.0 || (n > 1 && g_min <= 0.0) {
-        return Err(ApproximationError::Precision { op, eps: budget.eps, rounding: slack, reserve: a_min.max(0.0) });
+        return Err(ApproximationError::Precision {
+            op,
+            eps: budget.requested,
+            rounding: slack,
+            reserve: a_min.max(0.0),
+        });
     }
     let g_min = if n > 1 { g_min } else { f64::INFINITY };
     let tails = |k: f64| 2.0 * c_max * unit.tail_sum(k * a_min, k * g_min);
@@ -152,7 +157,12 @@ pub(crate) fn sigmoid_staircase(
     let parameters =
         (e0 + step_errors * (1.0 + 1e-6)) * (1.0 + 1e-6) + (n as f64) * UNIT_ROUNDOFF * UNIT_ROUNDOFF * c_max;
     if parameters > e_param {
-        return Err(ApproximationError::Precision { op, eps: budget.eps, rounding: parameters, reserve: e_param });
+        return Err(ApproximationError::Precision {
+            op,
+            eps: budget.requested,
+            rounding: parameters,
+            reserve: e_param,
+        });
     }
     let tail_sum = if c_max == 0.0 { 0.0 } else { unit.tail_sum(k * a_min, k * g_min) };
     Ok(Construction1d {
@@ -180,9 +190,16 @@ mod tests {
     fn build(unit: Sigmoidal, f: fn(f64) -> f64, l: f64, eps: f64) -> (Construction1d, ShallowNetwork) {
         let m = Modulus::lipschitz(l).unwrap();
         let g = |x: f64| Ok(f(x));
-        let c =
-            sigmoid_staircase("test", unit, &g, 0.0, 1.0, &m, Budget { eps, tail_fraction: 0.125, max_width: 1 << 20 })
-                .unwrap();
+        let c = sigmoid_staircase(
+            "test",
+            unit,
+            &g,
+            0.0,
+            1.0,
+            &m,
+            Budget { eps, tail_fraction: 0.125, max_width: 1 << 20, requested: eps },
+        )
+        .unwrap();
         let mut net = ShallowNetwork::constant(unit.activation(), 1, c.output_bias);
         for i in 0..c.width() {
             net.push_unit(&[c.weights[i]], c.biases[i], c.outputs[i]);
