@@ -20,11 +20,12 @@
 //! - **Gaussian bump** `A exp(-|x - c|^2 / (2 s^2))` in `d` dimensions: `F` is `A` times the
 //!   density of `N(0, s^-2 I)` (times a phase), so `C_f = A E|w| = A sqrt(2) Gamma((d+1)/2) /
 //!   (s Gamma(d/2))`, which grows like `A sqrt(d) / s`.
-//! - **Sum of ridge functions** `sum_j c_j g(a_j . x)` with pairwise non-parallel `a_j`: each
-//!   term's transform lives on the line through `a_j`, the lines meet only at `w = 0` where
-//!   `|w| = 0`, so `C_f = sum_j |c_j| |a_j| C_g` exactly, with `C_g = sqrt(2 / pi)` for the
-//!   Gaussian profile `g(t) = exp(-t^2 / 2)` (`E|t|`, `t ~ N(0, 1)`) and `C_g = 1` for
-//!   `g(t) = cos t` (point masses `1/2` at `t = +-1`).
+//! - **Sum of ridge functions** `sum_j c_j g(a_j . x)`: each term's transform lives on the
+//!   line through `a_j`. For the Gaussian profile `g(t) = exp(-t^2 / 2)` (`C_g = sqrt(2 / pi)`
+//!   = `E|t|`, `t ~ N(0, 1)`) with pairwise non-parallel `a_j`, the lines meet only at `w = 0`
+//!   where `|w| = 0`; for `g(t) = cos t` (`C_g = 1`: point masses `1/2` at `w = +-a_j`) the
+//!   masses sit at distinct points when `a_j != +-a_k`. Either way the measures are mutually
+//!   singular where `|w| > 0`, so `C_f = sum_j |c_j| |a_j| C_g` exactly.
 
 use dl_tensor::TensorRng;
 use dl_tensor::random::standard_normal_f64;
@@ -118,8 +119,10 @@ impl BarronTarget {
         Ok(BarronTarget::Gaussian { amplitude, scale, center })
     }
 
-    /// A sum of ridge functions; directions non-zero, of one dimension, pairwise non-parallel
-    /// (`|cos angle| < 1 - 1e-9`), so that the closed-form `C_f` is exact.
+    /// A sum of ridge functions; directions non-zero and of one dimension; pairwise
+    /// non-parallel (`|cos angle| < 1 - 1e-9`) for the Gaussian profile, pairwise distinct up
+    /// to sign (`|a_j -+ a_k| > 1e-9 |a_j|`) for the cosine, so that the closed-form `C_f` is
+    /// exact.
     pub fn ridge_sum(directions: Vec<Vec<f64>>, coefficients: Vec<f64>, shape: RidgeShape) -> Result<Self> {
         const OP: &str = "BarronTarget::ridge_sum";
         if directions.is_empty() || directions.len() != coefficients.len() {
@@ -156,12 +159,24 @@ impl BarronTarget {
                 let na = a.iter().map(|v| v * v).sum::<f64>().sqrt();
                 let nb = b.iter().map(|v| v * v).sum::<f64>().sqrt();
                 let cos = dot / (na * nb);
-                if cos.abs() >= 1.0 - 1e-9 {
+                let coincide =
+                    |sign: f64| a.iter().zip(b).map(|(x, y)| (x - sign * y).powi(2)).sum::<f64>().sqrt() <= 1e-9 * na;
+                let (bad, requirement) = match shape {
+                    RidgeShape::Gaussian => (
+                        cos.abs() >= 1.0 - 1e-9,
+                        "Gaussian ridges must be pairwise non-parallel for the closed-form C_f",
+                    ),
+                    RidgeShape::Cosine => (
+                        coincide(1.0) || coincide(-1.0),
+                        "cosine ridges must have distinct frequency vectors (a_j != +-a_k) for the closed-form C_f",
+                    ),
+                };
+                if bad {
                     return Err(ApproximationError::InvalidArgument {
                         op: OP,
-                        name: format!("cosine between directions {i} and an earlier one"),
+                        name: format!("cosine between direction {i} and an earlier one"),
                         value: cos,
-                        requirement: "directions must be pairwise non-parallel for the closed-form C_f",
+                        requirement,
                     });
                 }
             }
@@ -335,6 +350,9 @@ mod tests {
         let err = BarronTarget::ridge_sum(vec![vec![1.0, 1.0], vec![-2.0, -2.0]], vec![1.0, 1.0], RidgeShape::Gaussian)
             .unwrap_err();
         assert!(err.to_string().contains("non-parallel"), "{err}");
+        // parallel cosines of different frequencies are fine; the same frequency is not
+        assert!(BarronTarget::ridge_sum(vec![vec![3.0], vec![2.0]], vec![1.0, 1.0], RidgeShape::Cosine).is_ok());
+        assert!(BarronTarget::ridge_sum(vec![vec![3.0], vec![-3.0]], vec![1.0, 1.0], RidgeShape::Cosine).is_err());
         // uniform in the ball: E|x|^2 = d r^2 / (d + 2)
         let mut rng = seeded_rng(3);
         let (d, r, n) = (5, 2.0, 100_000);

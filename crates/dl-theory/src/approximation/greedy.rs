@@ -13,11 +13,14 @@
 //!   1996): choose `phi` maximising `|<r, phi>| / |phi - mean(phi)|`, then refit every output
 //!   weight (and the bias) by least squares (incremental Gram–Schmidt).
 //!
-//! The search over the continuous dictionary: `candidates` random units (a direction uniform
-//! on the sphere, a log-uniform steepness `|a|` in `[0.5 / r, 30 / r]`, a hyperplane offset
-//! uniform in `[-r, r]` so that every candidate cuts the ball), the best refined by
-//! `refinements` rounds of stochastic hill climbing. Every draw comes from the generator
-//! passed in.
+//! The search over the continuous dictionary (Barron's theorem assumes each step takes a
+//! near-optimal unit): `candidates` random units (a direction uniform on the sphere, a
+//! log-uniform steepness `|a|` in `[0.5 / r, 30 / r]`, a hyperplane offset uniform in
+//! `[-r, r]` so that every candidate cuts the ball); the best [`REFINED`] of them are refined
+//! by `refinements` steps of normalised gradient ascent with backtracking on the correlation
+//! `c(a, b) = <r, phi>^2 / |phi - mean(phi)|^2` (exact gradient through `act'`), and the unit
+//! with the best score of the algorithm is kept. Every draw comes from the generator passed
+//! in.
 
 use dl_layers::Activation;
 use dl_tensor::TensorRng;
@@ -25,7 +28,7 @@ use dl_tensor::random::standard_normal_f64;
 use rand::RngExt;
 
 use crate::approximation::error::{ApproximationError, Result, positive};
-use crate::approximation::network::{ShallowNetwork, activation_value};
+use crate::approximation::network::{ShallowNetwork, activation_derivative, activation_value};
 
 /// Which greedy algorithm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,6 +122,74 @@ impl GreedyFit {
         }
         Ok(net)
     }
+}
+
+/// How many of the best random candidates are refined by gradient ascent each step.
+pub const REFINED: usize = 4;
+
+/// Normalised gradient ascent with backtracking on `c(a, b) = <r, phi>^2 / |phi - mean|^2`
+/// from `start`; a step is kept when the algorithm's own `score` improves.
+#[allow(clippy::too_many_arguments)]
+fn refine(
+    act: Activation,
+    points: &[f64],
+    dim: usize,
+    residual: &[f64],
+    start: Unit,
+    start_score: f64,
+    steps: usize,
+    radius: f64,
+    score: &dyn Fn(&[f64]) -> f64,
+) -> (f64, Unit) {
+    let m = residual.len();
+    let (mut unit, mut best) = (start, start_score);
+    let mut eta = 0.5;
+    for _ in 0..steps {
+        // gradient of c = u^2 / v with u = <r, phi>, v = |phi - mean|^2
+        let mean = unit.phi.iter().sum::<f64>() / m as f64;
+        let u = dot(residual, &unit.phi);
+        let v: f64 = unit.phi.iter().map(|p| (p - mean) * (p - mean)).sum::<f64>().max(1e-300);
+        let mut du = vec![0.0; dim + 1];
+        let mut dv = vec![0.0; dim + 1];
+        for (i, x) in points.chunks(dim).enumerate() {
+            let dphi = activation_derivative(act, dot(&unit.a, x) + unit.b);
+            let (ru, rv) = (residual[i] * dphi, 2.0 * (unit.phi[i] - mean) * dphi);
+            for j in 0..dim {
+                du[j] += ru * x[j];
+                dv[j] += rv * x[j];
+            }
+            du[dim] += ru;
+            dv[dim] += rv;
+        }
+        // scale the bias coordinate by the radius so that both move on the same scale
+        let g: Vec<f64> = (0..=dim)
+            .map(|j| (2.0 * u * du[j] * v - u * u * dv[j]) / (v * v) * if j == dim { 1.0 / radius } else { 1.0 })
+            .collect();
+        let gn = g.iter().map(|x| x * x).sum::<f64>().sqrt();
+        if !(gn > 0.0 && gn.is_finite()) {
+            break;
+        }
+        let scale = unit.a.iter().map(|x| x * x).sum::<f64>().sqrt().max(1.0 / radius);
+        let mut improved = false;
+        for _ in 0..6 {
+            let a: Vec<f64> = (0..dim).map(|j| unit.a[j] + eta * scale * g[j] / gn).collect();
+            let b = unit.b + eta * scale * radius * g[dim] / gn;
+            let phi = features(act, points, dim, &a, b);
+            let s = score(&phi);
+            if s > best {
+                best = s;
+                unit = Unit { a, b, phi };
+                eta *= 1.5;
+                improved = true;
+                break;
+            }
+            eta *= 0.4;
+        }
+        if !improved && eta < 1e-6 {
+            break;
+        }
+    }
+    (best, unit)
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -293,30 +364,38 @@ pub fn greedy_fit(
             }
         };
         let mut best: Option<(f64, Unit)> = None;
+        let mut runners_up: Vec<(f64, Unit)> = Vec::new();
         for _ in 0..config.candidates {
             let (a, b) = random_unit(dim, config.radius, rng);
             let phi = features(act, points, dim, &a, b);
             let s = score(&phi);
             if best.as_ref().is_none_or(|(bs, _)| s > *bs) {
+                if let Some(old) = best.take() {
+                    runners_up.push(old);
+                    runners_up.sort_by(|x, y| y.0.total_cmp(&x.0));
+                    runners_up.truncate(REFINED);
+                }
                 best = Some((s, Unit { a, b, phi }));
+            } else if runners_up.len() < REFINED || s > runners_up.last().map_or(f64::NEG_INFINITY, |r| r.0) {
+                runners_up.push((s, Unit { a, b, phi }));
+                runners_up.sort_by(|x, y| y.0.total_cmp(&x.0));
+                runners_up.truncate(REFINED);
             }
         }
-        let (mut best_score, mut unit) = best.expect("at least one candidate");
-        // stochastic hill climbing on (a, b), step sizes shrinking geometrically
-        let a_norm = unit.a.iter().map(|v| v * v).sum::<f64>().sqrt().max(1.0 / config.radius);
-        for t in 0..config.refinements {
-            let step = 0.3 * 0.93f64.powi(t as i32);
-            let noise = standard_normal_f64(dim + 1, rng);
-            let a: Vec<f64> =
-                unit.a.iter().zip(&noise).map(|(v, z)| v + step * a_norm * z / (dim as f64).sqrt()).collect();
-            let b = unit.b + step * a_norm * config.radius * noise[dim];
-            let phi = features(act, points, dim, &a, b);
-            let s = score(&phi);
-            if s > best_score {
-                best_score = s;
-                unit = Unit { a, b, phi };
+        let mut pool: Vec<(f64, Unit)> = Vec::new();
+        pool.extend(best);
+        pool.extend(runners_up);
+        pool.sort_by(|x, y| y.0.total_cmp(&x.0));
+        pool.truncate(REFINED);
+        let mut chosen: Option<(f64, Unit)> = None;
+        for (s0, start) in pool {
+            let (s1, refined) =
+                refine(act, points, dim, &residual, start, s0, config.refinements, config.radius, &score);
+            if chosen.as_ref().is_none_or(|(cs, _)| s1 > *cs) {
+                chosen = Some((s1, refined));
             }
         }
+        let (_, unit) = chosen.expect("at least one candidate");
         fit.weights.extend_from_slice(&unit.a);
         fit.biases.push(unit.b);
         match config.algorithm {

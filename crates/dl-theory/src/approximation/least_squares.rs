@@ -92,3 +92,51 @@ mod tests {
         assert!(least_squares(&[f64::NAN], 1, 1, &[1.0], DEFAULT_RCOND).is_err());
     }
 }
+
+/// A network with `width` random hidden units of `activation` on `[lo, hi]` (steepness `|w|`
+/// uniform in `[k_min, k_max]` with a random sign, threshold `-b/w` uniform in `[lo, hi]`)
+/// and its output layer (and bias) fitted to `values` at `points` by least squares: the
+/// random-features baseline.
+pub fn fit_random_features(
+    activation: dl_layers::Activation,
+    width: usize,
+    lo: f64,
+    hi: f64,
+    steepness: (f64, f64),
+    points: &[f64],
+    values: &[f64],
+    rng: &mut dl_tensor::TensorRng,
+) -> Result<(crate::approximation::network::ShallowNetwork, LeastSquares)> {
+    use rand::RngExt;
+    const OP: &str = "fit_random_features";
+    crate::approximation::target::check_box(OP, &[lo], &[hi])?;
+    if width == 0 || !(steepness.0 > 0.0 && steepness.0 <= steepness.1 && steepness.1.is_finite()) {
+        return Err(ApproximationError::InvalidArgument {
+            op: OP,
+            name: "width / steepness range".into(),
+            value: width as f64,
+            requirement: "need width >= 1 and 0 < k_min <= k_max finite",
+        });
+    }
+    let mut net = crate::approximation::network::ShallowNetwork::constant(activation, 1, 0.0);
+    for _ in 0..width {
+        let k = steepness.0 + (steepness.1 - steepness.0) * rng.random::<f64>();
+        let w = if rng.random::<bool>() { k } else { -k };
+        let c = lo + (hi - lo) * rng.random::<f64>();
+        net.push_unit(&[w], -w * c, 0.0);
+    }
+    let a: Vec<f64> = points
+        .iter()
+        .flat_map(|&x| {
+            std::iter::once(1.0)
+                .chain((0..width).map(|i| {
+                    crate::approximation::network::activation_value(activation, net.weights[i] * x + net.biases[i])
+                }))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let ls = least_squares(&a, points.len(), width + 1, values, DEFAULT_RCOND)?;
+    net.output_bias = ls.coefficients[0];
+    net.outputs = ls.coefficients[1..].to_vec();
+    Ok((net, ls))
+}
