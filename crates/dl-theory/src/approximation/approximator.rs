@@ -258,8 +258,7 @@ impl UniversalApproximator {
                 OP,
                 self.activation,
                 target,
-                eps,
-                reserve,
+                (eps, reserve),
                 self.tail_fraction,
                 self.max_width,
                 self.work_limit,
@@ -287,7 +286,7 @@ impl UniversalApproximator {
                 Construction::Staircase { cells: built.width(), spacing: built.spacing, steepness: built.steepness };
         } else if let Some(kind) = RampKind::of(self.activation) {
             built =
-                ramp_interpolation(OP, kind, &g, a, b, target.modulus(0), target.second_derivative_bound(), budget)?;
+                ramp_interpolation(OP, kind, &g, (a, b), target.modulus(0), target.second_derivative_bound(), budget)?;
             construction = Construction::Interpolation {
                 cells: built.width(),
                 spacing: built.spacing,

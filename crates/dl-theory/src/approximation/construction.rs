@@ -93,5 +93,5 @@ pub(crate) fn check_width(
 
 /// `ceil(x)` as a width, saturating at `usize::MAX` (for infinite or huge `x`).
 pub(crate) fn ceil_width(x: f64) -> usize {
-    if !(x < usize::MAX as f64) { usize::MAX } else { x.ceil().max(1.0) as usize }
+    if x.is_nan() || x >= usize::MAX as f64 { usize::MAX } else { x.ceil().max(1.0) as usize }
 }

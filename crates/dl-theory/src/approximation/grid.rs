@@ -136,8 +136,8 @@ impl GridApproximation {
         match self.kind {
             GridKind::PiecewiseConstant => {
                 let mut flat = 0;
-                for i in 0..d {
-                    let t = (x[i] - self.lo[i]) / (self.hi[i] - self.lo[i]);
+                for (i, &xi) in x.iter().enumerate().take(d) {
+                    let t = (xi - self.lo[i]) / (self.hi[i] - self.lo[i]);
                     let k = ((t * m as f64).floor().max(0.0) as usize).min(m - 1);
                     flat = flat * m + k;
                 }
@@ -146,8 +146,8 @@ impl GridApproximation {
             GridKind::Multilinear => {
                 let mut base = vec![0usize; d];
                 let mut frac = vec![0.0; d];
-                for i in 0..d {
-                    let t = ((x[i] - self.lo[i]) / (self.hi[i] - self.lo[i])).clamp(0.0, 1.0) * (m - 1) as f64;
+                for (i, &xi) in x.iter().enumerate().take(d) {
+                    let t = ((xi - self.lo[i]) / (self.hi[i] - self.lo[i])).clamp(0.0, 1.0) * (m - 1) as f64;
                     let k = (t.floor() as usize).min(m - 2);
                     base[i] = k;
                     frac[i] = t - k as f64;

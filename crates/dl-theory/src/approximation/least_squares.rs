@@ -72,43 +72,31 @@ pub fn least_squares(a: &[f64], rows: usize, cols: usize, y: &[f64], rcond: f64)
     Ok(LeastSquares { coefficients, rank, residual_rms: (sq / rows as f64).sqrt() })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fits_a_line_and_handles_dependent_columns() {
-        // y = 1 + 2x on 5 points, with the x column duplicated: the min-norm solution splits 2
-        let xs = [0.0, 0.25, 0.5, 0.75, 1.0];
-        let a: Vec<f64> = xs.iter().flat_map(|&x| [1.0, x, x]).collect();
-        let y: Vec<f64> = xs.iter().map(|x| 1.0 + 2.0 * x).collect();
-        let ls = least_squares(&a, 5, 3, &y, DEFAULT_RCOND).unwrap();
-        assert_eq!(ls.rank, 2);
-        for (c, e) in ls.coefficients.iter().zip([1.0, 1.0, 1.0]) {
-            assert!((c - e).abs() < 1e-12, "{:?}", ls.coefficients);
-        }
-        assert!(ls.residual_rms < 1e-14);
-        assert!(least_squares(&a, 5, 2, &y, DEFAULT_RCOND).is_err());
-        assert!(least_squares(&[f64::NAN], 1, 1, &[1.0], DEFAULT_RCOND).is_err());
-    }
+/// The random hidden layer of [`fit_random_features`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RandomFeatures {
+    /// The hidden activation.
+    pub activation: dl_layers::Activation,
+    /// Number of hidden units.
+    pub width: usize,
+    /// The interval `[lo, hi]` the thresholds are drawn from.
+    pub interval: (f64, f64),
+    /// `|w|` uniform in `[k_min, k_max]`, with a random sign.
+    pub steepness: (f64, f64),
 }
 
-/// A network with `width` random hidden units of `activation` on `[lo, hi]` (steepness `|w|`
-/// uniform in `[k_min, k_max]` with a random sign, threshold `-b/w` uniform in `[lo, hi]`)
-/// and its output layer (and bias) fitted to `values` at `points` by least squares: the
-/// random-features baseline.
+/// A network with random hidden units (steepness `|w|` uniform in `steepness` with a random
+/// sign, threshold `-b/w` uniform in `interval`) and its output layer (and bias) fitted to
+/// `values` at `points` by least squares: the random-features baseline.
 pub fn fit_random_features(
-    activation: dl_layers::Activation,
-    width: usize,
-    lo: f64,
-    hi: f64,
-    steepness: (f64, f64),
+    features: RandomFeatures,
     points: &[f64],
     values: &[f64],
     rng: &mut dl_tensor::TensorRng,
 ) -> Result<(crate::approximation::network::ShallowNetwork, LeastSquares)> {
     use rand::RngExt;
     const OP: &str = "fit_random_features";
+    let RandomFeatures { activation, width, interval: (lo, hi), steepness } = features;
     crate::approximation::target::check_box(OP, &[lo], &[hi])?;
     if width == 0 || !(steepness.0 > 0.0 && steepness.0 <= steepness.1 && steepness.1.is_finite()) {
         return Err(ApproximationError::InvalidArgument {
@@ -139,4 +127,25 @@ pub fn fit_random_features(
     net.output_bias = ls.coefficients[0];
     net.outputs = ls.coefficients[1..].to_vec();
     Ok((net, ls))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fits_a_line_and_handles_dependent_columns() {
+        // y = 1 + 2x on 5 points, with the x column duplicated: the min-norm solution splits 2
+        let xs = [0.0, 0.25, 0.5, 0.75, 1.0];
+        let a: Vec<f64> = xs.iter().flat_map(|&x| [1.0, x, x]).collect();
+        let y: Vec<f64> = xs.iter().map(|x| 1.0 + 2.0 * x).collect();
+        let ls = least_squares(&a, 5, 3, &y, DEFAULT_RCOND).unwrap();
+        assert_eq!(ls.rank, 2);
+        for (c, e) in ls.coefficients.iter().zip([1.0, 1.0, 1.0]) {
+            assert!((c - e).abs() < 1e-12, "{:?}", ls.coefficients);
+        }
+        assert!(ls.residual_rms < 1e-14);
+        assert!(least_squares(&a, 5, 2, &y, DEFAULT_RCOND).is_err());
+        assert!(least_squares(&[f64::NAN], 1, 1, &[1.0], DEFAULT_RCOND).is_err());
+    }
 }

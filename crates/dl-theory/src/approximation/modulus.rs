@@ -207,7 +207,7 @@ impl Modulus {
         let mut delta = guess.min(delta_max);
         let mut steps = 0;
         while self.eval(delta) > e {
-            delta = delta * (1.0 - 4.0 * f64::EPSILON);
+            delta *= 1.0 - 4.0 * f64::EPSILON;
             steps += 1;
             if steps > 64 || delta < f64::MIN_POSITIVE {
                 return Ok(None);

@@ -99,8 +99,7 @@ pub(crate) fn ramp_interpolation(
     op: &'static str,
     kind: RampKind,
     g: &dyn Fn(f64) -> Result<f64>,
-    a: f64,
-    b: f64,
+    (a, b): (f64, f64),
     modulus: &Modulus,
     m2: Option<f64>,
     budget: Budget,
@@ -177,17 +176,17 @@ pub(crate) fn ramp_interpolation(
     let outputs: Vec<f64> = coefs.iter().map(|c| c / k).collect();
     // bias: v_0 - c_0 (t_0 - first_knot)
     let (gap_hi, gap_lo) = two_sum(knots[0], -first_knot);
-    let bias_dd = DoubleDouble::new(values[0]).add_product(-coefs[0], gap_hi).add_product(-coefs[0], gap_lo);
+    let bias_dd = DoubleDouble::new(values[0]).plus_product(-coefs[0], gap_hi).plus_product(-coefs[0], gap_lo);
     let output_bias = bias_dd.value();
     // the exact-real ReLU skeleton at the knots, by the recurrence V_i = V_{i-1} + S_i (t_i - t_{i-1})
-    let mut v = DoubleDouble::new(output_bias).add_product(coefs[0], gap_hi).add_product(coefs[0], gap_lo);
+    let mut v = DoubleDouble::new(output_bias).plus_product(coefs[0], gap_hi).plus_product(coefs[0], gap_lo);
     let mut knot_error = v.minus(values[0]).abs();
     let mut slope = DoubleDouble::new(0.0);
     let mut magnitude = 0.0;
     for i in 1..=n {
-        slope = slope.add(coefs[i - 1]);
+        slope = slope.plus(coefs[i - 1]);
         let (dt_hi, dt_lo) = two_sum(knots[i], -knots[i - 1]);
-        v = v.add_product(slope.hi, dt_hi).add_product(slope.hi, dt_lo).add_product(slope.lo, dt_hi);
+        v = v.plus_product(slope.hi, dt_hi).plus_product(slope.hi, dt_lo).plus_product(slope.lo, dt_hi);
         magnitude += (slope.hi * dt_hi).abs();
         knot_error = knot_error.max(v.minus(values[i]).abs());
     }
@@ -235,7 +234,7 @@ mod tests {
         let m = Modulus::lipschitz(3.0).unwrap();
         let g = |x: f64| Ok((3.0 * x).sin());
         let budget = Budget { eps, tail_fraction: 0.125, max_width: 1 << 20, requested: eps };
-        let c = ramp_interpolation("test", kind, &g, 0.0, 1.0, &m, Some(9.0), budget).unwrap();
+        let c = ramp_interpolation("test", kind, &g, (0.0, 1.0), &m, Some(9.0), budget).unwrap();
         let mut net = ShallowNetwork::constant(kind.activation(), 1, c.output_bias);
         for i in 0..c.width() {
             net.push_unit(&[c.weights[i]], c.biases[i], c.outputs[i]);

@@ -209,8 +209,7 @@ fn plan(
     method: Method,
     target: &Target<'_>,
     eps: f64,
-    e_cos: f64,
-    e_profiles: f64,
+    (e_cos, e_profiles): (f64, f64),
     theta: f64,
     work_limit: u128,
 ) -> Result<Option<Plan>> {
@@ -261,14 +260,13 @@ pub struct RidgeReport {
     pub dropped: usize,
 }
 
-/// Builds the certified one-hidden-layer network of the module documentation. `reserve` is
-/// the part of `eps` kept for f64 evaluation.
+/// Builds the certified one-hidden-layer network of the module documentation within `eps`,
+/// `reserve` of it kept for f64 evaluation.
 pub(crate) fn ridge_construction(
     op: &'static str,
     act: Activation,
     target: &Target<'_>,
-    eps: f64,
-    reserve: f64,
+    (eps, reserve): (f64, f64),
     theta: f64,
     max_width: usize,
     work_limit: u128,
@@ -283,7 +281,7 @@ pub(crate) fn ridge_construction(
     let mut best: Option<Plan> = None;
     let mut last_err = None;
     for &split in splits {
-        match plan(op, method, target, eps, split * budget, (1.0 - split) * budget, theta, work_limit) {
+        match plan(op, method, target, eps, (split * budget, (1.0 - split) * budget), theta, work_limit) {
             Ok(Some(p)) => {
                 if best.as_ref().is_none_or(|b| p.width < b.width) {
                     best = Some(p);
@@ -334,12 +332,12 @@ pub(crate) fn ridge_construction(
                 let g = |s: f64| Ok(p.eval(s));
                 let b = Budget { eps: e * (1.0 - 1e-9), tail_fraction: theta, max_width, requested: eps };
                 let m = Modulus::Lipschitz(p.lipschitz());
-                ramp_interpolation(op, kind, &g, s_lo, s_hi, &m, Some(p.second_derivative()), b)?
+                ramp_interpolation(op, kind, &g, (s_lo, s_hi), &m, Some(p.second_derivative()), b)?
             }
         };
         let gain = if matches!(method, Method::Sine) { 0.0 } else { units.knot_error_gain };
         profile_bound += units.exact_bound() + gain * eta;
-        bias = bias.add(units.output_bias);
+        bias = bias.plus(units.output_bias);
         // lift act(w s + b), s = sum_i p_i (x_i - lo_i) / L_i, to act(W . x + B)
         for u in 0..units.width() {
             let (w, b, c) = (units.weights[u], units.biases[u], units.outputs[u]);

@@ -70,23 +70,23 @@ impl DoubleDouble {
     }
 
     /// `self + x` (relative error about `u^2`).
-    pub fn add(self, x: f64) -> Self {
+    pub fn plus(self, x: f64) -> Self {
         let (s, e) = two_sum(self.hi, x);
         let (hi, lo) = two_sum(s, e + self.lo);
         DoubleDouble { hi, lo }
     }
 
     /// `self + other`.
-    pub fn add_dd(self, other: DoubleDouble) -> Self {
+    pub fn plus_dd(self, other: DoubleDouble) -> Self {
         let (s, e) = two_sum(self.hi, other.hi);
         let (hi, lo) = two_sum(s, e + self.lo + other.lo);
         DoubleDouble { hi, lo }
     }
 
     /// `self + a b` with the product formed exactly.
-    pub fn add_product(self, a: f64, b: f64) -> Self {
+    pub fn plus_product(self, a: f64, b: f64) -> Self {
         let (p, e) = two_product(a, b);
-        self.add(p).add(e)
+        self.plus(p).plus(e)
     }
 
     /// `self - x` as an f64 (the difference rounded once).
@@ -193,7 +193,7 @@ mod tests {
         let mut dd = DoubleDouble::new(0.0);
         let mut plain = 0.0;
         for _ in 0..10 {
-            dd = dd.add(0.1);
+            dd = dd.plus(0.1);
             plain += 0.1;
         }
         assert_ne!(plain, 1.0);

@@ -145,14 +145,14 @@ pub(crate) fn sigmoid_staircase(
     let biases: Vec<f64> = thresholds.iter().map(|s| -k * s).collect();
     let mut sum_out = DoubleDouble::new(0.0);
     for &c in &outputs {
-        sum_out = sum_out.add(c);
+        sum_out = sum_out.plus(c);
     }
     // c_0 = f(t_0) - lo * sum_i c_i
     let mut c0 = DoubleDouble::new(values[0]);
-    c0 = c0.add_dd(DoubleDouble { hi: -lo_act * sum_out.hi, lo: -lo_act * sum_out.lo });
+    c0 = c0.plus_dd(DoubleDouble { hi: -lo_act * sum_out.hi, lo: -lo_act * sum_out.lo });
     let output_bias = c0.value();
     // V_0 = c_0 + lo sum_i c_i (exact reals) against f(t_0)
-    let v0 = DoubleDouble::new(output_bias).add_dd(DoubleDouble { hi: lo_act * sum_out.hi, lo: lo_act * sum_out.lo });
+    let v0 = DoubleDouble::new(output_bias).plus_dd(DoubleDouble { hi: lo_act * sum_out.hi, lo: lo_act * sum_out.lo });
     let e0 = v0.minus(values[0]).abs();
     let parameters =
         (e0 + step_errors * (1.0 + 1e-6)) * (1.0 + 1e-6) + (n as f64) * UNIT_ROUNDOFF * UNIT_ROUNDOFF * c_max;

@@ -16,9 +16,12 @@ use std::fmt;
 use crate::approximation::error::{ApproximationError, Result, non_negative};
 use crate::approximation::modulus::Modulus;
 
+/// The boxed closure of a target.
+type TargetFn<'f> = Box<dyn Fn(&[f64]) -> f64 + 'f>;
+
 /// A continuous target on a box, with its moduli of continuity.
 pub struct Target<'f> {
-    f: Box<dyn Fn(&[f64]) -> f64 + 'f>,
+    f: TargetFn<'f>,
     lo: Vec<f64>,
     hi: Vec<f64>,
     moduli: Vec<Modulus>,

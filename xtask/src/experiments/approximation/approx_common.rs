@@ -10,6 +10,12 @@ pub fn fail(e: impl std::fmt::Display) -> ExperimentError {
     ExperimentError::Invalid(e.to_string())
 }
 
+/// A family of targets, each with the points where its error concentrates.
+pub type Family = Vec<(Target<'static>, Vec<Vec<f64>>)>;
+
+/// A named 1-D target function.
+pub type NamedFn = (&'static str, fn(f64) -> f64);
+
 /// The section every approximation experiment belongs to.
 pub const SECTION: &str = "01 approximation";
 

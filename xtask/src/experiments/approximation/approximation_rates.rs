@@ -33,7 +33,7 @@ use crate::context::RunContext;
 use crate::error::ExperimentError;
 use crate::experiment::Experiment;
 use crate::experiments::approximation::approx_common::{
-    SECTION, around, fail, measured_error, near_zero, reference_line,
+    Family, SECTION, around, fail, measured_error, near_zero, reference_line,
 };
 use crate::metrics::{Metrics, num};
 use crate::plot::{LineChart, Scale, SeriesKind};
@@ -107,7 +107,7 @@ fn sweep(
 
 /// `|x - c|` for 8 kink positions `c = 0.3 + 0.0137 j`: the sup over the Lipschitz class is
 /// what the rate bounds, and one kink's error depends on where it falls between two knots.
-fn kink_family() -> Result<Vec<(Target<'static>, Vec<Vec<f64>>)>, ExperimentError> {
+fn kink_family() -> Result<Family, ExperimentError> {
     (0..8)
         .map(|j| {
             let c = 0.3 + 0.0137 * j as f64;

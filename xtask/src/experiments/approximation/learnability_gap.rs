@@ -27,6 +27,9 @@ use crate::experiments::approximation::approx_common::{SECTION, fail, measured_e
 use crate::metrics::{Metrics, num};
 use crate::plot::{LineChart, Scale, SeriesKind};
 
+/// A target, its Lipschitz constant and the accuracy asked of the construction.
+type Setting = (&'static str, fn(f64) -> f64, f64, f64);
+
 /// The constructed network beside a trained one of the same width.
 pub struct LearnabilityGap;
 
@@ -61,7 +64,7 @@ impl Experiment for LearnabilityGap {
         let log_every = steps / 20;
         let xs_train: Vec<f64> = (0..samples).map(|i| (i as f64 + 0.5) / samples as f64).collect();
         let xs_eval: Vec<f64> = (0..4001).map(|i| i as f64 / 4000.0).collect();
-        let targets: [(&str, fn(f64) -> f64, f64, f64); 2] = [
+        let targets: [Setting; 2] = [
             ("sin(3x) + x^2/2", |x| (3.0 * x).sin() + 0.5 * x * x, 4.0, 0.01),
             ("sin(40x)", |x| (40.0 * x).sin(), 40.0, 0.1),
         ];

@@ -13,7 +13,7 @@
 
 use dl_layers::Activation;
 use dl_tensor::seeded_rng;
-use dl_theory::approximation::least_squares::fit_random_features;
+use dl_theory::approximation::least_squares::{RandomFeatures, fit_random_features};
 use dl_theory::approximation::polynomial::{fit_polynomial_network, polynomial_floor};
 use serde_json::json;
 
@@ -21,7 +21,7 @@ use crate::claims::{Claim, Criterion, Measured};
 use crate::context::RunContext;
 use crate::error::ExperimentError;
 use crate::experiment::Experiment;
-use crate::experiments::approximation::approx_common::{SECTION, fail};
+use crate::experiments::approximation::approx_common::{NamedFn, SECTION, fail};
 use crate::metrics::{Metrics, num};
 use crate::plot::{LineChart, Scale, SeriesKind};
 
@@ -53,8 +53,7 @@ impl Experiment for PolynomialFloor {
         let degree = 3u32;
         let points: Vec<f64> = (0..801).map(|i| -1.0 + i as f64 / 400.0).collect();
         let sup_grid: Vec<f64> = (0..4001).map(|i| -1.0 + i as f64 / 2000.0).collect();
-        let targets: [(&str, fn(f64) -> f64); 2] =
-            [("|x|", |x: f64| x.abs()), ("1/(1+25x^2)", |x: f64| 1.0 / (1.0 + 25.0 * x * x))];
+        let targets: [NamedFn; 2] = [("|x|", |x: f64| x.abs()), ("1/(1+25x^2)", |x: f64| 1.0 / (1.0 + 25.0 * x * x))];
         let mut m = Metrics::new();
         m.config("widths", widths.clone());
         m.config("seeds", seeds.clone());
@@ -118,9 +117,18 @@ impl Experiment for PolynomialFloor {
                     min_sup_ratio[si] = min_sup_ratio[si].min(sup / floor.sup_lower);
                     poly.push(ls.residual_rms);
                     poly_sup.push(sup);
-                    let (_, ls_s) =
-                        fit_random_features(Activation::Sigmoid, w, -1.0, 1.0, (2.0, 40.0), &points, &values, &mut rng)
-                            .map_err(fail)?;
+                    let (_, ls_s) = fit_random_features(
+                        RandomFeatures {
+                            activation: Activation::Sigmoid,
+                            width: w,
+                            interval: (-1.0, 1.0),
+                            steepness: (2.0, 40.0),
+                        },
+                        &points,
+                        &values,
+                        &mut rng,
+                    )
+                    .map_err(fail)?;
                     sig.push(ls_s.residual_rms);
                     if w == *widths.last().expect("widths") {
                         sigmoid_last[si] = sigmoid_last[si].max(ls_s.residual_rms / floor.l2);
