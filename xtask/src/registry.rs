@@ -2,6 +2,10 @@
 //! Adding an experiment is one line here plus its file under `experiments/`.
 
 use crate::experiment::Experiment;
+use crate::experiments::approximation::approximation_rates::ApproximationRates;
+use crate::experiments::approximation::barron_dimension_free::BarronDimensionFree;
+use crate::experiments::approximation::learnability_gap::LearnabilityGap;
+use crate::experiments::approximation::polynomial_floor::PolynomialFloor;
 use crate::experiments::backprop::autodiff_cost::AutodiffCost;
 use crate::experiments::backprop::checkpointing_memory::CheckpointingMemory;
 use crate::experiments::backprop::conv_gradient_check::ConvGradientCheck;
@@ -32,6 +36,10 @@ pub fn all() -> Vec<Box<dyn Experiment>> {
     vec![
         Box::new(GemmThroughput),
         Box::new(SoftmaxStability),
+        Box::new(ApproximationRates),
+        Box::new(PolynomialFloor),
+        Box::new(BarronDimensionFree),
+        Box::new(LearnabilityGap),
         Box::new(AutodiffCost),
         Box::new(CheckpointingMemory),
         Box::new(ConvGradientCheck),

@@ -2,6 +2,7 @@
 //! as the report groups them). Each file defines a unit struct implementing
 //! [`crate::experiment::Experiment`], registered in [`crate::registry::all`].
 
+pub mod approximation;
 pub mod backprop;
 pub mod foundations;
 pub mod init;
