@@ -219,3 +219,15 @@ fn wrong_inputs_name_the_layer_and_the_shapes() {
     let e = BatchNorm1d::<f64>::new(2).with_eps(-1.0).forward(&Var::constant(Tensor::zeros(&[3, 2]))).unwrap_err().to_string();
     assert!(e.contains("BatchNorm1d(2)") && e.contains("eps"), "{e}");
 }
+
+#[test]
+fn every_normalisation_reports_its_kind() {
+    use dl_layers::{LayerKind, NormKind};
+    let kind = |m: &dyn Module<f64>| m.kind();
+    assert_eq!(kind(&BatchNorm1d::<f64>::new(3)), LayerKind::Norm(NormKind::Batch));
+    assert_eq!(kind(&BatchNorm2d::<f64>::new(3)), LayerKind::Norm(NormKind::Batch));
+    assert_eq!(kind(&LayerNorm::<f64>::new(&[3])), LayerKind::Norm(NormKind::Layer));
+    assert_eq!(kind(&RmsNorm::<f64>::new(&[3])), LayerKind::Norm(NormKind::Rms));
+    assert_eq!(kind(&GroupNorm::<f64>::new(1, 3).unwrap()), LayerKind::Norm(NormKind::Group));
+    assert_eq!(kind(&InstanceNorm2d::<f64>::new(3, false, false)), LayerKind::Norm(NormKind::Instance));
+}

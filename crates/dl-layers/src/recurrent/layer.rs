@@ -15,6 +15,7 @@ use super::cell::CellKind;
 use super::mask::{ReverseWithinLength, lengths, read_mask};
 use super::primitive::sequence;
 use crate::error::{LayerError, Result};
+use crate::kind::LayerKind;
 use crate::module::{Module, Param, join_name};
 
 /// The four parameters of one direction.
@@ -29,8 +30,15 @@ impl<T: Element> DirectionParams<T> {
     fn new(kind: CellKind, input_size: usize, hidden_size: usize, rng: &mut TensorRng) -> Self {
         let bound: T = cst(1.0 / (hidden_size.max(1) as f64).sqrt());
         let gh = kind.gates() * hidden_size;
-        let mut draw = |shape: &[usize]| Param::new(Tensor::rand_uniform(shape, -bound, bound, rng).expect("a finite, non-empty range"));
-        DirectionParams { weight_ih: draw(&[gh, input_size]), weight_hh: draw(&[gh, hidden_size]), bias_ih: draw(&[gh]), bias_hh: draw(&[gh]) }
+        let mut draw = |shape: &[usize]| {
+            Param::new(Tensor::rand_uniform(shape, -bound, bound, rng).expect("a finite, non-empty range"))
+        };
+        DirectionParams {
+            weight_ih: draw(&[gh, input_size]),
+            weight_hh: draw(&[gh, hidden_size]),
+            bias_ih: draw(&[gh]),
+            bias_hh: draw(&[gh]),
+        }
     }
 }
 
@@ -129,7 +137,9 @@ impl<T: Element> Recurrent<T> {
                         Some(c.clone())
                     }
                     (None, true) => Some(Var::constant(Tensor::zeros(&[d, b, h]))),
-                    (Some(_), false) => return Err(LayerError::config(self.describe(), "only the LSTM takes an initial cell state c0")),
+                    (Some(_), false) => {
+                        return Err(LayerError::config(self.describe(), "only the LSTM takes an initial cell state c0"));
+                    }
                     (None, false) => None,
                 };
                 (st.h.clone(), c)
@@ -190,6 +200,9 @@ impl<T: Element> Module<T> for Recurrent<T> {
     fn describe(&self) -> String {
         let dir = if self.bidirectional() { ", bidirectional" } else { "" };
         format!("{}({} -> {}{dir})", self.kind.name(), self.input_size, self.hidden_size)
+    }
+    fn kind(&self) -> LayerKind {
+        LayerKind::Recurrent { cell: self.kind, bidirectional: self.bidirectional() }
     }
     /// The outputs `(T, B, D H)` from a zero state, no mask.
     fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
