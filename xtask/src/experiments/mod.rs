@@ -3,6 +3,7 @@
 //! [`crate::experiment::Experiment`], registered in [`crate::registry::all`].
 
 pub mod backprop;
+pub mod expressivity;
 pub mod foundations;
 pub mod init;
 pub mod norm;
