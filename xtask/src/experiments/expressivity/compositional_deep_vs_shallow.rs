@@ -30,6 +30,7 @@ use crate::error::ExperimentError;
 use crate::experiment::Experiment;
 use crate::metrics::{Metrics, num};
 use crate::plot::{LineChart, Scale, SeriesKind};
+use crate::replicates::par_map;
 
 /// Deep (structured) against shallow on a compositional function.
 pub struct CompositionalDeepVsShallow;
@@ -113,31 +114,38 @@ impl Experiment for CompositionalDeepVsShallow {
 
         // per seed: the (parameters, error) curve of each family
         let mut curves: Vec<[Vec<(f64, f64)>; 2]> = vec![[Vec::new(), Vec::new()]; seeds.len()];
-        let total = (seeds.len() * (ms.len() + ws.len())) as u64;
-        let mut done = 0;
-        for (r, &seed) in seeds.iter().enumerate() {
-            let (x, y) = sample(&f, n_train, ctx.point_seed("train", r as u64))?;
-            let (xt, yt) = sample(&f, n_test, ctx.point_seed("test", r as u64))?;
-            for (family, sizes) in [("deep", &ms), ("shallow", &ws)] {
-                for &s in sizes.iter() {
-                    ctx.message(format!("{family} {s}, seed {seed}"));
-                    let init = ctx.point_seed(&format!("{family}{s}"), r as u64);
-                    let mut rng = seeded_rng(init);
-                    let (net, layout): (Sequential<f64>, super::training::Layout<'_>) = if family == "deep" {
-                        (tree_network(3, s, &mut rng)?, &channels)
-                    } else {
-                        (shallow_network(8, s, &mut rng)?, &rows)
-                    };
-                    let cfg = Regression { steps, lr: 3e-3, batch: Some(256), seed: init ^ 1 };
-                    let train = fit_mse(&net, &x, &y, cfg, layout)?;
-                    let err = relative_error(&net, &xt, &yt, layout)?;
-                    let params = Module::<f64>::num_parameters(&net) as f64;
-                    m.push_row("runs", vec![json!(family), json!(s), num(params), json!(seed), num(err), num(train)])?;
-                    curves[r][(family == "shallow") as usize].push((params, err));
-                    done += 1;
-                    ctx.progress(done, total);
-                }
-            }
+        let data: Vec<_> = (0..seeds.len())
+            .map(|r| {
+                Ok((
+                    sample(&f, n_train, ctx.point_seed("train", r as u64))?,
+                    sample(&f, n_test, ctx.point_seed("test", r as u64))?,
+                ))
+            })
+            .collect::<Result<_, ExperimentError>>()?;
+        // every (replicate, family, size) is an independent run: spread over the cores
+        let items: Vec<(usize, &str, usize)> = (0..seeds.len())
+            .flat_map(|r| ms.iter().map(move |&s| (r, "deep", s)).chain(ws.iter().map(move |&s| (r, "shallow", s))))
+            .collect();
+        let results = {
+            let ctx = &*ctx;
+            par_map(ctx, &items, |&(r, family, s)| {
+                let ((x, y), (xt, yt)) = &data[r];
+                let init = ctx.point_seed(&format!("{family}{s}"), r as u64);
+                let mut rng = seeded_rng(init);
+                let (net, layout): (Sequential<f64>, super::training::Layout<'_>) = if family == "deep" {
+                    (tree_network(3, s, &mut rng)?, &channels)
+                } else {
+                    (shallow_network(8, s, &mut rng)?, &rows)
+                };
+                let cfg = Regression { steps, lr: 3e-3, batch: Some(256), seed: init ^ 1 };
+                let train = fit_mse(&net, x, y, cfg, layout)?;
+                let err = relative_error(&net, xt, yt, layout)?;
+                Ok((Module::<f64>::num_parameters(&net) as f64, err, train))
+            })?
+        };
+        for (&(r, family, s), &(params, err, train)) in items.iter().zip(&results) {
+            m.push_row("runs", vec![json!(family), json!(s), num(params), json!(seeds[r]), num(err), num(train)])?;
+            curves[r][(family == "shallow") as usize].push((params, err));
         }
         // the error both families reach, the parameters each needs for it, and the slopes
         let mut ratios = Vec::new();

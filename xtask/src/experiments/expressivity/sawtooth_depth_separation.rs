@@ -28,6 +28,7 @@ use crate::error::ExperimentError;
 use crate::experiment::Experiment;
 use crate::metrics::{Metrics, num};
 use crate::plot::{LineChart, Scale, SeriesKind};
+use crate::replicates::par_map;
 
 /// Telgarsky's depth separation with the sawtooth.
 pub struct SawtoothDepthSeparation;
@@ -161,26 +162,35 @@ impl Experiment for SawtoothDepthSeparation {
         let (mut shallow_err, mut deep_err, mut shallow_pieces) = (Vec::new(), Vec::new(), Vec::new());
         let mut margin_per_seed = vec![f64::INFINITY; seeds.len()];
         let mut last_k_errors = Vec::new();
-        let total = (ks.len() * seeds.len()) as u64;
-        let mut done = 0;
+        // every (k, replicate) is an independent run: spread over the cores, results in order
+        let runs: Vec<(usize, usize)> = ks.iter().flat_map(|&k| (0..seeds.len()).map(move |r| (k, r))).collect();
+        let fits = {
+            let ctx = &*ctx;
+            par_map(ctx, &runs, |&(k, r)| {
+                let point = ctx.point_seed(&format!("k{k}"), r as u64);
+                let shallow = kink_mlp(2 * k, point ^ 1)?;
+                let deep = relu_mlp(&vec![2; k], point ^ 2);
+                let s = train_and_measure(&shallow, k, cfg(point))?;
+                let d = train_and_measure(&deep, k, cfg(point))?;
+                let params = (Module::<f64>::num_parameters(&shallow), Module::<f64>::num_parameters(&deep));
+                Ok((s, d, params))
+            })?
+        };
         for &k in &ks {
             let (mut se, mut de, mut sp) = (Vec::new(), Vec::new(), Vec::new());
             for (r, &seed) in seeds.iter().enumerate() {
-                ctx.message(format!("k = {k}, seed {seed}"));
-                let point = ctx.point_seed(&format!("k{k}"), r as u64);
-                for (kind, widths) in [("shallow", vec![2 * k]), ("deep", vec![2; k])] {
-                    let net = if kind == "shallow" { kink_mlp(2 * k, point ^ 1)? } else { relu_mlp(&widths, point ^ 2) };
-                    let fit = train_and_measure(&net, k, cfg(point))?;
+                let i = runs.iter().position(|&run| run == (k, r)).expect("every run was made");
+                let (s, d, (ps, pd)) = &fits[i];
+                for (kind, fit, width, depth, params) in [("shallow", s, 2 * k, 1, ps), ("deep", d, 2, k, pd)] {
                     let bound = sawtooth_l1_lower_bound(k, fit.pieces as u64)?;
-                    let params = Module::<f64>::num_parameters(&net);
                     m.push_row(
                         "trained",
                         vec![
                             json!(k),
                             json!(seed),
                             json!(kind),
-                            json!(widths[0]),
-                            json!(widths.len()),
+                            json!(width),
+                            json!(depth),
                             json!(params),
                             num(fit.l1),
                             json!(fit.pieces),
@@ -189,14 +199,11 @@ impl Experiment for SawtoothDepthSeparation {
                     )?;
                     if kind == "shallow" {
                         margin_per_seed[r] = margin_per_seed[r].min(fit.l1 - bound);
-                        se.push(fit.l1);
-                        sp.push(fit.pieces as f64);
-                    } else {
-                        de.push(fit.l1);
                     }
                 }
-                done += 1;
-                ctx.progress(done, total);
+                se.push(s.l1);
+                sp.push(s.pieces as f64);
+                de.push(d.l1);
             }
             if Some(&k) == ks.last() {
                 last_k_errors = se.clone();
@@ -234,7 +241,8 @@ impl Experiment for SawtoothDepthSeparation {
                 &format!("L1 error of the trained one-hidden-layer network (width 2k) at k = {k_max}"),
                 Measured::over_seeds(&last_k_errors),
             )
-            .criterion(Criterion::at_least(0.125)),
+            .criterion(Criterion::at_least(0.125))
+            .note("Telgarsky's statement is about every shallow network (the bound claim above); the trained networks show it in practice, but at small k (2 to 4), where width 2k could represent f_k exactly, most seeds also stop far from it, and the deep width-2 networks trained from random initialisation collapse to that constant at every k: representation is not learnability"),
         )?;
 
         // figures
