@@ -48,7 +48,7 @@ impl Activation {
     pub fn kinks(&self) -> Option<Vec<f64>> {
         match *self {
             Activation::Relu => Some(vec![0.0]),
-            Activation::LeakyRelu(s) if s == 1.0 => Some(vec![]),
+            Activation::LeakyRelu(1.0) => Some(vec![]),
             Activation::LeakyRelu(_) => Some(vec![0.0]),
             Activation::Identity => Some(vec![]),
             _ => None,

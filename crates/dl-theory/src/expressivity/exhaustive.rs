@@ -93,7 +93,7 @@ pub fn check_on_all_inputs(net: &dyn Module<f64>, n: usize, target: impl Fn(u64)
             let i = start + k as u64;
             let t = if target(i) { 1.0 } else { 0.0 };
             let err = (v - t).abs();
-            if !(err < 0.5) {
+            if err.is_nan() || err >= 0.5 {
                 check.wrong += 1;
                 check.first_wrong.get_or_insert(i);
             }

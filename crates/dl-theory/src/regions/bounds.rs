@@ -113,11 +113,12 @@ mod tests {
 
     /// The set J of Serra et al.'s Theorem 1 enumerated directly.
     fn serra_by_enumeration(n0: usize, widths: &[usize]) -> f64 {
-        fn rec(n0: usize, widths: &[usize], prev_min: usize, acc: f64) -> f64 {
+        // j_l ranges over 0..=min(n_0, n_1 - j_1, ..., n_{l-1} - j_{l-1}, n_l)
+        fn rec(widths: &[usize], prev_min: usize, acc: f64) -> f64 {
             let Some((&n, rest)) = widths.split_first() else { return acc };
-            (0..=prev_min.min(n)).map(|j| rec(n0, rest, prev_min.min(n - j), acc * binomial(n, j))).sum()
+            (0..=prev_min.min(n)).map(|j| rec(rest, prev_min.min(n - j), acc * binomial(n, j))).sum()
         }
-        rec(n0, widths, n0, 1.0)
+        rec(widths, n0, 1.0)
     }
 
     #[test]

@@ -81,7 +81,7 @@ fn classify<'a, T: Element>(module: &'a dyn Module<T>) -> std::result::Result<Op
         LayerKind::Norm(_) => Err("it divides by statistics of its own input".into()),
         LayerKind::Activation(a) => match a {
             dl_layers::Activation::Relu => Ok(Some(Step::Kink { slope_below: 0.0 })),
-            dl_layers::Activation::LeakyRelu(s) if s == 1.0 => Ok(None),
+            dl_layers::Activation::LeakyRelu(1.0) => Ok(None),
             dl_layers::Activation::LeakyRelu(s) if s.is_finite() => Ok(Some(Step::Kink { slope_below: s })),
             dl_layers::Activation::LeakyRelu(s) => Err(format!("its slope {s} is not finite")),
             dl_layers::Activation::Identity => Ok(None),

@@ -14,6 +14,8 @@
 //! Quick: `n <= 8`, `T(n)` for `n <= 4`, 1 seed; full: `n <= 10`, `T(n)` for `n <= 5`,
 //! 3 seeds of 4 random functions per `n`.
 
+use std::collections::BTreeMap;
+
 use dl_tensor::seeded_rng;
 use dl_theory::expressivity::{
     BooleanFunction, check_on_all_inputs, dnf_network, log2_threshold_functions_bound, parity,
@@ -62,7 +64,7 @@ impl Experiment for BooleanFunctionsWidth {
         m.table("dnf", &["n", "seed", "function", "ones", "width", "exact", "max_error"]);
         let mut exact_fraction = Vec::new();
         let mut width_band = Vec::new();
-        let mut widths_by_n: Vec<Vec<f64>> = vec![Vec::new(); max_n + 1];
+        let mut widths_by_n: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
         let total = (seeds.len() * (max_n - 1)) as u64;
         let mut done = 0;
         for (r, &seed) in seeds.iter().enumerate() {
@@ -76,7 +78,7 @@ impl Experiment for BooleanFunctionsWidth {
                     let width = f.ones().min((1 << n) - f.ones()).max(1);
                     ok += check.all_correct() as usize;
                     count += 1;
-                    widths_by_n[n].push(width as f64);
+                    widths_by_n.entry(n).or_default().push(width as f64);
                     m.push_row(
                         "dnf",
                         vec![
@@ -113,7 +115,7 @@ impl Experiment for BooleanFunctionsWidth {
             }
             exact_fraction.push(ok as f64 / count as f64);
         }
-        for (n, w) in widths_by_n.iter().enumerate().skip(2) {
+        for (&n, w) in &widths_by_n {
             let (mean, sd) = mean_sd(w);
             width_band.push((n as f64, mean, sd));
         }
