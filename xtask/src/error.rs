@@ -15,6 +15,15 @@ pub enum ExperimentError {
     /// A signal-propagation computation failed (from `dl-init`).
     #[error("signal propagation: {0}")]
     Init(#[from] dl_init::InitError),
+    /// A layer's forward pass or construction failed (from `dl-layers`).
+    #[error("layer: {0}")]
+    Layer(#[from] dl_layers::LayerError),
+    /// A construction or check of dl-theory's expressivity module failed.
+    #[error("expressivity: {0}")]
+    Expressivity(#[from] dl_theory::expressivity::ExpressivityError),
+    /// dl-theory's region counter failed.
+    #[error("linear regions: {0}")]
+    Regions(#[from] dl_theory::regions::RegionError),
     /// Writing one of the experiment's files failed.
     #[error("cannot write {path}: {source}")]
     Io {

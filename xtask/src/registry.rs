@@ -11,6 +11,11 @@ use crate::experiments::backprop::checkpointing_memory::CheckpointingMemory;
 use crate::experiments::backprop::conv_gradient_check::ConvGradientCheck;
 use crate::experiments::backprop::rnn_gradient_flow::RnnGradientFlow;
 use crate::experiments::backprop::truncated_bptt::TruncatedBpttBias;
+use crate::experiments::expressivity::boolean_functions_width::BooleanFunctionsWidth;
+use crate::experiments::expressivity::compositional_deep_vs_shallow::CompositionalDeepVsShallow;
+use crate::experiments::expressivity::linear_regions_depth_width::LinearRegionsDepthWidth;
+use crate::experiments::expressivity::parity_representation_vs_learning::ParityRepresentationVsLearning;
+use crate::experiments::expressivity::sawtooth_depth_separation::SawtoothDepthSeparation;
 use crate::experiments::foundations::gemm_throughput::GemmThroughput;
 use crate::experiments::foundations::softmax_stability::SoftmaxStability;
 use crate::experiments::init::correlation_map::CorrelationMapIterates;
@@ -40,6 +45,11 @@ pub fn all() -> Vec<Box<dyn Experiment>> {
         Box::new(PolynomialFloor),
         Box::new(BarronDimensionFree),
         Box::new(LearnabilityGap),
+        Box::new(SawtoothDepthSeparation),
+        Box::new(ParityRepresentationVsLearning),
+        Box::new(BooleanFunctionsWidth),
+        Box::new(CompositionalDeepVsShallow),
+        Box::new(LinearRegionsDepthWidth),
         Box::new(AutodiffCost),
         Box::new(CheckpointingMemory),
         Box::new(ConvGradientCheck),

@@ -138,6 +138,9 @@ fn plane_regions_respect_the_arrangement_bound_and_the_exact_rows() {
     assert!(p.distinct_patterns <= p.connected_regions);
     assert!(p.connected_regions <= 1 + n + n * (n - 1) / 2, "{p:?}");
     assert!(p.connected_regions >= 2);
+    // the exact count (dl-theory's cell enumeration) bounds the grid's distinct patterns
+    // from above and obeys the same arrangement bound
+    assert!(p.distinct_patterns <= p.regions && p.regions <= 1 + n + n * (n - 1) / 2, "{p:?}");
     // each grid row sees at most the exact count along its line
     for row in (0..res).step_by(10) {
         let v = row as f64 / (res - 1) as f64;

@@ -18,7 +18,7 @@
 //! ```
 
 use dl_autodiff::Var;
-use dl_layers::{LayerError, Module, Param};
+use dl_layers::{LayerError, LayerKind, Module};
 use dl_tensor::{Element, cst};
 
 use crate::activation::{Activation, SELU_ALPHA, SELU_LAMBDA};
@@ -28,7 +28,6 @@ use crate::error::{InitError, Result};
 #[derive(Clone, Debug)]
 pub struct PhiLayer {
     act: Activation,
-    training: bool,
 }
 
 fn traceable(act: &Activation) -> bool {
@@ -71,7 +70,7 @@ impl PhiLayer {
                 "a custom activation is an f64 closure that autodiff cannot differentiate; build it from built-ins with Activation::scaled",
             ));
         }
-        Ok(PhiLayer { act, training: true })
+        Ok(PhiLayer { act })
     }
 
     /// The activation.
@@ -84,15 +83,29 @@ impl<T: Element> Module<T> for PhiLayer {
     fn describe(&self) -> String {
         self.act.name()
     }
+    /// The dl-layers activation when it is one of them (ReLU, leaky ReLU, ELU, tanh, ...);
+    /// SELU, swish and scaled activations are [`LayerKind::Other`].
+    fn kind(&self) -> LayerKind {
+        use dl_layers::Activation as L;
+        let same = match self.act {
+            Activation::Relu => L::Relu,
+            Activation::LeakyRelu(s) => L::LeakyRelu(s),
+            Activation::Tanh => L::Tanh,
+            Activation::Erf => L::Erf,
+            Activation::Sigmoid => L::Sigmoid,
+            Activation::Softplus => L::Softplus,
+            Activation::Gelu => L::Gelu,
+            Activation::Elu(a) => L::Elu(a),
+            Activation::Linear => L::Identity,
+            Activation::Sin => L::Sin,
+            Activation::Selu | Activation::Swish | Activation::Scaled { .. } | Activation::Custom { .. } => {
+                return LayerKind::Other;
+            }
+        };
+        LayerKind::Activation(same)
+    }
     fn forward(&self, x: &Var<T>) -> std::result::Result<Var<T>, LayerError> {
         Ok(apply(&self.act, x)?)
-    }
-    fn visit_parameters(&self, _prefix: &str, _f: &mut dyn FnMut(&str, &Param<T>)) {}
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
-    }
-    fn is_training(&self) -> bool {
-        self.training
     }
 }
 

@@ -4,7 +4,8 @@ use dl_autodiff::Var;
 use dl_tensor::Element;
 
 use crate::error::Result;
-use crate::module::{Module, Param};
+use crate::kind::LayerKind;
+use crate::module::Module;
 
 /// An elementwise activation function.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -25,6 +26,35 @@ pub enum Activation {
 }
 
 impl Activation {
+    /// The function's name without its parameters: `"Relu"`, `"LeakyRelu"`, `"Elu"`, ...
+    pub fn name(&self) -> &'static str {
+        match self {
+            Activation::Relu => "Relu",
+            Activation::LeakyRelu(_) => "LeakyRelu",
+            Activation::Elu(_) => "Elu",
+            Activation::Gelu => "Gelu",
+            Activation::Sigmoid => "Sigmoid",
+            Activation::Tanh => "Tanh",
+            Activation::Softplus => "Softplus",
+            Activation::Erf => "Erf",
+            Activation::Sin => "Sin",
+            Activation::Identity => "Identity",
+        }
+    }
+
+    /// The kinks of a piecewise-linear activation, where its slope changes: `Some([0])`
+    /// for ReLU and a leaky ReLU of slope other than 1, `Some([])` for the identity (and a
+    /// leaky ReLU of slope 1); `None` for a smooth function, which is not piecewise linear.
+    pub fn kinks(&self) -> Option<Vec<f64>> {
+        match *self {
+            Activation::Relu => Some(vec![0.0]),
+            Activation::LeakyRelu(1.0) => Some(vec![]),
+            Activation::LeakyRelu(_) => Some(vec![0.0]),
+            Activation::Identity => Some(vec![]),
+            _ => None,
+        }
+    }
+
     /// Applies the function.
     pub fn apply<T: Element>(&self, x: &Var<T>) -> Result<Var<T>> {
         use dl_tensor::cst;
@@ -43,16 +73,15 @@ impl Activation {
     }
 }
 
-/// An activation as a module (no parameters).
-#[derive(Clone, Debug)]
+/// An activation as a module (no parameters; the same in training and evaluation).
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Act {
     pub f: Activation,
-    training: bool,
 }
 
 impl Act {
     pub fn new(f: Activation) -> Self {
-        Act { f, training: true }
+        Act { f }
     }
     pub fn relu() -> Self {
         Self::new(Activation::Relu)
@@ -87,14 +116,10 @@ impl<T: Element> Module<T> for Act {
     fn describe(&self) -> String {
         format!("{:?}", self.f)
     }
+    fn kind(&self) -> LayerKind {
+        LayerKind::Activation(self.f)
+    }
     fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
         self.f.apply(x)
-    }
-    fn visit_parameters(&self, _prefix: &str, _f: &mut dyn FnMut(&str, &Param<T>)) {}
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
-    }
-    fn is_training(&self) -> bool {
-        self.training
     }
 }

@@ -12,6 +12,7 @@ use dl_tensor::{Element, Tensor, TensorRng, Window, cst};
 
 use crate::conv_primitive::{ConvGeometry, conv2d};
 use crate::error::{LayerError, Result};
+use crate::kind::LayerKind;
 use crate::module::{Module, Param, join_name};
 
 /// Padding of a convolution.
@@ -191,6 +192,15 @@ impl<T: Element> Module<T> for Conv2d<T> {
     fn describe(&self) -> String {
         format!("Conv2d({} -> {}, kernel {}x{})", self.in_channels, self.out_channels, self.kernel.0, self.kernel.1)
     }
+    fn kind(&self) -> LayerKind {
+        LayerKind::Conv {
+            spatial_dims: 2,
+            in_channels: self.in_channels,
+            out_channels: self.out_channels,
+            kernel: vec![self.kernel.0, self.kernel.1],
+            options: self.options,
+        }
+    }
     fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
         let s = x.shape();
         let expected = format!("an input (N, C={}, H, W)", self.in_channels);
@@ -273,6 +283,15 @@ impl<T: Element> Conv1d<T> {
 impl<T: Element> Module<T> for Conv1d<T> {
     fn describe(&self) -> String {
         format!("Conv1d({} -> {}, kernel {})", self.in_channels, self.out_channels, self.kernel)
+    }
+    fn kind(&self) -> LayerKind {
+        LayerKind::Conv {
+            spatial_dims: 1,
+            in_channels: self.in_channels,
+            out_channels: self.out_channels,
+            kernel: vec![self.kernel],
+            options: self.options,
+        }
     }
     fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
         let s = x.shape().to_vec();

@@ -9,7 +9,8 @@ use dl_autodiff::Var;
 use dl_tensor::{Element, Tensor, TensorRng, cst, seeded_rng};
 
 use crate::error::{LayerError, Result};
-use crate::module::{Module, Param};
+use crate::kind::LayerKind;
+use crate::module::Module;
 
 /// Dropout with drop probability `p`.
 pub struct Dropout {
@@ -32,6 +33,9 @@ impl<T: Element> Module<T> for Dropout {
     fn describe(&self) -> String {
         format!("Dropout(p = {})", self.p)
     }
+    fn kind(&self) -> LayerKind {
+        LayerKind::Dropout { p: self.p }
+    }
     fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
         if !self.training || self.p == 0.0 {
             return Ok(x.clone());
@@ -41,7 +45,6 @@ impl<T: Element> Module<T> for Dropout {
         let mask = if keep > 0.0 { mask.mul_scalar(cst(1.0 / keep)) } else { mask };
         Ok(x.mul(&Var::constant(mask))?)
     }
-    fn visit_parameters(&self, _prefix: &str, _f: &mut dyn FnMut(&str, &Param<T>)) {}
     fn set_training(&mut self, training: bool) {
         self.training = training;
     }

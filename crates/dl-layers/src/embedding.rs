@@ -8,6 +8,7 @@ use dl_autodiff::Var;
 use dl_tensor::{Element, Tensor, TensorRng};
 
 use crate::error::{LayerError, Result};
+use crate::kind::LayerKind;
 use crate::module::{Module, Param, join_name};
 
 /// A table of `num_embeddings` vectors of size `dim`.
@@ -64,6 +65,9 @@ impl<T: Element> Embedding<T> {
 impl<T: Element> Module<T> for Embedding<T> {
     fn describe(&self) -> String {
         format!("Embedding({} x {})", self.num_embeddings, self.dim)
+    }
+    fn kind(&self) -> LayerKind {
+        LayerKind::Embedding { num_embeddings: self.num_embeddings, dim: self.dim }
     }
     /// `x` holds token ids as whole numbers (any shape); the output appends `dim`.
     fn forward(&self, x: &Var<T>) -> Result<Var<T>> {

@@ -4,17 +4,16 @@ use dl_autodiff::Var;
 use dl_tensor::Element;
 
 use crate::error::{LayerError, Result};
-use crate::module::{Module, Param};
+use crate::kind::LayerKind;
+use crate::module::Module;
 
 /// Flattens every axis after the first (PyTorch's `nn.Flatten()` default).
-#[derive(Clone, Debug)]
-pub struct Flatten {
-    training: bool,
-}
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Flatten;
 
 impl Flatten {
     pub fn new() -> Self {
-        Flatten { training: true }
+        Flatten
     }
 }
 
@@ -28,6 +27,9 @@ impl<T: Element> Module<T> for Flatten {
     fn describe(&self) -> String {
         "Flatten".into()
     }
+    fn kind(&self) -> LayerKind {
+        LayerKind::Flatten
+    }
     fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
         let s = x.shape();
         if s.is_empty() {
@@ -35,12 +37,5 @@ impl<T: Element> Module<T> for Flatten {
         }
         let rest: usize = s[1..].iter().product();
         Ok(x.reshape(&[s[0], rest])?)
-    }
-    fn visit_parameters(&self, _prefix: &str, _f: &mut dyn FnMut(&str, &Param<T>)) {}
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
-    }
-    fn is_training(&self) -> bool {
-        self.training
     }
 }

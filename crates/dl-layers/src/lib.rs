@@ -5,8 +5,9 @@
 //!
 //! | file | holds |
 //! | --- | --- |
-//! | [`module`] | the [`Module`] trait (forward, named parameters, state dict, train/eval), [`Param`] (a shared parameter handle), [`parameters_for_step`] / [`commit_step`] for optimisers |
 //! | [`gradients`] | [`NamedGradients`]: a module's gradients by parameter name (`net.gradient(&grads, "0.weight")`) |
+//! | [`module`] | the [`Module`] trait (forward, named parameters, state dict, train/eval; defaults for parameterless, mode-independent layers), [`Param`] (a shared parameter handle), [`parameters_for_step`] / [`commit_step`] for optimisers |
+//! | [`kind`] | [`LayerKind`]: what a module computes, as a type (dense, convolution with its options, activation with its parameters, pooling, normalisation, ...), read by dl-ntk, dl-theory and dl-framework instead of description strings |
 //! | [`linear`] | [`Linear`], `y = x W^T + b`, PyTorch's default initialisation |
 //! | [`conv_primitive`] | the convolution primitive whose backward is explicit GEMMs with im2col / col2im (see `docs/convolution.md`) and its two mutually transposed backward primitives |
 //! | [`conv`] | [`Conv1d`], [`Conv2d`]: stride, padding (explicit or `'same'`), dilation, groups (depthwise) |
@@ -61,6 +62,7 @@ pub mod embedding;
 pub mod error;
 pub mod flatten;
 pub mod gradients;
+pub mod kind;
 pub mod linear;
 pub mod loss;
 pub mod module;
@@ -80,6 +82,7 @@ pub use embedding::Embedding;
 pub use error::{LayerError, Result};
 pub use flatten::Flatten;
 pub use gradients::NamedGradients;
+pub use kind::{LayerKind, NormKind, PoolKind};
 pub use linear::Linear;
 pub use loss::{
     Reduction, bce_with_logits, bce_with_logits_with_reduction, cross_entropy, cross_entropy_with_reduction, mse,

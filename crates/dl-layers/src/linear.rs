@@ -13,6 +13,7 @@ use dl_autodiff::Var;
 use dl_tensor::{Element, Tensor, TensorRng, cst};
 
 use crate::error::{LayerError, Result};
+use crate::kind::LayerKind;
 use crate::module::{Module, Param, join_name};
 
 /// A fully connected layer over inputs `(..., in_features)`.
@@ -108,6 +109,9 @@ impl<T: Element> Linear<T> {
 impl<T: Element> Module<T> for Linear<T> {
     fn describe(&self) -> String {
         format!("Linear({} -> {})", self.in_features, self.out_features)
+    }
+    fn kind(&self) -> LayerKind {
+        LayerKind::Linear { in_features: self.in_features, out_features: self.out_features, bias: self.bias.is_some() }
     }
     fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
         let s = x.shape();

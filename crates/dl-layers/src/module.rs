@@ -31,6 +31,7 @@ use dl_autodiff::{Gradients, Var};
 use dl_tensor::{Element, Tensor};
 
 use crate::error::{LayerError, Result};
+use crate::kind::LayerKind;
 
 struct ParamInner<T: Element> {
     value: RefCell<Tensor<T>>,
@@ -126,25 +127,67 @@ pub struct NamedParam<T: Element> {
 
 /// A layer or a network of layers.
 ///
-/// Implementors write `forward`, `visit_parameters`, the mode pair `set_training` /
-/// `is_training`, and `describe` (the name used in error messages); everything else
-/// (parameter lists, state dicts, `train()` / `eval()`) is provided.
+/// Implementors write `describe` (the name used in error messages), `forward` and `kind`
+/// (what the layer computes, as a [`LayerKind`]); a layer with parameters writes
+/// `visit_parameters`, and a layer whose forward depends on the mode (dropout,
+/// normalisation) or that has children writes the pair `set_training` / `is_training`.
+/// Everything else (parameter lists, state dicts, `train()` / `eval()`) is provided.
+///
+/// A parameterless, mode-independent layer (an activation, flatten, pooling) writes only
+/// the first three:
+///
+/// ```
+/// use dl_autodiff::Var;
+/// use dl_layers::{LayerKind, Module, Result};
+/// use dl_tensor::Element;
+///
+/// /// `x -> 2 x`.
+/// struct Double;
+/// impl<T: Element> Module<T> for Double {
+///     fn describe(&self) -> String {
+///         "Double".into()
+///     }
+///     fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
+///         Ok(x.add(x)?)
+///     }
+///     fn kind(&self) -> LayerKind {
+///         LayerKind::Other
+///     }
+/// }
+/// let mut d = Double;
+/// Module::<f64>::eval(&mut d);
+/// assert_eq!(Module::<f64>::num_parameters(&d), 0);
+/// assert!(!Module::<f64>::is_training(&d)); // nothing in it depends on the mode
+/// ```
 pub trait Module<T: Element> {
     /// A short description of the layer for error messages, e.g. `Linear(3 -> 4)`.
     fn describe(&self) -> String;
     /// Applies the layer to a batch.
     fn forward(&self, x: &Var<T>) -> Result<Var<T>>;
     /// Calls `f(name, param)` for every parameter, names prefixed by `prefix` (which is
-    /// empty or ends with a dot).
-    fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Param<T>));
+    /// empty or ends with a dot). Layers without parameters keep this default, which
+    /// visits nothing.
+    fn visit_parameters(&self, _prefix: &str, _f: &mut dyn FnMut(&str, &Param<T>)) {}
     /// Calls `f(name, buffer)` for every buffer (non-trainable state such as running
+    /// What the layer computes (see [`LayerKind`]). A user's own module may keep the
+    /// default, [`LayerKind::Other`]: tools that need to know a layer's computation (the
+    /// analytic kernel, the linear-region counter) then refuse it, naming it.
+    fn kind(&self) -> LayerKind {
+        LayerKind::Other
+    }
     /// statistics), names prefixed like [`Module::visit_parameters`]. Layers without
     /// buffers keep this default, which visits nothing; containers forward it to children.
     fn visit_buffers(&self, _prefix: &str, _f: &mut dyn FnMut(&str, &Param<T>)) {}
-    /// Sets training (`true`) or evaluation mode, for this module and its children.
-    fn set_training(&mut self, training: bool);
-    /// Whether the module is in training mode.
-    fn is_training(&self) -> bool;
+    /// Sets training (`true`) or evaluation mode, for this module and its children. A layer
+    /// whose forward does not depend on the mode and that has no children keeps this
+    /// default, which does nothing.
+    fn set_training(&mut self, _training: bool) {}
+    /// Whether the module is in training mode. The default, for layers whose forward does
+    /// not depend on the mode, is `false`: what they compute is what they compute in
+    /// evaluation.
+    fn is_training(&self) -> bool {
+        false
+    }
 
     /// Training mode (dropout active).
     fn train(&mut self) {

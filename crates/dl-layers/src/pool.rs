@@ -20,7 +20,8 @@ use rayon::prelude::*;
 
 use crate::conv_primitive::{ConvGeometry, conv2d};
 use crate::error::{LayerError, Result};
-use crate::module::{Module, Param};
+use crate::kind::{LayerKind, PoolKind};
+use crate::module::Module;
 
 /// Kernel, stride and padding of a pooling window: square in 2-D ([`MaxPool2d`],
 /// [`AvgPool2d`]), an interval in 1-D ([`crate::MaxPool1d`], [`crate::AvgPool1d`]).
@@ -273,12 +274,11 @@ impl<T: Element> Primitive<T> for MaxPool2dPrimitive {
 #[derive(Clone, Debug)]
 pub struct MaxPool2d {
     pub options: PoolOptions,
-    training: bool,
 }
 
 impl MaxPool2d {
     pub fn new(options: PoolOptions) -> Self {
-        MaxPool2d { options, training: true }
+        MaxPool2d { options }
     }
 }
 
@@ -286,16 +286,12 @@ impl<T: Element> Module<T> for MaxPool2d {
     fn describe(&self) -> String {
         self.options.describe("MaxPool2d")
     }
+    fn kind(&self) -> LayerKind {
+        LayerKind::Pool(PoolKind::Max { spatial_dims: 2, options: self.options })
+    }
     fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
         self.options.check(&<Self as Module<T>>::describe(self), x.shape())?;
         Ok(Var::apply(MaxPool2dPrimitive::new(self.options), &[x])?)
-    }
-    fn visit_parameters(&self, _prefix: &str, _f: &mut dyn FnMut(&str, &Param<T>)) {}
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
-    }
-    fn is_training(&self) -> bool {
-        self.training
     }
 }
 
@@ -303,18 +299,20 @@ impl<T: Element> Module<T> for MaxPool2d {
 #[derive(Clone, Debug)]
 pub struct AvgPool2d {
     pub options: PoolOptions,
-    training: bool,
 }
 
 impl AvgPool2d {
     pub fn new(options: PoolOptions) -> Self {
-        AvgPool2d { options, training: true }
+        AvgPool2d { options }
     }
 }
 
 impl<T: Element> Module<T> for AvgPool2d {
     fn describe(&self) -> String {
         self.options.describe("AvgPool2d")
+    }
+    fn kind(&self) -> LayerKind {
+        LayerKind::Pool(PoolKind::Avg { spatial_dims: 2, options: self.options })
     }
     fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
         let (oh, ow) = self.options.check(&<Self as Module<T>>::describe(self), x.shape())?;
@@ -325,24 +323,15 @@ impl<T: Element> Module<T> for AvgPool2d {
         let y = conv2d(&x.reshape(&[s[0] * s[1], 1, s[2], s[3]])?, &w, None, g)?;
         Ok(y.reshape(&[s[0], s[1], oh, ow])?)
     }
-    fn visit_parameters(&self, _prefix: &str, _f: &mut dyn FnMut(&str, &Param<T>)) {}
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
-    }
-    fn is_training(&self) -> bool {
-        self.training
-    }
 }
 
 /// Global average pooling: `(N, C, ...spatial)` to `(N, C)`.
 #[derive(Clone, Debug)]
-pub struct GlobalAvgPool {
-    training: bool,
-}
+pub struct GlobalAvgPool;
 
 impl GlobalAvgPool {
     pub fn new() -> Self {
-        GlobalAvgPool { training: true }
+        GlobalAvgPool
     }
 }
 
@@ -356,6 +345,9 @@ impl<T: Element> Module<T> for GlobalAvgPool {
     fn describe(&self) -> String {
         "GlobalAvgPool".into()
     }
+    fn kind(&self) -> LayerKind {
+        LayerKind::Pool(PoolKind::GlobalAvg { spatial_dims: None })
+    }
     fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
         let r = x.shape().len();
         if r < 3 {
@@ -367,12 +359,5 @@ impl<T: Element> Module<T> for GlobalAvgPool {
         }
         let axes: Vec<isize> = (2..r as isize).collect();
         Ok(x.mean_axes(&axes, false)?)
-    }
-    fn visit_parameters(&self, _prefix: &str, _f: &mut dyn FnMut(&str, &Param<T>)) {}
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
-    }
-    fn is_training(&self) -> bool {
-        self.training
     }
 }

@@ -35,7 +35,8 @@ use ndarray::{ArrayD, IxDyn};
 
 use crate::conv_primitive::{ConvGeometry, conv2d};
 use crate::error::{LayerError, Result};
-use crate::module::{Module, Param};
+use crate::kind::{LayerKind, PoolKind};
+use crate::module::Module;
 use crate::pool::{PoolOptions, argmax_jvp, argmax_vjp, window_max, window_range};
 
 /// Checks a 1-D pooling configuration against the input shape `x` and returns `L_out`.
@@ -125,12 +126,11 @@ impl<T: Element> Primitive<T> for MaxPool1dPrimitive {
 #[derive(Clone, Debug)]
 pub struct MaxPool1d {
     pub options: PoolOptions,
-    training: bool,
 }
 
 impl MaxPool1d {
     pub fn new(options: PoolOptions) -> Self {
-        MaxPool1d { options, training: true }
+        MaxPool1d { options }
     }
 }
 
@@ -138,16 +138,12 @@ impl<T: Element> Module<T> for MaxPool1d {
     fn describe(&self) -> String {
         self.options.describe("MaxPool1d")
     }
+    fn kind(&self) -> LayerKind {
+        LayerKind::Pool(PoolKind::Max { spatial_dims: 1, options: self.options })
+    }
     fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
         pool1d_output_len(&self.options, &<Self as Module<T>>::describe(self), x.shape())?;
         Ok(Var::apply(MaxPool1dPrimitive::new(self.options), &[x])?)
-    }
-    fn visit_parameters(&self, _prefix: &str, _f: &mut dyn FnMut(&str, &Param<T>)) {}
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
-    }
-    fn is_training(&self) -> bool {
-        self.training
     }
 }
 
@@ -156,18 +152,20 @@ impl<T: Element> Module<T> for MaxPool1d {
 #[derive(Clone, Debug)]
 pub struct AvgPool1d {
     pub options: PoolOptions,
-    training: bool,
 }
 
 impl AvgPool1d {
     pub fn new(options: PoolOptions) -> Self {
-        AvgPool1d { options, training: true }
+        AvgPool1d { options }
     }
 }
 
 impl<T: Element> Module<T> for AvgPool1d {
     fn describe(&self) -> String {
         self.options.describe("AvgPool1d")
+    }
+    fn kind(&self) -> LayerKind {
+        LayerKind::Pool(PoolKind::Avg { spatial_dims: 1, options: self.options })
     }
     fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
         let lo = pool1d_output_len(&self.options, &<Self as Module<T>>::describe(self), x.shape())?;
@@ -178,25 +176,16 @@ impl<T: Element> Module<T> for AvgPool1d {
         let y = conv2d(&x.reshape(&[s[0] * s[1], 1, 1, s[2]])?, &w, None, g)?;
         Ok(y.reshape(&[s[0], s[1], lo])?)
     }
-    fn visit_parameters(&self, _prefix: &str, _f: &mut dyn FnMut(&str, &Param<T>)) {}
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
-    }
-    fn is_training(&self) -> bool {
-        self.training
-    }
 }
 
 /// Global average pooling of sequences: `(N, C, L)` to `(N, C)`, the mean over `L`
 /// (PyTorch's `AdaptiveAvgPool1d(1)` followed by a flatten).
 #[derive(Clone, Debug)]
-pub struct GlobalAvgPool1d {
-    training: bool,
-}
+pub struct GlobalAvgPool1d;
 
 impl GlobalAvgPool1d {
     pub fn new() -> Self {
-        GlobalAvgPool1d { training: true }
+        GlobalAvgPool1d
     }
 }
 
@@ -210,18 +199,14 @@ impl<T: Element> Module<T> for GlobalAvgPool1d {
     fn describe(&self) -> String {
         "GlobalAvgPool1d".into()
     }
+    fn kind(&self) -> LayerKind {
+        LayerKind::Pool(PoolKind::GlobalAvg { spatial_dims: Some(1) })
+    }
     fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
         let s = x.shape();
         if s.len() != 3 || s[2] == 0 {
             return Err(LayerError::layer("GlobalAvgPool1d", "an input (N, C, L) with L >= 1", s));
         }
         Ok(x.mean_axes(&[2], false)?)
-    }
-    fn visit_parameters(&self, _prefix: &str, _f: &mut dyn FnMut(&str, &Param<T>)) {}
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
-    }
-    fn is_training(&self) -> bool {
-        self.training
     }
 }

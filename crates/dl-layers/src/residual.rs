@@ -5,6 +5,7 @@ use dl_autodiff::Var;
 use dl_tensor::Element;
 
 use crate::error::{LayerError, Result};
+use crate::kind::LayerKind;
 use crate::module::{Module, Param, join_name};
 
 /// `y = x + f(x)`, or `y = proj(x) + f(x)` with a projection. Parameters are named
@@ -32,6 +33,9 @@ impl<T: Element> Module<T> for Residual<T> {
             Some(p) => format!("Residual({} + {})", p.describe(), self.body.describe()),
             None => format!("Residual(x + {})", self.body.describe()),
         }
+    }
+    fn kind(&self) -> LayerKind {
+        LayerKind::Residual { projection: self.proj.is_some() }
     }
     fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
         let fx = self.body.forward(x)?;

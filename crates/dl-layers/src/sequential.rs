@@ -4,6 +4,7 @@ use dl_autodiff::Var;
 use dl_tensor::Element;
 
 use crate::error::Result;
+use crate::kind::LayerKind;
 use crate::module::{Module, Param};
 
 /// A chain of modules; the output of one is the input of the next.
@@ -47,6 +48,9 @@ impl<T: Element> Module<T> for Sequential<T> {
     fn describe(&self) -> String {
         let inner: Vec<String> = self.layers.iter().map(|l| l.describe()).collect();
         format!("Sequential[{}]", inner.join(", "))
+    }
+    fn kind(&self) -> LayerKind {
+        LayerKind::Sequential { len: self.layers.len() }
     }
     fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
         let mut h = x.clone();

@@ -15,7 +15,7 @@
 //! [`BatchNorm1d`] takes `(N, C)` or `(N, C, L)`, [`BatchNorm2d`] takes `(N, C, H, W)`.
 
 use dl_autodiff::Var;
-use dl_layers::{LayerError, Module, Param, Result, join_name};
+use dl_layers::{LayerError, LayerKind, Module, NormKind, Param, Result, join_name};
 use dl_tensor::{Element, Tensor};
 
 use crate::apply::Statistics;
@@ -151,6 +151,9 @@ impl<T: Element, const D: usize> BatchNorm<T, D> {
 impl<T: Element, const D: usize> Module<T> for BatchNorm<T, D> {
     fn describe(&self) -> String {
         self.describe_name()
+    }
+    fn kind(&self) -> LayerKind {
+        LayerKind::Norm(NormKind::Batch)
     }
 
     fn forward(&self, x: &Var<T>) -> Result<Var<T>> {

@@ -10,7 +10,7 @@
 //! batch size does not matter, which is the point of the method.
 
 use dl_autodiff::Var;
-use dl_layers::{LayerError, Module, Param, Result, join_name};
+use dl_layers::{LayerError, LayerKind, Module, NormKind, Param, Result, join_name};
 use dl_tensor::{Element, Tensor};
 
 use crate::apply::Statistics;
@@ -83,6 +83,9 @@ pub(crate) fn per_channel<T: Element>(p: &Param<T>, rank: usize) -> Result<Var<T
 impl<T: Element> Module<T> for GroupNorm<T> {
     fn describe(&self) -> String {
         format!("GroupNorm({} groups, {} channels)", self.groups, self.num_channels)
+    }
+    fn kind(&self) -> LayerKind {
+        LayerKind::Norm(NormKind::Group)
     }
     fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
         let s = x.shape();

@@ -12,7 +12,7 @@
 //! training input with one spatial element has no variance: that is an error, as in PyTorch.
 
 use dl_autodiff::Var;
-use dl_layers::{LayerError, Module, Param, Result, join_name};
+use dl_layers::{LayerError, LayerKind, Module, NormKind, Param, Result, join_name};
 use dl_tensor::{Element, Tensor, cst};
 
 use crate::apply::Statistics;
@@ -155,6 +155,9 @@ impl<T: Element> InstanceNorm2d<T> {
 impl<T: Element> Module<T> for InstanceNorm2d<T> {
     fn describe(&self) -> String {
         format!("InstanceNorm2d({})", self.num_features)
+    }
+    fn kind(&self) -> LayerKind {
+        LayerKind::Norm(NormKind::Instance)
     }
     fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
         let s = x.shape();

@@ -12,7 +12,7 @@
 //! `Var` operations.
 
 use dl_autodiff::Var;
-use dl_layers::{LayerError, Module, Param, Result, join_name};
+use dl_layers::{LayerError, LayerKind, Module, NormKind, Param, Result, join_name};
 use dl_tensor::{Element, Tensor};
 
 use crate::apply::Statistics;
@@ -77,6 +77,9 @@ pub(crate) fn check_trailing(layer: String, trailing: &[usize], shape: &[usize])
 impl<T: Element> Module<T> for LayerNorm<T> {
     fn describe(&self) -> String {
         format!("LayerNorm({:?})", self.normalized_shape)
+    }
+    fn kind(&self) -> LayerKind {
+        LayerKind::Norm(NormKind::Layer)
     }
     fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
         check_trailing(self.describe(), &self.normalized_shape, x.shape())?;

@@ -10,7 +10,7 @@
 //! epsilon, PyTorch's `nn.RMSNorm(eps=None)`.
 
 use dl_autodiff::Var;
-use dl_layers::{Module, Param, Result, join_name};
+use dl_layers::{LayerKind, Module, NormKind, Param, Result, join_name};
 use dl_tensor::{Element, Tensor};
 
 use crate::apply::Statistics;
@@ -57,6 +57,9 @@ impl<T: Element> RmsNorm<T> {
 impl<T: Element> Module<T> for RmsNorm<T> {
     fn describe(&self) -> String {
         format!("RmsNorm({:?})", self.normalized_shape)
+    }
+    fn kind(&self) -> LayerKind {
+        LayerKind::Norm(NormKind::Rms)
     }
     fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
         check_trailing(self.describe(), &self.normalized_shape, x.shape())?;

@@ -375,3 +375,15 @@ fn every_norm_can_be_built_from_tensors() {
         assert!(e.contains("Norm"), "{e}");
     }
 }
+
+#[test]
+fn every_normalisation_reports_its_kind() {
+    use dl_layers::{LayerKind, NormKind};
+    let kind = |m: &dyn Module<f64>| m.kind();
+    assert_eq!(kind(&BatchNorm1d::<f64>::new(3).unwrap()), LayerKind::Norm(NormKind::Batch));
+    assert_eq!(kind(&BatchNorm2d::<f64>::new(3).unwrap()), LayerKind::Norm(NormKind::Batch));
+    assert_eq!(kind(&LayerNorm::<f64>::new(&[3]).unwrap()), LayerKind::Norm(NormKind::Layer));
+    assert_eq!(kind(&RmsNorm::<f64>::new(&[3]).unwrap()), LayerKind::Norm(NormKind::Rms));
+    assert_eq!(kind(&GroupNorm::<f64>::new(1, 3).unwrap()), LayerKind::Norm(NormKind::Group));
+    assert_eq!(kind(&InstanceNorm2d::<f64>::new(3, InstanceNormOptions::default()).unwrap()), LayerKind::Norm(NormKind::Instance));
+}

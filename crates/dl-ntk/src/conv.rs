@@ -14,7 +14,7 @@
 //! as scaling `W`), and the scaled bias `sigma_b b` is added by broadcasting.
 
 use dl_autodiff::Var;
-use dl_layers::{Conv1d, Conv2d, ConvOptions, Module, Param, join_name};
+use dl_layers::{Conv1d, Conv2d, ConvOptions, LayerKind, Module, Param, join_name};
 use dl_tensor::{Tensor, TensorRng, cst, seeded_rng};
 
 use crate::error::{NtkError, Result};
@@ -108,6 +108,14 @@ impl Module<f64> for NtkConv {
     fn describe(&self) -> String {
         let p = if self.ntk_scales.is_some() { "NTK" } else { "standard" };
         format!("{} same, {p} parameterisation", self.module().describe())
+    }
+    /// The dl-layers convolution's kind; in the NTK parameterisation it has a (scaled) bias.
+    fn kind(&self) -> LayerKind {
+        let mut kind = self.module().kind();
+        if let LayerKind::Conv { options, .. } = &mut kind {
+            options.bias |= self.ntk_bias.is_some();
+        }
+        kind
     }
     fn forward(&self, x: &Var<f64>) -> dl_layers::Result<Var<f64>> {
         let Some((w_scale, b_scale)) = self.ntk_scales else { return self.module().forward(x) };

@@ -11,7 +11,7 @@
 //! standard one).
 
 use dl_autodiff::Var;
-use dl_layers::{Linear, Module, Param, join_name};
+use dl_layers::{LayerKind, Linear, Module, Param, join_name};
 use dl_tensor::{Tensor, TensorRng, cst};
 
 use crate::analytic::Architecture;
@@ -128,6 +128,9 @@ impl Module<f64> for FiniteNetwork {
             })
             .collect();
         format!("FiniteNetwork[{}]", parts.join(", "))
+    }
+    fn kind(&self) -> LayerKind {
+        LayerKind::Sequential { len: self.layers.len() }
     }
     fn forward(&self, x: &Var<f64>) -> dl_layers::Result<Var<f64>> {
         let mut a = x.clone();

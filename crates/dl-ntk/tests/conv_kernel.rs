@@ -236,6 +236,28 @@ fn a_dl_layers_network_gives_its_architecture_or_names_the_layer_without_a_kerne
         "Conv2d(2 -> 6, kernel 3x3)",
         "'same' padding",
     );
+    // the typed kind shows what a probe could not: dilation and groups
+    expect(
+        Sequential::<f64>::new().with(conv(ConvOptions::default().same().dilation(2), &mut rng)),
+        0,
+        "Conv2d(2 -> 6, kernel 3x3)",
+        "dilation 2",
+    );
+    expect(
+        Sequential::<f64>::new().with(conv(ConvOptions::default().same().groups(2), &mut rng)),
+        0,
+        "Conv2d(2 -> 6, kernel 3x3)",
+        "groups = 2",
+    );
+    // explicit padding 1 on a 3x3 kernel is 'same'
+    let padded = Sequential::<f64>::new()
+        .with(conv(ConvOptions::default().padding(1), &mut rng))
+        .with(Act::relu())
+        .with(GlobalAvgPool::new())
+        .with(Linear::new(6, 1, true, &mut rng));
+    if let Err(e) = Architecture::from_sequential(&padded, 2.0, 0.1, Parameterisation::Ntk) {
+        panic!("{e}");
+    }
     // dropout in evaluation mode is the identity
     let mut with_dropout = head(&mut rng)
         .with(Dropout::new(0.5, 1).unwrap())

@@ -4,6 +4,7 @@
 
 pub mod approximation;
 pub mod backprop;
+pub mod expressivity;
 pub mod foundations;
 pub mod init;
 pub mod norm;

@@ -25,6 +25,10 @@ pub enum AnalysisError {
         /// What was wrong, with the values.
         detail: String,
     },
+    /// dl-theory's region counter refused its arguments (a limit such as `max_pieces`, a
+    /// point of the wrong size) or a forward pass inside it failed.
+    #[error(transparent)]
+    Regions(dl_theory::regions::RegionError),
     /// A kernel computation of dl-ntk failed.
     #[error(transparent)]
     Ntk(#[from] dl_ntk::NtkError),

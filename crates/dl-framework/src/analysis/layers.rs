@@ -1,22 +1,22 @@
-//! What each layer of a [`Network`] is, as the analysis needs to know it: affine,
-//! a piecewise-linear activation, a smooth activation, or something else.
+//! What each layer of a [`Network`] is, as the analysis needs to know it: dense, another
+//! affine map, a fixed linear map, an activation, or something else.
 //!
-//! A network's layers are `dyn Module`s; their kind is read from [`Module::describe`]
-//! (`"Linear(64 -> 128)"`, `"Relu"`, `"LeakyRelu(0.01)"`, ...), the one description every
-//! dl-layers module gives. The effective affine map of a dense layer is read by probing,
+//! A network's layers are `dyn Module`s; their role is read from the typed
+//! [`Module::kind`] ([`LayerKind`]) and the module's mode (batch norm and dropout are affine
+//! only in evaluation). The effective affine map of a dense layer is read by probing,
 //! `b = f(0)` and `W e_j = f(e_j) - f(0)`, so the NTK parameterisation's hidden scale
 //! `sigma_w / sqrt(fan_in)` is included without knowing about it.
 
 use dl_autodiff::{Var, no_grad};
-use dl_layers::{Activation, Module};
+use dl_layers::{Activation, LayerKind, Module, NormKind, PoolKind};
 use dl_tensor::{Element, Tensor};
 
 use super::error::{AnalysisError, Result};
 use crate::network::Network;
 
-/// The kind of one top-level layer.
+/// The role of one top-level layer in the analysis.
 #[derive(Clone, Debug, PartialEq)]
-pub enum LayerKind {
+pub enum LayerRole {
     /// `Linear`: `h = W x + b`.
     Dense,
     /// An affine map with parameters that is not dense (`Conv1d`, `Conv2d`, batch norm in
@@ -26,62 +26,24 @@ pub enum LayerKind {
     FixedLinear,
     /// An elementwise activation.
     Activation(Activation),
-    /// Anything else (max pooling, residual blocks, recurrent and most normalisation layers).
+    /// Anything else (max pooling, residual blocks, recurrent and most normalisation layers,
+    /// dropout and batch norm in training mode).
     Other,
 }
 
-/// Parses the description of a dl-layers activation (its `Debug` form): `"Relu"`,
-/// `"LeakyRelu(0.01)"`, `"Elu(1.0)"`, `"Tanh"`, ...
-pub fn parse_activation(description: &str) -> Option<Activation> {
-    let arg = |name: &str| -> Option<f64> {
-        description.strip_prefix(name)?.strip_prefix('(')?.strip_suffix(')')?.trim().parse().ok()
-    };
-    Some(match description {
-        "Relu" => Activation::Relu,
-        "Gelu" => Activation::Gelu,
-        "Sigmoid" => Activation::Sigmoid,
-        "Tanh" => Activation::Tanh,
-        "Softplus" => Activation::Softplus,
-        "Erf" => Activation::Erf,
-        "Sin" => Activation::Sin,
-        "Identity" => Activation::Identity,
-        d if d.starts_with("LeakyRelu(") => Activation::LeakyRelu(arg("LeakyRelu")?),
-        d if d.starts_with("Elu(") => Activation::Elu(arg("Elu")?),
-        _ => return None,
-    })
-}
-
-/// The kind of a module, from its description and mode.
-pub fn classify<T: Element>(module: &dyn Module<T>) -> LayerKind {
-    let d = module.describe();
-    if let Some(a) = parse_activation(&d) {
-        return LayerKind::Activation(a);
-    }
-    let starts = |p: &str| d.starts_with(p);
-    if starts("Linear(") {
-        LayerKind::Dense
-    } else if starts("Conv1d(") || starts("Conv2d(") || (starts("BatchNorm") && !module.is_training()) {
-        LayerKind::OtherAffine
-    } else if d == "Flatten"
-        || d == "GlobalAvgPool"
-        || starts("AvgPool2d(")
-        || (starts("Dropout(") && !module.is_training())
-    {
-        LayerKind::FixedLinear
-    } else {
-        LayerKind::Other
-    }
-}
-
-/// The kinks of a piecewise-linear activation (`Some(vec![])` for the identity), `None`
-/// for a smooth one.
-pub fn kinks(a: &Activation) -> Option<Vec<f64>> {
-    match a {
-        Activation::Relu => Some(vec![0.0]),
-        Activation::LeakyRelu(s) if *s == 1.0 => Some(vec![]),
-        Activation::LeakyRelu(_) => Some(vec![0.0]),
-        Activation::Identity => Some(vec![]),
-        _ => None,
+/// The role of a module, from its kind and mode.
+pub fn classify<T: Element>(module: &dyn Module<T>) -> LayerRole {
+    let training = module.is_training();
+    match module.kind() {
+        LayerKind::Activation(a) => LayerRole::Activation(a),
+        LayerKind::Linear { .. } => LayerRole::Dense,
+        LayerKind::Conv { .. } => LayerRole::OtherAffine,
+        LayerKind::Norm(NormKind::Batch) if !training => LayerRole::OtherAffine,
+        LayerKind::Flatten | LayerKind::Pool(PoolKind::Avg { .. } | PoolKind::GlobalAvg { .. }) => {
+            LayerRole::FixedLinear
+        }
+        LayerKind::Dropout { .. } if !training => LayerRole::FixedLinear,
+        _ => LayerRole::Other,
     }
 }
 
@@ -162,16 +124,16 @@ pub fn dense_stack<T: Element>(network: &Network<T>) -> std::result::Result<Vec<
     for (i, layer) in network.layers().iter().enumerate() {
         let m = layer.module.as_ref();
         match classify(m) {
-            LayerKind::Dense => {
+            LayerRole::Dense => {
                 let affine = read_affine(m, width).map_err(|e| format!("{}: {e}", network.layer_name(i)))?;
                 width = affine.rows;
                 blocks.push(DenseBlock { layer: i, affine, activation: None });
             }
-            LayerKind::Activation(a) => match blocks.last_mut() {
+            LayerRole::Activation(a) => match blocks.last_mut() {
                 Some(b) if b.activation.is_none() => b.activation = Some(a),
                 _ => return Err(format!("{} does not follow a dense layer", network.layer_name(i))),
             },
-            LayerKind::FixedLinear if m.describe() == "Flatten" || m.describe().starts_with("Dropout(") => {}
+            LayerRole::FixedLinear if matches!(m.kind(), LayerKind::Flatten | LayerKind::Dropout { .. }) => {}
             _ => return Err(format!("{} is not a dense layer or an activation", network.layer_name(i))),
         }
     }
@@ -185,10 +147,11 @@ pub fn dense_stack<T: Element>(network: &Network<T>) -> std::result::Result<Vec<
 /// in training mode would draw masks (and move the run's generators) or use batch statistics.
 pub fn check_evaluation_mode<T: Element>(network: &Network<T>) -> Result<()> {
     for (i, layer) in network.layers().iter().enumerate() {
-        let d = layer.module.describe();
-        if layer.module.is_training()
-            && (d.starts_with("Dropout(") || d.starts_with("BatchNorm") || d.starts_with("InstanceNorm"))
-        {
+        let random_or_batch_dependent = matches!(
+            layer.module.kind(),
+            LayerKind::Dropout { .. } | LayerKind::Norm(NormKind::Batch | NormKind::Instance)
+        );
+        if layer.module.is_training() && random_or_batch_dependent {
             return Err(AnalysisError::invalid(
                 "theoretical analysis",
                 format!(

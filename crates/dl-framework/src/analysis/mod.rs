@@ -3,8 +3,8 @@
 //!
 //! | file | holds |
 //! | --- | --- |
-//! | `layers` | what each layer is ([`LayerKind`], read from `describe()`), dense layers' affine maps read by probing, [`dense_stack`] |
-//! | `regions` | linear regions: exact along a segment ([`line_regions`]), activation patterns, sampled counts, 2-D slices ([`plane_regions`]) |
+//! | `layers` | what each layer is for the analysis ([`LayerRole`], from the typed `Module::kind`), dense layers' affine maps read by probing, [`dense_stack`] |
+//! | `regions` | linear regions by dl-theory's exact counter: along a segment ([`line_regions`]), on 2-D slices ([`plane_regions`]: exact cells beside the grid cross-check), activation patterns, sampled counts |
 //! | `signal` | measured `q^l`, `c^l` against dl-init's mean-field maps; `chi_1` and the phase ([`signal_propagation`]) |
 //! | `ntk` | the empirical NTK of a [`Network`](crate::Network) of any element type ([`network_ntk`]), its spectrum, condition number and largest stable learning rate |
 //! | `norms` | spectral norm by power iteration, `(2,1)` and Frobenius norms |
@@ -43,18 +43,20 @@ mod signal;
 use dl_autodiff::{Var, no_grad};
 use dl_layers::Module;
 use dl_ntk::OutputKernel;
-use dl_tensor::{Element, Tensor};
+use dl_tensor::Element;
 use serde::{Deserialize, Serialize};
 
 pub use bound::{LayerNorms, SpectralBound, margin_bound, margins, spectral_complexity};
 pub use error::{AnalysisError, Result};
 pub use layers::{
-    AffineMap, DenseBlock, LayerKind, check_evaluation_mode, classify, dense_stack, kinks, lipschitz_constant,
-    parse_activation, read_affine,
+    AffineMap, DenseBlock, LayerRole, check_evaluation_mode, classify, dense_stack, lipschitz_constant, read_affine,
 };
 pub use norms::{SpectralNorm, frobenius_norm, norm_2_1_of_transpose, spectral_norm};
 pub use ntk::{NtkSpectrum, network_ntk, ntk_spectrum};
-pub use regions::{LineRegions, PlaneRegions, activation_patterns, line_regions, plane_regions, sampled_line_regions};
+pub use regions::{
+    LineRegions, PlaneRegions, activation_patterns, count_neurons, line_regions, plane_regions, plane_regions_bounded,
+    sampled_line_regions,
+};
 pub use report::{Expressivity, Generalisation, TheoreticalReport};
 pub use signal::{SignalLayer, SignalSummary, mean_field_activation, signal_propagation};
 
@@ -67,11 +69,11 @@ use crate::train::{Loss, evaluate};
 pub struct AnalysisOptions {
     /// Segments between consecutive pairs of points `(x_0, x_1), (x_2, x_3), ...`.
     pub line_pairs: usize,
-    /// At most this many pieces per segment (an error beyond).
+    /// At most this many pieces per segment, and cells per slice (an error beyond).
     pub max_pieces: usize,
     /// 2-D slices through consecutive triples of points.
     pub plane_slices: usize,
-    /// Grid points per side of a slice.
+    /// Grid points per side of a slice's grid cross-check (the count itself is exact).
     pub plane_resolution: usize,
     /// A slice spans `[-margin, 1 + margin]^2` in its plane coordinates.
     pub plane_margin: f64,
@@ -137,7 +139,15 @@ fn expressivity<T: Element>(network: &crate::Network<T>, points: &Dataset<T>, op
             e.line_lengths.push(r.length);
         }
         for t in pts.chunks_exact(3).take(opts.plane_slices) {
-            e.planes.push(plane_regions(network, &t[0], &t[1], &t[2], opts.plane_resolution, opts.plane_margin)?);
+            e.planes.push(plane_regions_bounded(
+                network,
+                &t[0],
+                &t[1],
+                &t[2],
+                opts.plane_resolution,
+                opts.plane_margin,
+                opts.max_pieces,
+            )?);
         }
         let m = e.line_regions.len().max(1) as f64;
         e.mean_line_regions = e.line_regions.iter().sum::<usize>() as f64 / m;
@@ -154,23 +164,6 @@ fn expressivity<T: Element>(network: &crate::Network<T>, points: &Dataset<T>, op
         e = Expressivity { not_applicable: Some(err.to_string()), ..Expressivity::default() };
     }
     e
-}
-
-/// The number of units feeding piecewise-linear activations with a kink.
-fn count_neurons<T: Element>(network: &crate::Network<T>) -> Result<usize> {
-    let mut shape = vec![1];
-    shape.extend_from_slice(network.input_shape());
-    let mut h = Var::constant(Tensor::<T>::zeros(&shape));
-    let mut n = 0;
-    for layer in network.layers() {
-        if let LayerKind::Activation(a) = classify(layer.module.as_ref())
-            && kinks(&a).is_some_and(|k| !k.is_empty())
-        {
-            n += h.value().numel();
-        }
-        h = no_grad(|| layer.module.forward(&h))?;
-    }
-    Ok(n)
 }
 
 fn logits_f64<T: Element>(network: &crate::Network<T>, data: &Dataset<T>) -> Result<Vec<f64>> {
@@ -205,7 +198,8 @@ fn spectral_bound<T: Element>(
 ///
 /// - **expressivity**: exact linear regions along segments between consecutive pairs of
 ///   the test points (the training points without a test set), and on 2-D slices through
-///   consecutive triples (see [`line_regions`], [`plane_regions`]);
+///   consecutive triples, exactly by cell enumeration and by a grid beside it (see
+///   [`line_regions`], [`plane_regions`]);
 /// - **signal propagation**: measured `q^l`, `c^l` against mean field on the first
 ///   `signal_inputs` training inputs, `chi_1` and the phase ([`signal_propagation`]);
 /// - **NTK**: the full empirical NTK on the first `ntk_inputs` training inputs, its

@@ -26,7 +26,7 @@ pub struct Expressivity {
     pub mean_line_regions: f64,
     /// Mean of `(regions - 1) / length`: pattern changes per unit length.
     pub boundaries_per_unit_length: f64,
-    /// Regions on 2-D slices through three points.
+    /// Regions on 2-D slices through three points (exact, with the grid cross-check).
     pub planes: Vec<PlaneRegions>,
 }
 
@@ -101,8 +101,8 @@ impl TheoreticalReport {
                 for p in &e.planes {
                     let _ = writeln!(
                         s,
-                        "    2-D slice ({}x{} grid): {} regions, {} distinct patterns",
-                        p.resolution, p.resolution, p.connected_regions, p.distinct_patterns
+                        "    2-D slice: {} regions (exact); a {}x{} grid sees {} distinct patterns in {} connected pieces",
+                        p.regions, p.resolution, p.resolution, p.distinct_patterns, p.connected_regions
                     );
                 }
             }

@@ -453,6 +453,9 @@ impl<T: Element> Module<T> for BoxedModule<T> {
     fn describe(&self) -> String {
         self.0.describe()
     }
+    fn kind(&self) -> dl_layers::LayerKind {
+        self.0.kind()
+    }
     fn forward(&self, x: &Var<T>) -> dl_layers::Result<Var<T>> {
         self.0.forward(x)
     }

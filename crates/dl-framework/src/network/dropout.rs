@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use dl_autodiff::Var;
-use dl_layers::{LayerError, Module, Param};
+use dl_layers::{LayerError, LayerKind, Module};
 use dl_tensor::{Element, Tensor, TensorRng, cst};
 
 /// Dropout with drop probability `p` and a shared, checkpointable generator.
@@ -35,6 +35,9 @@ impl<T: Element> Module<T> for CheckpointedDropout {
     fn describe(&self) -> String {
         format!("Dropout(p = {})", self.p)
     }
+    fn kind(&self) -> LayerKind {
+        LayerKind::Dropout { p: self.p }
+    }
     fn forward(&self, x: &Var<T>) -> dl_layers::Result<Var<T>> {
         if !self.training || self.p == 0.0 {
             return Ok(x.clone());
@@ -43,7 +46,6 @@ impl<T: Element> Module<T> for CheckpointedDropout {
         let mask = Tensor::<T>::bernoulli(x.shape(), keep, &mut *self.rng.borrow_mut())?.mul_scalar(cst(1.0 / keep));
         Ok(x.mul(&Var::constant(mask))?)
     }
-    fn visit_parameters(&self, _prefix: &str, _f: &mut dyn FnMut(&str, &Param<T>)) {}
     fn set_training(&mut self, training: bool) {
         self.training = training;
     }

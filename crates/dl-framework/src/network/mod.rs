@@ -17,7 +17,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use dl_autodiff::Var;
-use dl_layers::{LayerError, Module, Param, join_name};
+use dl_layers::{LayerError, LayerKind, Module, Param, join_name};
 use dl_tensor::{Element, TensorRng};
 
 pub use dropout::CheckpointedDropout;
@@ -134,7 +134,10 @@ impl<T: Element> Network<T> {
         }
         let restored: Vec<TensorRng> = states
             .iter()
-            .map(|s| s.try_restore().ok_or_else(|| FrameworkError::DataMismatch(format!("{s:?} is not a valid generator state"))))
+            .map(|s| {
+                s.try_restore()
+                    .ok_or_else(|| FrameworkError::DataMismatch(format!("{s:?} is not a valid generator state")))
+            })
             .collect::<Result<_>>()?;
         for (r, s) in self.dropout_rngs.iter().zip(restored) {
             *r.borrow_mut() = s;
@@ -147,6 +150,9 @@ impl<T: Element> Module<T> for Network<T> {
     fn describe(&self) -> String {
         let inner: Vec<String> = self.layers.iter().map(|l| l.module.describe()).collect();
         format!("Network[{}]", inner.join(", "))
+    }
+    fn kind(&self) -> LayerKind {
+        LayerKind::Sequential { len: self.layers.len() }
     }
     fn forward(&self, x: &Var<T>) -> dl_layers::Result<Var<T>> {
         if x.shape().len() != self.input_shape.len() + 1 || x.shape()[1..] != self.input_shape[..] {

@@ -8,7 +8,7 @@
 //! - `output = "last"`: `(N, D H)`, the final state `h_n` of each direction side by side.
 
 use dl_autodiff::Var;
-use dl_layers::{LayerError, Module, Param, Recurrent};
+use dl_layers::{LayerError, LayerKind, Module, Param, Recurrent};
 use dl_tensor::Element;
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +34,9 @@ pub struct BatchFirstRecurrent<T: Element> {
 impl<T: Element> Module<T> for BatchFirstRecurrent<T> {
     fn describe(&self) -> String {
         format!("{} (batch first, {:?})", self.inner.describe(), self.output)
+    }
+    fn kind(&self) -> LayerKind {
+        self.inner.kind()
     }
     fn forward(&self, x: &Var<T>) -> dl_layers::Result<Var<T>> {
         let s = x.shape();

@@ -15,6 +15,7 @@ use super::cell::CellKind;
 use super::mask::{ReverseWithinLength, check_lengths, lengths, read_mask};
 use super::primitive::sequence;
 use crate::error::{LayerError, Result};
+use crate::kind::LayerKind;
 use crate::module::{Module, Param, join_name};
 
 /// The four parameters of one direction.
@@ -312,6 +313,9 @@ impl<T: Element> Module<T> for Recurrent<T> {
     fn describe(&self) -> String {
         let dir = if self.bidirectional() { ", bidirectional" } else { "" };
         format!("{}({} -> {}{dir})", self.kind.name(), self.input_size, self.hidden_size)
+    }
+    fn kind(&self) -> LayerKind {
+        LayerKind::Recurrent { cell: self.kind, bidirectional: self.bidirectional() }
     }
     /// The outputs `(T, B, D H)` from a zero state, no mask.
     fn forward(&self, x: &Var<T>) -> Result<Var<T>> {
