@@ -96,13 +96,7 @@ impl Measured {
     /// Values measured over seeds: their mean and sample standard deviation. An empty slice
     /// gives a NaN mean (and so a `not reproduced` verdict).
     pub fn over_seeds(values: &[f64]) -> Self {
-        let n = values.len();
-        if n == 0 {
-            return Measured { values: Vec::new(), mean: f64::NAN, spread: f64::NAN };
-        }
-        let mean = values.iter().sum::<f64>() / n as f64;
-        let spread =
-            if n > 1 { (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt() } else { 0.0 };
+        let (mean, spread) = mean_and_spread(values);
         Measured { values: values.to_vec(), mean, spread }
     }
 
@@ -119,6 +113,19 @@ impl Measured {
             format!("{} ± {} ({} seeds)", short(self.mean), short(self.spread), self.values.len())
         }
     }
+}
+
+/// The mean and the sample standard deviation (`n - 1` in the denominator) of `values`:
+/// `(NaN, NaN)` for none, spread 0 for one.
+pub fn mean_and_spread(values: &[f64]) -> (f64, f64) {
+    let n = values.len();
+    if n == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let mean = values.iter().sum::<f64>() / n as f64;
+    let spread =
+        if n > 1 { (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt() } else { 0.0 };
+    (mean, spread)
 }
 
 /// A condition on a measured value.

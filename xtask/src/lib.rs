@@ -5,14 +5,15 @@
 //!
 //! - `DIR/ID/metrics.json`: id, title, section, size, seed, the experiment's config, its
 //!   named scalars and small tables, and its figure files;
-//! - `DIR/ID/*.svg`: one SVG per figure (plotters' SVG backend, no font library);
+//! - `DIR/ID/*.svg`: one SVG per figure (plotters' SVG backend, no font library; see
+//!   [`plot`] for the axes and the layout);
 //! - `DIR/index.md` and a self-contained `DIR/index.html`, opening with the table of every
 //!   claim and its verdict (see [`claims`]), then every experiment, with failed ones marked
 //!   FAILED; written last, atomically.
 //!
 //! `cargo test -p xtask` runs every experiment at [`Size::Quick`] and snapshot-tests the
 //! metrics of the deterministic ones, rounded to [`metrics::SNAPSHOT_SIGNIFICANT_DIGITS`]
-//! significant digits.
+//! significant digits, and renders every figure to check that its text stays on the canvas.
 
 pub mod claims;
 pub mod cli;
@@ -24,13 +25,15 @@ pub mod fsio;
 pub mod metrics;
 pub mod plot;
 pub mod registry;
+pub mod replicates;
 pub mod report;
 pub mod report_html;
 pub mod runner;
+pub mod timing;
 
 pub use claims::{Claim, Criterion, Measured, Verdict};
 pub use context::RunContext;
 pub use error::{ExperimentError, RunError};
-pub use experiment::{Experiment, Size};
+pub use experiment::{Assumption, Experiment, Size};
 pub use metrics::{Metrics, Table, num, round_json, round_significant};
 pub use plot::{Band, LineChart, Scale, SeriesKind};

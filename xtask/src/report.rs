@@ -46,6 +46,11 @@ pub fn status_text(r: &Record) -> String {
     }
 }
 
+/// The processor seconds of a record, or `—` where the platform does not report them.
+pub fn cpu_text(r: &Record) -> String {
+    r.cpu_seconds.map_or_else(|| "—".to_string(), |c| format!("{c:.2}"))
+}
+
 /// Summary line of the run: size, seed and counts.
 pub fn run_summary(opts: &RunOptions, records: &[Record]) -> String {
     let failed = records.iter().filter(|r| r.status != Status::Ok).count();
@@ -135,15 +140,17 @@ pub fn index_markdown(opts: &RunOptions, records: &[Record]) -> String {
         );
     }
     let _ = writeln!(s, "\n## Experiments\n");
-    let _ = writeln!(s, "| id | section | title | status | seconds |\n| --- | --- | --- | --- | --- |");
+    let _ =
+        writeln!(s, "| id | section | title | status | seconds | cpu seconds |\n| --- | --- | --- | --- | --- | --- |");
     for r in records {
         let _ = writeln!(
             s,
-            "| [{id}](#{id}) | {} | {} | {} | {:.2} |",
+            "| [{id}](#{id}) | {} | {} | {} | {:.2} | {} |",
             r.section,
             md_escape(r.title),
             md_escape(&status_text(r)),
             r.seconds,
+            cpu_text(r),
             id = r.id
         );
     }

@@ -6,7 +6,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::report::{claim_rows, column_names, format_cell, run_summary, status_text, table_rows, verdict_summary};
+use crate::report::{
+    claim_rows, column_names, cpu_text, format_cell, run_summary, status_text, table_rows, verdict_summary,
+};
 use crate::runner::{Record, RunOptions, Status};
 
 const STYLE: &str = "body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}\
@@ -47,16 +49,19 @@ pub fn index_html(out: &Path, opts: &RunOptions, records: &[Record]) -> String {
         );
     }
     s.push_str("</table>\n<h2>Experiments</h2>\n");
-    s.push_str("<table><tr><th>id</th><th>section</th><th>title</th><th>status</th><th>seconds</th></tr>\n");
+    s.push_str(
+        "<table><tr><th>id</th><th>section</th><th>title</th><th>status</th><th>seconds</th><th>cpu seconds</th></tr>\n",
+    );
     for r in records {
         let _ = writeln!(
             s,
-            "<tr><td><a href=\"#{id}\">{id}</a></td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{:.2}</td></tr>",
+            "<tr><td><a href=\"#{id}\">{id}</a></td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{:.2}</td><td>{}</td></tr>",
             escape(r.section),
             escape(r.title),
             status_class(r),
             escape(&status_text(r)),
             r.seconds,
+            cpu_text(r),
             id = escape(r.id)
         );
     }

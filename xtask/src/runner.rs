@@ -52,6 +52,10 @@ pub struct Record {
     pub status: Status,
     /// Wall-clock seconds.
     pub seconds: f64,
+    /// Processor seconds of the whole process (all threads) while the experiment ran, where
+    /// the platform has a process clock (see [`crate::timing`]): on a shared machine the
+    /// wall clock measures the neighbours as well, this does not.
+    pub cpu_seconds: Option<f64>,
     /// The `metrics.json` document (absent when the experiment failed).
     pub document: Option<Value>,
     /// Figure file names inside `DIR/ID/`.
@@ -75,7 +79,7 @@ pub fn select<'a>(all: &'a [Box<dyn Experiment>], only: &[String]) -> Result<Vec
 /// The `metrics.json` document: identity, size, seed, the experiment's config, scalars,
 /// tables and claims (with their verdicts), and its figure files.
 pub fn metrics_document(exp: &dyn Experiment, size: Size, seed: u64, metrics: &Metrics, figures: &[String]) -> Value {
-    json!({
+    let mut doc = json!({
         "id": exp.id(),
         "title": exp.title(),
         "section": exp.section(),
@@ -84,9 +88,13 @@ pub fn metrics_document(exp: &dyn Experiment, size: Size, seed: u64, metrics: &M
         "config": metrics.config,
         "scalars": metrics.scalars,
         "tables": metrics.tables,
-        "claims": metrics.claims.iter().map(|c| c.to_json()).collect::<Vec<_>>(),
         "figures": figures,
-    })
+    });
+    // An experiment without claims keeps the document it had before claims existed.
+    if !metrics.claims.is_empty() {
+        doc["claims"] = Value::Array(metrics.claims.iter().map(|c| c.to_json()).collect());
+    }
+    doc
 }
 
 /// Runs `experiments` in order, writes each one's `metrics.json` and figures under
@@ -120,7 +128,10 @@ pub fn run(experiments: &[&dyn Experiment], opts: &RunOptions) -> Result<Vec<Rec
         let record = run_one(*exp, opts, sub.clone());
         sub.finish_and_clear();
         let line = match &record.status {
-            Status::Ok => format!("{}: ok in {:.2} s", exp.id(), record.seconds),
+            Status::Ok => match record.cpu_seconds {
+                Some(cpu) => format!("{}: ok in {:.2} s (cpu {cpu:.2} s)", exp.id(), record.seconds),
+                None => format!("{}: ok in {:.2} s", exp.id(), record.seconds),
+            },
             Status::Failed(msg) => format!("{}: FAILED after {:.2} s: {msg}", exp.id(), record.seconds),
         };
         if opts.progress {
@@ -148,6 +159,7 @@ fn style(template: &str) -> ProgressStyle {
 fn run_one(exp: &dyn Experiment, opts: &RunOptions, bar: ProgressBar) -> Record {
     let dir = opts.out.join(exp.id());
     let start = Instant::now();
+    let cpu_start = crate::timing::cpu_seconds();
     let mut figures = Vec::new();
     let result = (|| -> Result<Value, ExperimentError> {
         fs::create_dir_all(&dir).map_err(|source| ExperimentError::Io { path: dir.clone(), source })?;
@@ -158,6 +170,14 @@ fn run_one(exp: &dyn Experiment, opts: &RunOptions, bar: ProgressBar) -> Record 
                 return Err(ExperimentError::Io { path: metrics_path, source: e });
             }
             _ => {}
+        }
+        if let Some(a) = exp.assumptions(opts.size).into_iter().find(|a| !a.holds) {
+            return Err(ExperimentError::Invalid(format!(
+                "at {} size its parameters leave the regime its checks assume: {} ({})",
+                opts.size.as_str(),
+                a.name,
+                a.detail
+            )));
         }
         let mut ctx = RunContext::new(opts.size, opts.seed, dir.clone(), bar);
         let metrics = catch_unwind(AssertUnwindSafe(|| exp.run(&mut ctx)))
@@ -170,11 +190,12 @@ fn run_one(exp: &dyn Experiment, opts: &RunOptions, bar: ProgressBar) -> Record 
         Ok(doc)
     })();
     let seconds = start.elapsed().as_secs_f64();
+    let cpu_seconds = cpu_start.zip(crate::timing::cpu_seconds()).map(|(a, b)| b - a);
     let (status, document) = match result {
         Ok(doc) => (Status::Ok, Some(doc)),
         Err(e) => (Status::Failed(e.to_string()), None),
     };
-    Record { id: exp.id(), title: exp.title(), section: exp.section(), status, seconds, document, figures }
+    Record { id: exp.id(), title: exp.title(), section: exp.section(), status, seconds, cpu_seconds, document, figures }
 }
 
 fn panic_message(payload: &Box<dyn Any + Send>) -> String {

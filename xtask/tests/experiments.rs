@@ -1,10 +1,21 @@
 //! Runs every registered experiment at quick size and snapshot-tests the metrics of the
 //! deterministic ones, rounded to `SNAPSHOT_SIGNIFICANT_DIGITS` significant digits so that
 //! another CPU or libm does not break them. Experiments that report measured timings are
-//! run and checked for complete output, but their numbers are not pinned.
+//! run and checked for complete output, but their numbers are not pinned. The metrics
+//! include every claim with its verdict, so the snapshots pin the verdicts too. Every figure
+//! of the run is rendered and checked for text off the canvas or overlapping
+//! (`figure_check/`).
+//!
+//! Besides: every registered experiment declares complete claims; the regime assumptions of
+//! every experiment hold at both sizes; the experiments whose full size is cheap run at full
+//! size (the guard of issue 19: a check that holds at quick size must not break at full).
+
+mod figure_check;
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use xtask::Size;
@@ -27,15 +38,28 @@ fn read_json(path: &Path) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// The output directory of one quick run of every registered experiment, shared by the
+/// tests of this file (the run happens once, in the first test that asks).
+fn quick_run() -> &'static Path {
+    static OUT: OnceLock<PathBuf> = OnceLock::new();
+    OUT.get_or_init(|| {
+        let out = out_dir("experiments-quick");
+        let all = registry::all();
+        let chosen = select(&all, &[]).unwrap();
+        let records = run(&chosen, &quick(out.clone())).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(records.len(), all.len());
+        out
+    })
+}
+
 #[test]
 fn every_experiment_runs_quick_and_matches_its_snapshot() {
-    let out = out_dir("experiments-quick");
+    let out = quick_run().to_path_buf();
     let all = registry::all();
-    let chosen = select(&all, &[]).unwrap();
-    let records = run(&chosen, &quick(out.clone())).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(records.len(), all.len());
     let index = fs::read_to_string(out.join("index.html")).unwrap();
     assert!(out.join("index.md").is_file());
+    let checker = figure_check::FigureChecker::new();
+    let (mut unreadable, mut checked, mut check_time) = (Vec::new(), 0, Duration::ZERO);
     for exp in &all {
         let doc = read_json(&out.join(exp.id()).join("metrics.json"));
         assert_eq!(doc["id"], exp.id());
@@ -46,6 +70,11 @@ fn every_experiment_runs_quick_and_matches_its_snapshot() {
         for fig in figures {
             let svg = fs::read_to_string(out.join(exp.id()).join(fig.as_str().unwrap())).unwrap();
             assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{fig} is not an SVG document");
+            let start = Instant::now();
+            let problems = checker.problems(&svg);
+            check_time += start.elapsed();
+            checked += 1;
+            unreadable.extend(problems.into_iter().map(|p| format!("{}/{}: {p}", exp.id(), fig.as_str().unwrap())));
         }
         assert!(index.contains(&format!("id=\"{}\"", exp.id())), "index lacks {}", exp.id());
         if exp.deterministic() {
@@ -53,6 +82,8 @@ fn every_experiment_runs_quick_and_matches_its_snapshot() {
         }
     }
     assert_eq!(index.matches("<svg").count(), count_figures(&out, &all), "every figure is inlined");
+    println!("rendered and checked {checked} figures in {:.2} s", check_time.as_secs_f64());
+    assert!(unreadable.is_empty(), "{} problems in the figures:\n{}", unreadable.len(), unreadable.join("\n"));
 }
 
 fn count_figures(out: &Path, all: &[Box<dyn xtask::Experiment>]) -> usize {
@@ -83,11 +114,73 @@ fn the_same_seed_gives_the_same_bits() {
     let all = registry::all();
     let only: Vec<String> = all.iter().filter(|e| e.deterministic()).map(|e| e.id().to_string()).collect();
     let chosen = select(&all, &only).unwrap();
-    let (a, b) = (out_dir("seed-a"), out_dir("seed-b"));
-    run(&chosen, &quick(a.clone())).unwrap();
+    let (a, b) = (quick_run().to_path_buf(), out_dir("seed-b"));
     run(&chosen, &quick(b.clone())).unwrap();
     for id in &only {
         let path = |d: &Path| d.join(id).join("metrics.json");
         assert_eq!(fs::read(path(&a)).unwrap(), fs::read(path(&b)).unwrap(), "{id} is not reproducible");
+    }
+}
+
+/// Every registered experiment (including those added later) declares at least one claim,
+/// and every claim is complete: id (unique in the experiment), statement, source, measured
+/// quantity, criterion, measurement and one of the three verdicts.
+#[test]
+fn every_experiment_declares_complete_claims() {
+    let out = quick_run();
+    let verdicts = ["reproduced", "partly", "not reproduced"];
+    for exp in &registry::all() {
+        let doc = read_json(&out.join(exp.id()).join("metrics.json"));
+        let claims = doc["claims"].as_array().unwrap_or_else(|| panic!("{} declares no claims", exp.id()));
+        assert!(!claims.is_empty(), "{} declares no claims", exp.id());
+        let mut ids = Vec::new();
+        for c in claims {
+            let text = |k: &str| c[k].as_str().unwrap_or("").trim().to_string();
+            let id = text("id");
+            for field in ["id", "statement", "source", "quantity", "criterion", "measured"] {
+                assert!(!text(field).is_empty(), "{}: claim {id:?} has no {field}", exp.id());
+            }
+            assert!(
+                verdicts.contains(&text("verdict").as_str()),
+                "{}: claim {id:?}: verdict {}",
+                exp.id(),
+                c["verdict"]
+            );
+            let seeds = c["seeds"].as_u64().unwrap_or(0);
+            assert!(seeds >= 1, "{}: claim {id:?} has no measured value", exp.id());
+            assert_eq!(c["values"].as_array().map(Vec::len), Some(seeds as usize), "{}: claim {id:?}", exp.id());
+            assert!(!ids.contains(&id), "{}: claim {id:?} declared twice", exp.id());
+            ids.push(id);
+        }
+    }
+}
+
+/// The regime each experiment's checks assume holds for its parameters at both sizes.
+#[test]
+fn every_experiment_stays_in_its_regime_at_both_sizes() {
+    for exp in &registry::all() {
+        for size in [Size::Quick, Size::Full] {
+            for a in exp.assumptions(size) {
+                assert!(a.holds, "{} at {} size: {} ({})", exp.id(), size.as_str(), a.name, a.detail);
+            }
+        }
+    }
+}
+
+/// The experiments whose full size takes seconds run at full size and end ok, with their
+/// claims: their size-dependent checks are exercised where the published figure is made.
+#[test]
+fn cheap_experiments_pass_at_full_size() {
+    let cheap = ["softmax-stability", "checkpointing-memory", "rnn-gradient-flow", "signal-propagation-phase-diagram"];
+    let out = out_dir("experiments-full-cheap");
+    let all = registry::all();
+    let only: Vec<String> = cheap.iter().map(|s| s.to_string()).collect();
+    let chosen = select(&all, &only).unwrap();
+    let opts = RunOptions { size: Size::Full, seed: 0, out: out.clone(), progress: false };
+    run(&chosen, &opts).unwrap_or_else(|e| panic!("{e}"));
+    for id in cheap {
+        let doc = read_json(&out.join(id).join("metrics.json"));
+        assert_eq!(doc["size"], "full");
+        assert!(doc["claims"].as_array().is_some_and(|c| !c.is_empty()), "{id} declares no claims");
     }
 }

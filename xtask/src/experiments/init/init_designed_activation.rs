@@ -25,17 +25,30 @@
 //! 0.78). Plain tanh at sigma_w2 = 1 is itself critical (chi_1 = 1 at its q* = 0), so it
 //! trains, and the designed tanh, whose shift gives every unit a non-zero mean, does not do
 //! better here: criticality is necessary for depth, not sufficient for fast training.
+//!
+//! Claims, over replicate seeds (3 at full size; each draws the split, the networks and the
+//! shuffling):
+//!
+//! - plain ReLU at `sigma_w2 = 1` (chi_1 = 1/2, the variance shrinks as `2^-depth`) does not
+//!   train: test accuracy at most 0.2 (chance is 0.1);
+//! - the networks at criticality (chi_1 = 1: designed ReLU, tanh, designed tanh) train at
+//!   this depth: their smallest accuracy is at least 0.8 (partly 0.5), as `xi_c` diverges
+//!   at criticality (Schoenholz et al. 2017);
+//! - SELU trains at least as well as ELU (Klambauer et al. 2017).
 
 use dl_init::activation_design::{critical_unit_scale_shift, selu_parameters};
 use dl_init::{Activation, Initializer, MeanField};
+use dl_tensor::seeded_rng;
 use serde_json::json;
 
-use crate::context::RunContext;
+use crate::claims::{Claim, Criterion, Measured};
+use crate::context::{RunContext, derive_seed};
 use crate::error::ExperimentError;
 use crate::experiment::Experiment;
 use crate::experiments::init::init_training::{Digits, Sgd, deep_mlp, train};
 use crate::metrics::{Metrics, num};
-use crate::plot::{LineChart, Scale, SeriesKind};
+use crate::plot::{LineChart, SeriesKind};
+use crate::replicates::par_map;
 
 /// Values below 1e-12 in magnitude are rounding residues of an exact 0 (a shift or a q* the
 /// solver finds at 0): report them as 0 so the snapshot does not pin rounding noise.
@@ -62,7 +75,6 @@ impl Experiment for InitDesignedActivation {
         let (depth, width) = (size.pick(30, 50), size.pick(32, 64));
         // A small learning rate: deep plain networks under SGD need lr ~ 1 / depth or less.
         let opt = Sgd { lr: size.pick(0.002, 0.001), momentum: 0.9, batch_size: 64, steps: size.pick(300, 800) };
-        let data = Digits::load(ctx.seed())?;
         let (ra, rb) = critical_unit_scale_shift(&Activation::Relu)?;
         let (ta, tb) = critical_unit_scale_shift(&Activation::Tanh)?;
         let (lambda, alpha) = selu_parameters()?;
@@ -96,50 +108,108 @@ impl Experiment for InitDesignedActivation {
                 "predicted_variance_at_depth",
                 "first_loss",
                 "last_loss",
-                "test_accuracy",
+                "test_accuracy_mean",
+                "test_accuracy_sd",
                 "diverged",
             ],
         );
         let init = Initializer::mean_field(1.0, 0.0)?;
+        let seeds = ctx.replicate_seeds(size.pick(1, 3));
+        m.config("replicate_seeds", json!(seeds));
+        let variants: Vec<(&str, &Activation)> =
+            pairs.iter().flat_map(|(pn, plain, dn, designed)| [(*pn, plain), (*dn, designed)]).collect();
+        // every (replicate, activation) is an independent run; the network of variant v of a
+        // replicate from derive_seed(seed, "network", v), shuffling from seed + pair index
+        let jobs: Vec<(u64, usize)> = seeds.iter().flat_map(|&s| (0..variants.len()).map(move |v| (s, v))).collect();
+        let outcomes = par_map(ctx, &jobs, |&(seed, v)| {
+            let data = Digits::load(seed)?;
+            let net = deep_mlp(
+                64,
+                width,
+                depth,
+                Some(10),
+                variants[v].1,
+                &init,
+                &mut seeded_rng(derive_seed(seed, "network", v as u64)),
+            )?;
+            train(&net, &data, opt, seed + (v / 2) as u64)
+        })?;
+        let at = |r: usize, v: usize| outcomes[r * variants.len() + v];
         let mut chart = LineChart::new(
             &format!("depth {depth}: test accuracy, unmodified vs designed"),
-            "pair (1 relu, 2 tanh, 3 elu)",
+            "activation pair (unmodified, designed)",
             "test accuracy",
         )
-        .scales(Scale::Linear, Scale::Linear);
-        let (mut plain_pts, mut designed_pts) = (Vec::new(), Vec::new());
-        let mut rng = ctx.rng();
-        for (i, (pname, plain, dname, designed)) in pairs.iter().enumerate() {
-            for (name, act, designed_one) in [(pname, plain, false), (dname, designed, true)] {
-                ctx.message(name.to_string());
-                let mf = MeanField::new(act.clone(), 1.0, 0.0)?;
-                let q_star = round_off(mf.q_star().unwrap_or(f64::NAN));
-                let chi_1 = mf.chi_1_at(q_star).unwrap_or(f64::NAN);
-                let q_depth = *mf.length_map_iterates(1.0, depth)?.last().expect("depth + 1 iterates");
-                let net = deep_mlp(64, width, depth, Some(10), act, &init, &mut rng)?;
-                let out = train(&net, &data, opt, ctx.seed() + i as u64)?;
-                m.push_row(
-                    "runs",
-                    vec![
-                        json!(name),
-                        if q_star.is_finite() { num(q_star) } else { json!(null) },
-                        if chi_1.is_finite() { num(chi_1) } else { json!(null) },
-                        num(q_depth),
-                        num(out.first_loss),
-                        num(out.last_loss),
-                        num(out.test_accuracy),
-                        json!(out.diverged),
-                    ],
-                )?;
-                let pt = ((i + 1) as f64, out.test_accuracy);
-                if designed_one { designed_pts.push(pt) } else { plain_pts.push(pt) }
-            }
-            ctx.progress((i + 1) as u64, pairs.len() as u64);
+        .categorical_x(&["relu", "tanh", "elu"]);
+        for (v, (name, act)) in variants.iter().enumerate() {
+            let mf = MeanField::new((*act).clone(), 1.0, 0.0)?;
+            let q_star = round_off(mf.q_star().unwrap_or(f64::NAN));
+            let chi_1 = mf.chi_1_at(q_star).unwrap_or(f64::NAN);
+            let q_depth = *mf.length_map_iterates(1.0, depth)?.last().expect("depth + 1 iterates");
+            let out = at(0, v);
+            let acc = Measured::over_seeds(&(0..seeds.len()).map(|r| at(r, v).test_accuracy).collect::<Vec<_>>());
+            m.push_row(
+                "runs",
+                vec![
+                    json!(name),
+                    if q_star.is_finite() { num(q_star) } else { json!(null) },
+                    if chi_1.is_finite() { num(chi_1) } else { json!(null) },
+                    num(q_depth),
+                    num(out.first_loss),
+                    num(out.last_loss),
+                    num(acc.mean),
+                    num(acc.spread),
+                    json!(out.diverged),
+                ],
+            )?;
         }
-        chart.add("unmodified", SeriesKind::Crosses, 0, plain_pts);
-        chart.add("designed (chi_1 = 1, q* = 1)", SeriesKind::Crosses, 1, designed_pts);
-        chart.add("chance", SeriesKind::Line, 2, vec![(1.0, 0.1), (3.0, 0.1)]);
+        for (designed, label) in [(0, "unmodified"), (1, "designed (chi_1 = 1, q* = 1)")] {
+            let curves: Vec<Vec<(f64, f64)>> = (0..seeds.len())
+                .map(|r| (0..pairs.len()).map(|i| (i as f64, at(r, 2 * i + designed).test_accuracy)).collect())
+                .collect();
+            chart.add_over_seeds(label, SeriesKind::Crosses, designed, &curves);
+        }
+        chart.add("chance", SeriesKind::Line, 2, vec![(0.0, 0.1), (2.0, 0.1)]);
         ctx.figure("accuracy", &chart)?;
+        let per_seed = |f: &dyn Fn(usize) -> f64| Measured::over_seeds(&(0..seeds.len()).map(f).collect::<Vec<_>>());
+        m.claim(
+            Claim::new(
+                "subcritical-relu-does-not-train",
+                &format!(
+                    "plain ReLU at sigma_w2 = 1 has chi_1 = 1/2: the signal variance falls as 2^-depth and the gradients \
+                     vanish, so a depth-{depth} network does not train (accuracy near chance, 0.1)"
+                ),
+                "He et al. 2015, section 2.2; Schoenholz et al. 2017 (ordered phase, depth >> xi)",
+            )
+            .measured("test accuracy of plain ReLU", per_seed(&|r| at(r, 0).test_accuracy))
+            .criterion(Criterion::at_most(0.2)),
+        )?;
+        m.claim(
+            Claim::new(
+                "critical-activations-train",
+                &format!(
+                    "at criticality (chi_1 = 1) the depth scale xi_c diverges, so a depth-{depth} network trains: \
+                     designed ReLU (sqrt(2) relu), tanh (critical at q* = 0) and designed tanh"
+                ),
+                "Schoenholz et al. 2017, section 5 (trainable when depth < 6 xi_c)",
+            )
+            .measured(
+                "smallest test accuracy over designed ReLU, tanh and designed tanh",
+                per_seed(&|r| [1, 2, 3].iter().map(|&v| at(r, v).test_accuracy).fold(f64::INFINITY, f64::min)),
+            )
+            .criterion(Criterion::at_least(0.8))
+            .partly_if(Criterion::at_least(0.5)),
+        )?;
+        m.claim(
+            Claim::new(
+                "selu-beats-elu",
+                "SELU, whose (lambda, alpha) make mean 0 and variance 1 a stable fixed point, trains a deep network at \
+                 least as well as ELU",
+                "Klambauer, Unterthiner, Mayr & Hochreiter 2017, 'Self-normalizing neural networks'",
+            )
+            .measured("SELU minus ELU test accuracy", per_seed(&|r| at(r, 5).test_accuracy - at(r, 4).test_accuracy))
+            .criterion(Criterion::at_least(0.0)),
+        )?;
         Ok(m)
     }
 }

@@ -83,6 +83,9 @@ pub struct Outcome {
     /// Mean training loss over the first 10 steps and over the last 10.
     pub first_loss: f64,
     pub last_loss: f64,
+    /// Accuracy on the whole training set after training (0 if diverged; NaN where not
+    /// measured, in [`train`]).
+    pub train_accuracy: f64,
     pub test_accuracy: f64,
     pub diverged: bool,
 }
@@ -143,6 +146,7 @@ pub fn train(net: &Sequential<f32>, data: &Digits, opt: Sgd, seed: u64) -> Resul
     Ok(Outcome {
         first_loss: mean(&losses[..k]),
         last_loss: mean(&losses[losses.len() - k..]),
+        train_accuracy: f64::NAN,
         test_accuracy: accuracy(net, &data.test)?,
         diverged,
     })
@@ -150,7 +154,7 @@ pub fn train(net: &Sequential<f32>, data: &Digits, opt: Sgd, seed: u64) -> Resul
 
 /// Trains a configured `net` on `data.train` with `opt` in dl-framework's [`Trainer`] (SGD
 /// with PyTorch's momentum, the same update as [`train`]; shuffling seeded by `seed`) and
-/// evaluates it on `data.test`. A divergence (a non-finite loss, activation or gradient)
+/// evaluates it on `data.train` and `data.test`. A divergence (a non-finite loss, activation or gradient)
 /// ends the run, marks it, and counts its test accuracy as 0.
 pub fn fit(net: Network<f32>, data: &Digits, opt: Sgd, seed: u64) -> Result<Outcome, ExperimentError> {
     let fw = |e: FrameworkError| ExperimentError::Invalid(e.to_string());
@@ -173,9 +177,11 @@ pub fn fit(net: Network<f32>, data: &Digits, opt: Sgd, seed: u64) -> Result<Outc
     let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len().max(1) as f64;
     let k = losses.len().min(10);
     let test_accuracy = if diverged { 0.0 } else { trainer.evaluate(&data.test).map_err(fw)?.1 };
+    let train_accuracy = if diverged { 0.0 } else { trainer.evaluate(&data.train).map_err(fw)?.1 };
     Ok(Outcome {
         first_loss: mean(&losses[..k]),
         last_loss: mean(&losses[losses.len() - k..]),
+        train_accuracy,
         test_accuracy,
         diverged,
     })

@@ -110,12 +110,15 @@ pub struct Sgd {
     pub steps: usize,
     /// Measure test accuracy every this many steps (and at the end).
     pub eval_every: usize,
+    /// Divide the learning rate by 10 every this many steps (`None`: constant).
+    pub decay_every: Option<usize>,
 }
 
 impl Sgd {
     /// The trainer's configuration: enough epochs for `steps` full batches (the remainder
     /// of each epoch is dropped: batch statistics need two examples), stopped at `steps`,
-    /// the training loss logged at every step, shuffling seeded by `seed`.
+    /// the learning rate constant or divided by 10 every `decay_every` steps, the training
+    /// loss logged at every step, shuffling seeded by `seed`.
     pub fn train_config(&self, train_len: usize, seed: u64) -> Result<TrainConfig, ExperimentError> {
         let per_epoch = (train_len / self.batch_size).max(1);
         let cfg = json!({
@@ -123,6 +126,10 @@ impl Sgd {
             "batch_size": self.batch_size,
             "seed": seed,
             "optimizer": {"kind": "sgd", "lr": self.lr},
+            "schedule": match self.decay_every {
+                Some(every) => json!({"kind": "step", "step_size": every.max(1), "gamma": 0.1}),
+                None => json!({"kind": "constant"}),
+            },
             "max_steps": self.steps,
             "drop_last": true,
             "log_every": 1,
