@@ -146,6 +146,17 @@ impl SensingOperator {
         Ok(self.apply(m.view()).to_vec())
     }
 
+    /// The squared operator norm `‖A‖² = λ_max(A A*)`, the largest eigenvalue of the Gram
+    /// matrix `(⟨A_i, A_j⟩)`: `(1/m) ‖A‖²` bounds the curvature of `(1/2m) ‖A(X) − y‖²`, which
+    /// sets the largest stable step of gradient descent on it.
+    ///
+    /// Errors: an eigendecomposition that does not converge.
+    pub fn operator_norm_squared(&self) -> Result<f64> {
+        let (ev, _) =
+            crate::least_squares::symmetric_eigen("SensingOperator::operator_norm_squared", self.gram().view())?;
+        Ok(ev.last().copied().unwrap_or(0.0))
+    }
+
     /// `(⟨A_i, X⟩)_i` for a `d × d` view (checked by the caller).
     pub(crate) fn apply(&self, x: ArrayView2<'_, f64>) -> Array1<f64> {
         let flat = x.to_owned().into_shape_with_order((self.dim * self.dim, 1)).expect("d x d");
@@ -206,6 +217,11 @@ mod tests {
         assert!((lhs - rhs).abs() < 1e-12 * lhs.abs().max(1.0));
         let a0 = op.adjoint(&Array1::from(vec![1.0, 0.0, 0.0, 0.0, 0.0, 0.0]));
         assert_eq!(a0, a0.t(), "measurement matrices are symmetric");
+        // ‖A(X)‖² ≤ ‖A‖² ‖X‖_F² for every X, with equality for the top eigenvector's A*(ν)
+        let norm2 = op.operator_norm_squared().unwrap();
+        let ax: f64 = y.iter().map(|v| v * v).sum();
+        let xx: f64 = x.to_vec().iter().map(|v| v * v).sum();
+        assert!(ax <= norm2 * xx * (1.0 + 1e-12));
     }
 
     #[test]
