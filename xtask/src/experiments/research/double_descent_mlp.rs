@@ -33,9 +33,10 @@ use crate::claims::{Claim, Criterion, Measured};
 use crate::context::RunContext;
 use crate::error::ExperimentError;
 use crate::experiment::{Experiment, Size};
-use crate::experiments::research::measure::{band, fail, mean_sd, mnist1d_split};
+use crate::experiments::research::measure::{fail, mean_sd, mnist1d_split, seed_curves};
 use crate::metrics::{Metrics, num};
 use crate::plot::{LineChart, Scale, SeriesKind};
+use crate::replicates::par_map;
 
 /// Model-wise and epoch-wise double descent of MLPs.
 pub struct DoubleDescentMlp;
@@ -80,6 +81,15 @@ fn train(
             .map_err(fail)?;
     trainer.fit(train, valid).map_err(fail)?;
     Ok(Trained { trainer, parameters })
+}
+
+/// What one job of the sweep measured.
+enum Run {
+    /// A model-wise point: errors after the last epoch.
+    Width { test_error: f64, train_error: f64, parameters: usize },
+    /// The epoch-wise run: test error after every epoch, final training error, and the
+    /// fraction of labels the noise changed.
+    Epochwise { curve: Vec<f64>, train_error: f64, corrupted: f64 },
 }
 
 /// The training set of one seed with label noise, and the clean test set.
@@ -141,35 +151,51 @@ impl Experiment for DoubleDescentMlp {
         m.config("network", network_json(0, 0));
         m.config("training", training_json(epochs, 0));
         m.config("seeds", seeds.len());
-        let total = (seeds.len() * (widths.len() + 1)) as u64;
-        let mut done = 0;
-        let (mut test_err, mut train_err, mut params) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut epoch_curves, mut epoch_train) = (Vec::new(), Vec::new());
-        let mut corrupted = Vec::new();
-        for &seed in &seeds {
-            let (train_set, test_set, frac) = data(n, seed)?;
-            corrupted.push(frac);
-            let (mut te, mut tr) = (Vec::new(), Vec::new());
-            for &w in &widths {
-                ctx.message(format!("seed {seed}: width {w}"));
-                let mut t = train(w, epochs, seed, &train_set, None)?;
-                te.push(1.0 - t.trainer.evaluate(&test_set).map_err(fail)?.1);
-                tr.push(1.0 - t.trainer.evaluate(&train_set).map_err(fail)?.1);
-                if params.len() < widths.len() {
-                    params.push(t.parameters as f64);
+        // one job per (seed, width) and one epoch-wise job per seed (width None), run in
+        // parallel; every job rebuilds its seed's data set (a cheap, deterministic subset)
+        let jobs: Vec<(u64, Option<usize>)> =
+            seeds.iter().flat_map(|&s| widths.iter().map(move |&w| (s, Some(w))).chain([(s, None)])).collect();
+        let runs = par_map(ctx, &jobs, |&(seed, width)| -> Result<Run, ExperimentError> {
+            let (train_set, test_set, corrupted) = data(n, seed)?;
+            match width {
+                Some(w) => {
+                    let mut t = train(w, epochs, seed, &train_set, None)?;
+                    Ok(Run::Width {
+                        test_error: 1.0 - t.trainer.evaluate(&test_set).map_err(fail)?.1,
+                        train_error: 1.0 - t.trainer.evaluate(&train_set).map_err(fail)?.1,
+                        parameters: t.parameters,
+                    })
                 }
-                done += 1;
-                ctx.progress(done, total);
+                None => {
+                    let mut t = train(epochwise_width, epochwise_epochs, seed, &train_set, Some(&test_set))?;
+                    let curve = t.trainer.history().series("val_accuracy").iter().map(|(_, a)| 1.0 - a).collect();
+                    let train_error = 1.0 - t.trainer.evaluate(&train_set).map_err(fail)?.1;
+                    Ok(Run::Epochwise { curve, train_error, corrupted })
+                }
+            }
+        })?;
+        let (mut test_err, mut train_err, mut params) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut epoch_curves, mut epoch_train, mut corrupted) = (Vec::new(), Vec::new(), Vec::new());
+        for per_seed in runs.chunks(widths.len() + 1) {
+            let (mut te, mut tr) = (Vec::new(), Vec::new());
+            for run in per_seed {
+                match run {
+                    Run::Width { test_error, train_error, parameters } => {
+                        te.push(*test_error);
+                        tr.push(*train_error);
+                        if params.len() < widths.len() {
+                            params.push(*parameters as f64);
+                        }
+                    }
+                    Run::Epochwise { curve, train_error, corrupted: frac } => {
+                        epoch_curves.push(curve.clone());
+                        epoch_train.push(*train_error);
+                        corrupted.push(*frac);
+                    }
+                }
             }
             test_err.push(te);
             train_err.push(tr);
-            ctx.message(format!("seed {seed}: epoch-wise, width {epochwise_width}"));
-            let mut t = train(epochwise_width, epochwise_epochs, seed, &train_set, Some(&test_set))?;
-            let curve: Vec<f64> = t.trainer.history().series("val_accuracy").iter().map(|(_, a)| 1.0 - a).collect();
-            epoch_curves.push(curve);
-            epoch_train.push(1.0 - t.trainer.evaluate(&train_set).map_err(fail)?.1);
-            done += 1;
-            ctx.progress(done, total);
         }
         // model-wise measurements per seed
         let (mut peak_octaves, mut second, mut prominence, mut thresholds) = (vec![], vec![], vec![], vec![]);
@@ -262,8 +288,8 @@ impl Experiment for DoubleDescentMlp {
         let mut mw =
             LineChart::new("Model-wise: error against hidden width (15% label noise)", "hidden width h", "error")
                 .scales(Scale::Log2, Scale::Linear);
-        mw.add_with_band("test error", 0, &band(&xs, &test_err));
-        mw.add_with_band("train error (noisy labels)", 1, &band(&xs, &train_err));
+        mw.add_over_seeds("test error", SeriesKind::Line, 0, &seed_curves(&xs, &test_err));
+        mw.add_over_seeds("train error (noisy labels)", SeriesKind::Line, 1, &seed_curves(&xs, &train_err));
         let (thr, _) = mean_sd(&thresholds);
         mw.add("interpolation threshold (mean over seeds)", SeriesKind::Line, 2, vec![(thr, 0.0), (thr, 1.0)]);
         ctx.figure("modelwise", &mw)?;
@@ -275,7 +301,7 @@ impl Experiment for DoubleDescentMlp {
             "test error",
         )
         .scales(Scale::Log10, Scale::Linear);
-        ew.add_with_band("test error", 0, &band(&ex, &per));
+        ew.add_over_seeds("test error", SeriesKind::Line, 0, &seed_curves(&ex, &per));
         ctx.figure("epochwise", &ew)?;
         Ok(m)
     }

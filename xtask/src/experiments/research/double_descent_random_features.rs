@@ -23,9 +23,9 @@ use crate::claims::{Claim, Criterion, Measured};
 use crate::context::RunContext;
 use crate::error::ExperimentError;
 use crate::experiment::{Experiment, Size};
-use crate::experiments::research::measure::{band, ceil_log10, digits_three_way, fail, log_band, mean_sd};
+use crate::experiments::research::measure::{ceil_log10, digits_three_way, fail, mean_sd, seed_curves};
 use crate::metrics::{Metrics, num};
-use crate::plot::{LineChart, Scale};
+use crate::plot::{LineChart, Scale, SeriesKind};
 
 /// Double descent of random ReLU features.
 pub struct DoubleDescentRandomFeatures;
@@ -259,9 +259,19 @@ impl Experiment for DoubleDescentRandomFeatures {
         let mut test =
             LineChart::new("Random ReLU features on the 8x8 digits: test MSE against p / n", "p / n", "test MSE")
                 .scales(Scale::Log10, Scale::Log10);
-        test.add_with_band("minimum norm (ridge-free)", 1, &log_band(&xs, &per(|r| &r.test_min_norm)));
-        test.add_with_band("ridge, lambda on held-out data", 0, &log_band(&xs, &per(|r| &r.test_held_out)));
-        test.add_with_band("ridge, oracle lambda", 2, &log_band(&xs, &per(|r| &r.test_oracle)));
+        test.add_over_seeds(
+            "minimum norm (ridge-free)",
+            SeriesKind::Line,
+            1,
+            &seed_curves(&xs, &per(|r| &r.test_min_norm)),
+        );
+        test.add_over_seeds(
+            "ridge, lambda on held-out data",
+            SeriesKind::Line,
+            0,
+            &seed_curves(&xs, &per(|r| &r.test_held_out)),
+        );
+        test.add_over_seeds("ridge, oracle lambda", SeriesKind::Line, 2, &seed_curves(&xs, &per(|r| &r.test_oracle)));
         ctx.figure("test_mse", &test)?;
         let mut err = LineChart::new(
             "Random ReLU features: test classification error (argmax of the 10 outputs)",
@@ -269,13 +279,23 @@ impl Experiment for DoubleDescentRandomFeatures {
             "test error",
         )
         .scales(Scale::Log10, Scale::Linear);
-        err.add_with_band("minimum norm", 1, &band(&xs, &per(|r| &r.error_min_norm)));
-        err.add_with_band("ridge, held-out lambda", 0, &band(&xs, &per(|r| &r.error_held_out)));
+        err.add_over_seeds("minimum norm", SeriesKind::Line, 1, &seed_curves(&xs, &per(|r| &r.error_min_norm)));
+        err.add_over_seeds(
+            "ridge, held-out lambda",
+            SeriesKind::Line,
+            0,
+            &seed_curves(&xs, &per(|r| &r.error_held_out)),
+        );
         ctx.figure("test_classification_error", &err)?;
         let mut spec = LineChart::new("Coefficient norm and smallest singular value of the features", "p / n", "value")
             .scales(Scale::Log10, Scale::Log10);
-        spec.add_with_band("|beta|_F (minimum norm)", 1, &log_band(&xs, &per(|r| &r.norm)));
-        spec.add_with_band("smallest non-zero singular value of Phi", 0, &log_band(&xs, &per(|r| &r.sigma_min)));
+        spec.add_over_seeds("|beta|_F (minimum norm)", SeriesKind::Line, 1, &seed_curves(&xs, &per(|r| &r.norm)));
+        spec.add_over_seeds(
+            "smallest non-zero singular value of Phi",
+            SeriesKind::Line,
+            0,
+            &seed_curves(&xs, &per(|r| &r.sigma_min)),
+        );
         ctx.figure("norm_and_singular_value", &spec)?;
         Ok(m)
     }

@@ -19,7 +19,7 @@ use crate::claims::{Claim, Criterion, Measured};
 use crate::context::RunContext;
 use crate::error::ExperimentError;
 use crate::experiment::Experiment;
-use crate::experiments::research::measure::{ceil_log10, fail, log_band, mean_sd};
+use crate::experiments::research::measure::{ceil_log10, fail, mean_sd, seed_curves};
 use crate::metrics::Metrics;
 use crate::plot::{LineChart, Scale, SeriesKind};
 
@@ -125,8 +125,13 @@ impl Experiment for ImplicitRegularisationLeastSquares {
         let mut chart =
             LineChart::new("Gradient descent on least squares (n = rows, p = 4n)", "step", "relative distance")
                 .scales(Scale::Linear, Scale::Log10);
-        chart.add_with_band("from 0: |x_t - A⁺b| / |A⁺b|", 0, &log_band(&xs, &curves_zero));
-        chart.add_with_band("from x_0: distance to A⁺b + (I - A⁺A) x_0", 1, &log_band(&xs, &curves_x0));
+        chart.add_over_seeds("from 0: |x_t - A⁺b| / |A⁺b|", SeriesKind::Line, 0, &seed_curves(&xs, &curves_zero));
+        chart.add_over_seeds(
+            "from x_0: distance to A⁺b + (I - A⁺A) x_0",
+            SeriesKind::Line,
+            1,
+            &seed_curves(&xs, &curves_x0),
+        );
         let th: Vec<(f64, f64)> = xs.iter().zip(&theory[0]).map(|(x, y)| (*x, *y)).collect();
         chart.add("spectral prediction, seed 0", SeriesKind::Line, 2, th);
         ctx.figure("distance_to_min_norm", &chart)?;

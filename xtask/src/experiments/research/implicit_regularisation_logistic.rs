@@ -38,7 +38,7 @@ use crate::claims::{Claim, Criterion, Measured};
 use crate::context::RunContext;
 use crate::error::ExperimentError;
 use crate::experiment::Experiment;
-use crate::experiments::research::measure::{band, ceil_log10, fail, log_band, mean_sd};
+use crate::experiments::research::measure::{ceil_log10, fail, mean_sd, seed_curves};
 use crate::metrics::{Metrics, num};
 use crate::plot::{LineChart, Scale, SeriesKind};
 
@@ -308,8 +308,13 @@ impl Experiment for ImplicitRegularisationLogistic {
         let tail = |f: fn(&Run) -> &Vec<f64>| runs.iter().map(|r| f(r)[1..].to_vec()).collect::<Vec<_>>();
         let mut chart = LineChart::new("Angle between w(t) and the SVM direction", "step t", "angle (rad)")
             .scales(Scale::Log10, Scale::Log10);
-        chart.add_with_band("measured", 0, &log_band(&xs, &tail(|r| &r.angles)));
-        chart.add_with_band("asymptote |P⊥w̃| / |ŵ log t + w̃|", 1, &log_band(&xs, &tail(|r| &r.predicted)));
+        chart.add_over_seeds("measured", SeriesKind::Line, 0, &seed_curves(&xs, &tail(|r| &r.angles)));
+        chart.add_over_seeds(
+            "asymptote |P⊥w̃| / |ŵ log t + w̃|",
+            SeriesKind::Line,
+            1,
+            &seed_curves(&xs, &tail(|r| &r.predicted)),
+        );
         ctx.figure("angle", &chart)?;
         let products: Vec<Vec<f64>> = runs
             .iter()
@@ -317,7 +322,7 @@ impl Experiment for ImplicitRegularisationLogistic {
             .collect();
         let mut prod = LineChart::new("angle × log t: constant under the 1 / log t law", "step t", "angle · log t")
             .scales(Scale::Log10, Scale::Linear);
-        prod.add_with_band("angle · log t", 0, &band(&xs, &products));
+        prod.add_over_seeds("angle · log t", SeriesKind::Line, 0, &seed_curves(&xs, &products));
         ctx.figure("angle_times_log_t", &prod)?;
         if let Some((x, y, dir, w)) = scatter {
             let v = x.to_vec();

@@ -26,12 +26,37 @@ use crate::claims::{Claim, Criterion, Measured};
 use crate::context::RunContext;
 use crate::error::ExperimentError;
 use crate::experiment::{Assumption, Experiment, Size};
-use crate::experiments::research::measure::{band, ceil_log10, fail, log_band, mean_sd};
+use crate::experiments::research::measure::{ceil_log10, fail, mean_sd, seed_curves};
 use crate::metrics::{Metrics, num};
 use crate::plot::{LineChart, Scale, SeriesKind};
+use crate::replicates::par_map;
 
 /// Implicit nuclear-norm regularisation of matrix factorisation.
 pub struct ImplicitRegularisationMatrixFactorisation;
+
+/// Gradient descent from one initial scale `alpha`.
+struct AlphaRun {
+    steps: usize,
+    relative_residual: f64,
+    /// `tr W / tr X̂`.
+    trace_ratio: f64,
+    /// `‖W − X̂‖_F / ‖X̂‖_F`.
+    distance: f64,
+    /// `‖W − X*‖_F / ‖X*‖_F`.
+    distance_to_truth: f64,
+    effective_rank: f64,
+    /// `(step, relative residual)` every 200 steps.
+    residual_curve: Vec<(f64, f64)>,
+}
+
+/// One seed: the reference's certificate (`ceil(log10)` of its gap and infeasibility), its
+/// distance to the ground truth and effective rank, and the runs of every `alpha`.
+struct SeedRun {
+    certificate: f64,
+    reference_distance_to_truth: f64,
+    reference_effective_rank: f64,
+    per_alpha: Vec<AlphaRun>,
+}
 
 /// Dimension `d` and rank `r` of the ground truth at each size.
 fn dimensions(size: Size) -> (usize, usize) {
@@ -101,64 +126,72 @@ impl Experiment for ImplicitRegularisationMatrixFactorisation {
             ],
         );
         let k = alphas.len();
-        let mut dist: Vec<Vec<f64>> = Vec::new();
-        let mut excess: Vec<Vec<f64>> = Vec::new();
-        let mut erank: Vec<Vec<f64>> = Vec::new();
-        let (mut gaps, mut truth_dist, mut ref_erank) = (vec![], vec![], vec![]);
-        let mut steps_curves: Vec<Vec<(f64, f64)>> = Vec::new();
-        for (s_idx, &seed) in seeds.iter().enumerate() {
+        // the seeds in parallel: each one's problem, reference and gradient-descent runs
+        let runs = par_map(ctx, &seeds, |&seed| -> Result<SeedRun, ExperimentError> {
             let mut rng = seeded_rng(seed);
             let v = Tensor::<f64>::randn(&[d, r], &mut rng).map(|x| x * 0.5f64.sqrt());
             let x_star = v.matmul(&v.transpose(0, 1).map_err(fail)?).map_err(fail)?;
             let op = SensingOperator::gaussian(d, meas, &mut rng).map_err(fail)?;
             let y = op.measure(&x_star).map_err(fail)?;
-            ctx.message(format!("seed {seed}: ADMM reference"));
             let reference = min_trace_psd(&op, &y, &AdmmOptions::default()).map_err(fail)?;
             if !reference.converged {
                 return Err(fail(format!("the ADMM reference did not converge: {reference:?}")));
             }
-            gaps.push(ceil_log10(reference.relative_gap.abs().max(reference.infeasibility)));
-            truth_dist.push(frobenius_distance(&reference.x, &x_star) / frobenius(&x_star));
-            ref_erank.push(effective_rank(&reference.x).map_err(fail)?);
             // |X*|_F bounds the spectral norm from above: a step on the safe side
             let lr = 0.1 * meas as f64 / (op.operator_norm_squared().map_err(fail)? * frobenius(&x_star));
-            let (mut d_row, mut e_row, mut r_row) = (vec![], vec![], vec![]);
-            for (a_idx, &alpha) in alphas.iter().enumerate() {
-                ctx.message(format!("seed {seed}: alpha {alpha}"));
+            let mut per_alpha = Vec::with_capacity(k);
+            for &alpha in &alphas {
                 let run = factorised_gradient_descent(
                     &op,
                     &y,
                     &FactorisedGd { init_scale: alpha, learning_rate: lr, max_steps, tolerance, record_every: 200 },
                 )
                 .map_err(fail)?;
-                let trace_ratio = nuclear_norm(&run.w).map_err(fail)? / reference.trace;
-                let distance = frobenius_distance(&run.w, &reference.x) / frobenius(&reference.x);
-                let er = effective_rank(&run.w).map_err(fail)?;
-                d_row.push(distance);
-                e_row.push((trace_ratio - 1.0).abs().max(1e-16));
-                r_row.push(er);
-                if s_idx == 0 {
-                    m.push_row(
-                        "per_alpha_seed0",
-                        vec![
-                            num(alpha),
-                            serde_json::json!(run.steps),
-                            num(run.relative_residual),
-                            num(trace_ratio),
-                            num(distance),
-                            num(frobenius_distance(&run.w, &x_star) / frobenius(&x_star)),
-                            num(er),
-                        ],
-                    )?;
-                    steps_curves
-                        .push(run.records.iter().map(|rec| (rec.step.max(1) as f64, rec.relative_residual)).collect());
-                }
-                ctx.progress((s_idx * k + a_idx + 1) as u64, (seeds.len() * k) as u64);
+                per_alpha.push(AlphaRun {
+                    steps: run.steps,
+                    relative_residual: run.relative_residual,
+                    trace_ratio: nuclear_norm(&run.w).map_err(fail)? / reference.trace,
+                    distance: frobenius_distance(&run.w, &reference.x) / frobenius(&reference.x),
+                    distance_to_truth: frobenius_distance(&run.w, &x_star) / frobenius(&x_star),
+                    effective_rank: effective_rank(&run.w).map_err(fail)?,
+                    residual_curve: run
+                        .records
+                        .iter()
+                        .map(|rec| (rec.step.max(1) as f64, rec.relative_residual))
+                        .collect(),
+                });
             }
-            dist.push(d_row);
-            excess.push(e_row);
-            erank.push(r_row);
+            Ok(SeedRun {
+                certificate: ceil_log10(reference.relative_gap.abs().max(reference.infeasibility)),
+                reference_distance_to_truth: frobenius_distance(&reference.x, &x_star) / frobenius(&x_star),
+                reference_effective_rank: effective_rank(&reference.x).map_err(fail)?,
+                per_alpha,
+            })
+        })?;
+        for (&alpha, run) in alphas.iter().zip(&runs[0].per_alpha) {
+            m.push_row(
+                "per_alpha_seed0",
+                vec![
+                    num(alpha),
+                    serde_json::json!(run.steps),
+                    num(run.relative_residual),
+                    num(run.trace_ratio),
+                    num(run.distance),
+                    num(run.distance_to_truth),
+                    num(run.effective_rank),
+                ],
+            )?;
         }
+        let steps_curves: Vec<Vec<(f64, f64)>> = runs[0].per_alpha.iter().map(|a| a.residual_curve.clone()).collect();
+        let per_seed = |f: fn(&AlphaRun) -> f64| -> Vec<Vec<f64>> {
+            runs.iter().map(|s| s.per_alpha.iter().map(f).collect()).collect()
+        };
+        let dist = per_seed(|a| a.distance);
+        let excess = per_seed(|a| (a.trace_ratio - 1.0).abs().max(1e-16));
+        let erank = per_seed(|a| a.effective_rank);
+        let gaps: Vec<f64> = runs.iter().map(|s| s.certificate).collect();
+        let truth_dist: Vec<f64> = runs.iter().map(|s| s.reference_distance_to_truth).collect();
+        let ref_erank: Vec<f64> = runs.iter().map(|s| s.reference_effective_rank).collect();
         let col = |t: &Vec<Vec<f64>>, i: usize| t.iter().map(|row| row[i]).collect::<Vec<f64>>();
         let (tm, _) = mean_sd(&truth_dist);
         m.scalar("reference_distance_to_ground_truth_mean", tm);
@@ -213,13 +246,13 @@ impl Experiment for ImplicitRegularisationMatrixFactorisation {
             "|W - X̂|_F / |X̂|_F",
         )
         .scales(Scale::Log10, Scale::Log10);
-        c1.add_with_band("relative distance", 0, &log_band(&xs, &dist));
-        c1.add_with_band("|tr W / tr X̂ - 1|", 1, &log_band(&xs, &excess));
+        c1.add_over_seeds("relative distance", SeriesKind::Line, 0, &seed_curves(&xs, &dist));
+        c1.add_over_seeds("|tr W / tr X̂ - 1|", SeriesKind::Line, 1, &seed_curves(&xs, &excess));
         ctx.figure("distance_to_min_nuclear_norm", &c1)?;
         let mut c2 =
             LineChart::new("Effective rank (Roy & Vetterli 2007) of the solution found", "alpha", "effective rank")
                 .scales(Scale::Log10, Scale::Linear);
-        c2.add_with_band("GD solution", 0, &band(&xs, &erank));
+        c2.add_over_seeds("GD solution", SeriesKind::Line, 0, &seed_curves(&xs, &erank));
         let er_ref = mean_sd(&ref_erank).0;
         c2.add(
             "minimum-trace solution (mean over seeds)",

@@ -1,5 +1,5 @@
 //! Small helpers the research experiments share: errors from the crates, mean and spread
-//! over seeds, bands for the figures, rounding of round-off-level numbers for snapshots,
+//! over seeds, per-seed curves for the figures' bands, rounding of round-off-level numbers for snapshots,
 //! and MNIST-1D subsets.
 
 use dl_framework::data::{Dataset, Standardizer, load_digits, load_mnist1d, permutation};
@@ -20,30 +20,10 @@ pub(crate) fn mean_sd(v: &[f64]) -> (f64, f64) {
     (mean, sd)
 }
 
-/// `(x, mean, sd)` points of a curve measured once per seed: `per_seed[s][i]` is seed `s`
-/// at `xs[i]`.
-pub(crate) fn band(xs: &[f64], per_seed: &[Vec<f64>]) -> Vec<(f64, f64, f64)> {
-    xs.iter()
-        .enumerate()
-        .map(|(i, &x)| {
-            let (m, s) = mean_sd(&per_seed.iter().map(|c| c[i]).collect::<Vec<_>>());
-            (x, m, s)
-        })
-        .collect()
-}
-
-/// `(x, mean, sd)` points of a curve in log space: the band is the geometric mean times and
-/// divided by the geometric standard deviation, so it stays positive on a log axis. The
-/// returned spread is chosen so that `mean ± spread` reproduces that band's upper end.
-pub(crate) fn log_band(xs: &[f64], per_seed: &[Vec<f64>]) -> Vec<(f64, f64, f64)> {
-    xs.iter()
-        .enumerate()
-        .map(|(i, &x)| {
-            let logs: Vec<f64> = per_seed.iter().map(|c| c[i].ln()).collect();
-            let (m, s) = mean_sd(&logs);
-            (x, m.exp(), m.exp() * (s.exp() - 1.0))
-        })
-        .collect()
+/// The curves of every seed, `(x, y)` points, for `LineChart::add_over_seeds`:
+/// `per_seed[s][i]` is seed `s` at `xs[i]`.
+pub(crate) fn seed_curves(xs: &[f64], per_seed: &[Vec<f64>]) -> Vec<Vec<(f64, f64)>> {
+    per_seed.iter().map(|c| xs.iter().copied().zip(c.iter().copied()).collect()).collect()
 }
 
 /// `ceil(log10(x))` of a round-off-level quantity, so that snapshots pin its order of

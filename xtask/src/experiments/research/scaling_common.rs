@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::claims::{Claim, Criterion, Measured};
 use crate::context::RunContext;
 use crate::error::ExperimentError;
-use crate::experiments::research::measure::{fail, log_band};
+use crate::experiments::research::measure::{fail, seed_curves};
 use crate::metrics::{Metrics, num};
 use crate::plot::{LineChart, Scale, SeriesKind};
 
@@ -182,7 +182,7 @@ pub(crate) fn analyse(
     )?;
     let mut chart = LineChart::new(&format!("Test loss against {}", sweep.axis), sweep.axis, "test cross-entropy")
         .scales(Scale::Log10, Scale::Log10);
-    chart.add_with_band("measured (mean ± sd over seeds)", 0, &log_band(&sweep.sizes, &transpose(&sweep.losses)));
+    chart.add_over_seeds("measured", SeriesKind::Line, 0, &seed_curves(&sweep.sizes, &transpose(&sweep.losses)));
     let (lo, hi) = (sweep.sizes[0], *sweep.sizes.last().expect("non-empty"));
     let grid: Vec<f64> = (0..=40).map(|k| lo * (hi / lo).powf(k as f64 / 40.0)).collect();
     chart.add("fit on all sizes", SeriesKind::Line, 1, grid.iter().map(|&n| (n, boot.fit.predict(n))).collect());

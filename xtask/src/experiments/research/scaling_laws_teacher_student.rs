@@ -24,6 +24,7 @@ use crate::experiment::{Experiment, Size};
 use crate::experiments::research::measure::{ThreeWay, fail};
 use crate::experiments::research::scaling_common::{Sweep, analyse, mlp_json, test_loss, training_json};
 use crate::metrics::Metrics;
+use crate::replicates::par_map;
 
 /// Scaling laws of a student learning a teacher.
 pub struct ScalingLawsTeacherStudent;
@@ -74,40 +75,45 @@ impl Experiment for ScalingLawsTeacherStudent {
         m.config("training", training_json(n_train, max_steps, patience, 0));
         m.config("seeds", seeds.len());
         m.config("bootstrap_resamples", resamples);
-        let total = (seeds.len() * (widths.len() + data_sizes.len())) as u64;
-        let mut done = 0;
-        let mut param_losses = vec![Vec::new(); widths.len()];
-        let mut data_losses = vec![Vec::new(); data_sizes.len()];
-        let mut params = vec![0.0; widths.len()];
-        for &seed in &seeds {
+        // one job per (seed, point): a width on all examples (`Ok`) or the data-sweep width
+        // on the first `d` examples (`Err`), run in parallel; every job regenerates its
+        // seed's teacher data (cheap and deterministic)
+        let jobs: Vec<(u64, Result<usize, usize>)> = seeds
+            .iter()
+            .flat_map(|&s| widths.iter().map(move |&w| (s, Ok(w))).chain(data_sizes.iter().map(move |&d| (s, Err(d)))))
+            .collect();
+        let runs = par_map(ctx, &jobs, |&(seed, point)| {
             let (train, valid, test) = teacher_data(n_train, n_valid, n_test, seed)?;
-            for (i, &w) in widths.iter().enumerate() {
-                ctx.message(format!("seed {seed}: width {w}"));
-                let (loss, p) = test_loss(
+            match point {
+                Ok(w) => test_loss(
                     &mlp_json(20, w, 10, seed),
                     &training_json(n_train, max_steps, patience, seed),
                     &train,
                     &valid,
                     &test,
-                )?;
+                ),
+                Err(d) => {
+                    let subset = train.subset(&(0..d).collect::<Vec<_>>()).map_err(fail)?;
+                    test_loss(
+                        &mlp_json(20, data_width, 10, seed),
+                        &training_json(d, max_steps, patience, seed),
+                        &subset,
+                        &valid,
+                        &test,
+                    )
+                }
+            }
+        })?;
+        let mut param_losses = vec![Vec::new(); widths.len()];
+        let mut data_losses = vec![Vec::new(); data_sizes.len()];
+        let mut params = vec![0.0; widths.len()];
+        for per_seed in runs.chunks(widths.len() + data_sizes.len()) {
+            for (i, &(loss, p)) in per_seed[..widths.len()].iter().enumerate() {
                 param_losses[i].push(loss);
                 params[i] = p as f64;
-                done += 1;
-                ctx.progress(done, total);
             }
-            for (i, &d) in data_sizes.iter().enumerate() {
-                ctx.message(format!("seed {seed}: {d} examples"));
-                let subset = train.subset(&(0..d).collect::<Vec<_>>()).map_err(fail)?;
-                let (loss, _) = test_loss(
-                    &mlp_json(20, data_width, 10, seed),
-                    &training_json(d, max_steps, patience, seed),
-                    &subset,
-                    &valid,
-                    &test,
-                )?;
+            for (i, &(loss, _)) in per_seed[widths.len()..].iter().enumerate() {
                 data_losses[i].push(loss);
-                done += 1;
-                ctx.progress(done, total);
             }
         }
         let setting = format!(
