@@ -26,6 +26,7 @@ use crate::experiment::{Experiment, Size};
 use crate::experiments::research::measure::{ceil_log10, digits_three_way, fail, mean_sd, seed_curves};
 use crate::metrics::{Metrics, num};
 use crate::plot::{LineChart, Scale, SeriesKind};
+use crate::replicates::par_map;
 
 /// Double descent of random ReLU features.
 pub struct DoubleDescentRandomFeatures;
@@ -119,12 +120,8 @@ impl Experiment for DoubleDescentRandomFeatures {
         m.config("rcond", "max(n, p) * f64::EPSILON");
         m.config("ridge_objective", "(1/n) |Phi beta - Y|^2 + lambda |beta|^2, lambda on log_grid(1e-8, 10, 28)");
         m.config("targets", "one-hot (10 outputs), MSE averaged over examples and outputs");
-        let mut runs = Vec::new();
-        for (i, &seed) in seeds.iter().enumerate() {
-            ctx.message(format!("seed {seed}"));
-            runs.push(sweep(n, &ps, &lambdas, seed)?);
-            ctx.progress(i as u64 + 1, seeds.len() as u64);
-        }
+        // the seeds in parallel
+        let runs = par_map(ctx, &seeds, |&seed| sweep(n, &ps, &lambdas, seed))?;
         let per = |f: fn(&Sweep) -> &Vec<f64>| runs.iter().map(|r| f(r).clone()).collect::<Vec<_>>();
         m.table(
             "sweep_seed0",

@@ -41,6 +41,7 @@ use crate::experiment::Experiment;
 use crate::experiments::research::measure::{ceil_log10, fail, mean_sd, seed_curves};
 use crate::metrics::{Metrics, num};
 use crate::plot::{LineChart, Scale, SeriesKind};
+use crate::replicates::par_map;
 
 /// Logistic regression on separable data converges to the max-margin direction.
 pub struct ImplicitRegularisationLogistic;
@@ -190,9 +191,9 @@ impl Experiment for ImplicitRegularisationLogistic {
             (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
         let mut runs = Vec::new();
         let mut scatter = None;
-        for (k, &seed) in seeds.iter().enumerate() {
-            ctx.message(format!("seed {seed}"));
-            let (run, x, y, svm) = run_seed(n, &steps, seed)?;
+        // the seeds in parallel, then their measurements in seed order
+        let seed_runs = par_map(ctx, &seeds, |&seed| run_seed(n, &steps, seed))?;
+        for (k, (run, x, y, svm)) in seed_runs.into_iter().enumerate() {
             kkt.push(ceil_log10(svm.kkt.max()));
             thetas.push(run.theta);
             let w_hat_norm = run.w_hat.iter().map(|v| v * v).sum::<f64>().sqrt();
@@ -237,7 +238,6 @@ impl Experiment for ImplicitRegularisationLogistic {
             }
             m.scalar_value(&format!("support_vectors_seed{k}"), svm.support.len());
             runs.push(run);
-            ctx.progress(k as u64 + 1, seeds.len() as u64);
         }
         for (name, v) in [
             ("angle_over_predicted_at_end", &ratio_end),
