@@ -31,6 +31,13 @@ use crate::experiments::ntk::ntk_cnn_gap::NtkCnnGap;
 use crate::experiments::ntk::ntk_finite_vs_infinite::NtkFiniteVsInfinite;
 use crate::experiments::ntk::ntk_generalisation_bound::NtkGeneralisationBound;
 use crate::experiments::ntk::ntk_lazy_vs_feature_learning::NtkLazyVsFeatureLearning;
+use crate::experiments::research::double_descent_mlp::DoubleDescentMlp;
+use crate::experiments::research::double_descent_random_features::DoubleDescentRandomFeatures;
+use crate::experiments::research::implicit_regularisation_least_squares::ImplicitRegularisationLeastSquares;
+use crate::experiments::research::implicit_regularisation_logistic::ImplicitRegularisationLogistic;
+use crate::experiments::research::implicit_regularisation_matrix_factorisation::ImplicitRegularisationMatrixFactorisation;
+use crate::experiments::research::scaling_laws_mnist1d::ScalingLawsMnist1d;
+use crate::experiments::research::scaling_laws_teacher_student::ScalingLawsTeacherStudent;
 use crate::experiments::synthesis::digits_cnn::DigitsCnn;
 use crate::experiments::synthesis::digits_mlp::DigitsMlp;
 use crate::experiments::synthesis::framework_theoretical_analysis::FrameworkTheoreticalAnalysis;
@@ -72,6 +79,13 @@ pub fn all() -> Vec<Box<dyn Experiment>> {
         Box::new(NtkLazyVsFeatureLearning),
         Box::new(NtkGeneralisationBound),
         Box::new(NtkCnnGap),
+        Box::new(DoubleDescentRandomFeatures),
+        Box::new(DoubleDescentMlp),
+        Box::new(ImplicitRegularisationLeastSquares),
+        Box::new(ImplicitRegularisationMatrixFactorisation),
+        Box::new(ImplicitRegularisationLogistic),
+        Box::new(ScalingLawsMnist1d),
+        Box::new(ScalingLawsTeacherStudent),
     ]
 }
 

@@ -1,0 +1,12 @@
+//! Section 12: research phenomena (double descent, implicit regularisation, scaling laws),
+//! reproduced at CPU scale with the published claim beside the measured one.
+
+pub mod double_descent_mlp;
+pub mod double_descent_random_features;
+pub mod implicit_regularisation_least_squares;
+pub mod implicit_regularisation_logistic;
+pub mod implicit_regularisation_matrix_factorisation;
+pub(crate) mod measure;
+pub(crate) mod scaling_common;
+pub mod scaling_laws_mnist1d;
+pub mod scaling_laws_teacher_student;
