@@ -22,6 +22,9 @@ use crate::experiments::ntk::ntk_cnn_gap::NtkCnnGap;
 use crate::experiments::ntk::ntk_finite_vs_infinite::NtkFiniteVsInfinite;
 use crate::experiments::ntk::ntk_generalisation_bound::NtkGeneralisationBound;
 use crate::experiments::ntk::ntk_lazy_vs_feature_learning::NtkLazyVsFeatureLearning;
+use crate::experiments::research::feature_learning_mup::FeatureLearningMup;
+use crate::experiments::research::grokking::Grokking;
+use crate::experiments::research::lottery_tickets::LotteryTickets;
 use crate::experiments::synthesis::digits_cnn::DigitsCnn;
 use crate::experiments::synthesis::digits_mlp::DigitsMlp;
 use crate::experiments::synthesis::framework_theoretical_analysis::FrameworkTheoreticalAnalysis;
@@ -54,6 +57,9 @@ pub fn all() -> Vec<Box<dyn Experiment>> {
         Box::new(NtkLazyVsFeatureLearning),
         Box::new(NtkGeneralisationBound),
         Box::new(NtkCnnGap),
+        Box::new(LotteryTickets),
+        Box::new(Grokking),
+        Box::new(FeatureLearningMup),
     ]
 }
 

@@ -7,4 +7,5 @@ pub mod foundations;
 pub mod init;
 pub mod norm;
 pub mod ntk;
+pub mod research;
 pub mod synthesis;
