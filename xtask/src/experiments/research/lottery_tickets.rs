@@ -9,18 +9,24 @@
 //! 2. Iterative magnitude pruning, rewinding either to step 0 (Frankle & Carbin 2019) or
 //!    to step `k` (Frankle et al. 2020): prune by magnitude from the trained weights,
 //!    put the training state of the rewinding step back (parameters, optimiser state, data
-//!    order), mask, train to step `T`, repeat. The MLP is pruned layer-wise at 20% a round
-//!    with the output layer at 10% (the Lenet protocol of Frankle & Carbin); the CNN
-//!    globally at 20% a round, output layer included (the protocol of Frankle et al. 2020
-//!    for their convolutional networks). Biases are not pruned. The trainer keeps the
-//!    pruned weights at exactly zero.
+//!    order), mask, train to step `T`, repeat. The MLP is pruned layer-wise at a rate `q`
+//!    a round with the output layer at `q / 2` (the Lenet protocol of Frankle & Carbin);
+//!    the CNN globally at `q` a round, output layer included (the protocol of Frankle et
+//!    al. 2020 for their convolutional networks). Biases are not pruned. The trainer keeps
+//!    the pruned weights at exactly zero.
 //! 3. Two controls at every second sparsity of the rewind-to-0 series (and the last): the
 //!    same masks with a fresh random initialisation ("random reinitialisation"), and random
 //!    masks with the same number of weights per layer on the original initialisation
 //!    ("random pruning"), each trained for `T` steps from step 0.
 //!
-//! Rewinding to step `k` runs for the MLP (its claim); for the CNN, rewinding to 0 only,
-//! which keeps the full size within minutes of CPU.
+//! **Cost.** Full size: `T = 1000` steps (25 epochs of 4000 sequences), 3 seeds, every
+//! (architecture, seed) pair run in parallel. Three design choices keep it to minutes of
+//! CPU, each a departure from the papers: (a) `q = 32%` a round instead of their 20%, so
+//! that about 2% of the weights remain after 10–11 rounds instead of 18–20 (a coarser
+//! sparsity grid; faster pruning is closer to one-shot pruning, which Frankle & Carbin
+//! (Figure 4) find worse than iterative pruning at high sparsity, so it can only weaken
+//! the tickets); (b) the controls at every second round only, and at the last; (c)
+//! rewinding to step `k` for the MLP only (its claim), the CNN rewinding to 0.
 //!
 //! The test accuracy after `T` steps is reported against the percentage of weights
 //! remaining (100% down to about 2%).
@@ -137,11 +143,11 @@ impl Protocol {
                 train_examples: 4000,
                 test_examples: 1000,
                 batch_size: 100,
-                steps: 1500,
+                steps: 1000,
                 rewind_step: 40,
-                rate: 0.2,
-                rounds_mlp: 20,
-                rounds_cnn: 18,
+                rate: 0.32,
+                rounds_mlp: 11,
+                rounds_cnn: 10,
                 lr: 2e-3,
                 control_every: 2,
             },
@@ -318,12 +324,13 @@ impl Experiment for LotteryTickets {
         m.config("mlp_pruning", format!("layer-wise, {}% a round, output layer {}%", p.rate * 100.0, p.rate * 50.0));
         m.config("cnn_pruning", format!("global over every weight, {}% a round", p.rate * 100.0));
         m.table("accuracy", &["arch", "round", "seed", "percent_remaining", "ticket_rewind_0", "ticket_rewind_k", "random_reinit", "random_pruning"]);
-        let total = ARCHS.len() as u64;
-        for (a, arch) in ARCHS.iter().enumerate() {
-            ctx.message(arch.name);
+        // every (architecture, seed) pair is an independent run: all of them in parallel
+        let pairs: Vec<(usize, u64)> = (0..ARCHS.len()).flat_map(|a| seeds.iter().map(move |&s| (a, s))).collect();
+        let mut all = par_map(ctx, &pairs, |&(a, s)| run_seed(&p, &ARCHS[a], s))?.into_iter();
+        for arch in ARCHS.iter() {
             m.config(&format!("{}_network", arch.key), p.network(arch, ctx.seed()));
             m.config(&format!("{}_training", arch.key), p.training(ctx.seed()));
-            let results = par_map(ctx, &seeds, |&s| run_seed(&p, arch, s))?;
+            let results: Vec<SeedResult> = all.by_ref().take(seeds.len()).collect();
             for (r, seed) in results.iter().zip(&seeds) {
                 for i in 0..r.density.len() {
                     m.push_row(
@@ -421,7 +428,6 @@ impl Experiment for LotteryTickets {
                     .note("k = one epoch; the whole training state at step k (parameters, Adam moments, data order) is restored"),
                 )?;
             }
-            ctx.progress(a as u64 + 1, total);
         }
         Ok(m)
     }
