@@ -28,7 +28,10 @@ fn net() -> Network<f32> {
 }
 
 fn cfg(optimizer: &str, extra: &str) -> TrainConfig {
-    TrainConfig::from_json(&format!(r#"{{"epochs": 4, "batch_size": 32, "seed": 2, "optimizer": {optimizer} {extra}}}"#)).unwrap()
+    TrainConfig::from_json(&format!(
+        r#"{{"epochs": 4, "batch_size": 32, "seed": 2, "optimizer": {optimizer} {extra}}}"#
+    ))
+    .unwrap()
 }
 
 const OPTIMISERS: [&str; 3] = [

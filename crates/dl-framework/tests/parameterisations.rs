@@ -35,7 +35,8 @@ fn bits(net: &Network<f64>) -> BTreeMap<String, Vec<u64>> {
 }
 
 fn sgd(lr: f64) -> TrainConfig {
-    TrainConfig::from_json(&format!(r#"{{"epochs": 1, "batch_size": 16, "optimizer": {{"kind": "sgd", "lr": {lr}}}}}"#)).unwrap()
+    TrainConfig::from_json(&format!(r#"{{"epochs": 1, "batch_size": 16, "optimizer": {{"kind": "sgd", "lr": {lr}}}}}"#))
+        .unwrap()
 }
 
 const MUP_BASE: &str = r#"{"kind": "mup", "base_units": [8, 8, 3]}"#;
@@ -65,7 +66,11 @@ fn mup_network_follows_the_table_in_its_forward_pass_init_and_learning_rates() {
     let sd = net.state_dict();
     for &(i, role, fan_in) in &roles {
         let table = DenseScaling::anchored(AbcScheme::Mup, role, r, 2.0, 0.05, fan_in).unwrap();
-        assert_eq!(net.layers()[i].dense_multipliers, Some((table.weight.multiplier, table.bias.multiplier)), "layer {i}");
+        assert_eq!(
+            net.layers()[i].dense_multipliers,
+            Some((table.weight.multiplier, table.bias.multiplier)),
+            "layer {i}"
+        );
         for (name, p) in [("weight", table.weight), ("bias", table.bias)] {
             let key = format!("{i}.{name}");
             assert_eq!(net.lr_factor(&key, false), p.sgd_lr, "{key} SGD");
@@ -76,7 +81,11 @@ fn mup_network_follows_the_table_in_its_forward_pass_init_and_learning_rates() {
         let w = sd[&format!("{i}.weight")].to_vec();
         let var = w.iter().map(|v| v * v).sum::<f64>() / w.len() as f64;
         let rel = (var / table.weight.init_std.powi(2) - 1.0).abs();
-        assert!(rel < 4.0 * (2.0 / w.len() as f64).sqrt(), "layer {i}: variance {var} against {}", table.weight.init_std.powi(2));
+        assert!(
+            rel < 4.0 * (2.0 / w.len() as f64).sqrt(),
+            "layer {i}: variance {var} against {}",
+            table.weight.init_std.powi(2)
+        );
     }
     // the forward pass by direct loops, with the table's multipliers
     let x = Tensor::<f64>::randn(&[5, 6], &mut seeded_rng(2));
@@ -91,7 +100,8 @@ fn mup_network_follows_the_table_in_its_forward_pass_init_and_learning_rates() {
             .map(|row| {
                 (0..out)
                     .map(|o| {
-                        let z = t.weight.multiplier * (0..fan_in).map(|j| w[o * fan_in + j] * row[j]).sum::<f64>() + t.bias.multiplier * b[o];
+                        let z = t.weight.multiplier * (0..fan_in).map(|j| w[o * fan_in + j] * row[j]).sum::<f64>()
+                            + t.bias.multiplier * b[o];
                         if k < 2 { z.max(0.0) } else { z }
                     })
                     .collect()
@@ -114,7 +124,11 @@ fn the_trainer_steps_each_parameter_at_its_own_rate() {
             let before = net.state_dict();
             let logits = net.forward(&Var::constant(d.features().clone())).unwrap();
             let grads = dl_layers::cross_entropy(&logits, d.labels().unwrap(), 0.0).unwrap().backward().unwrap();
-            let g: BTreeMap<String, Vec<f64>> = net.parameters().into_iter().map(|p| (p.name.clone(), p.param.grad(&grads).unwrap().to_vec())).collect();
+            let g: BTreeMap<String, Vec<f64>> = net
+                .parameters()
+                .into_iter()
+                .map(|p| (p.name.clone(), p.param.grad(&grads).unwrap().to_vec()))
+                .collect();
             drop(logits);
             let factors: BTreeMap<String, f64> = g.keys().map(|k| (k.clone(), net.lr_factor(k, adam))).collect();
             if param == MUP_BASE && adam {
@@ -125,14 +139,20 @@ fn the_trainer_steps_each_parameter_at_its_own_rate() {
                 let effective = |i: usize| factors[&format!("{i}.weight")] * t_mult(i);
                 assert_eq!((effective(0), effective(2), effective(4)), (1.0, 0.25, 0.25));
             }
-            let opt = if adam { format!(r#"{{"kind": "adam", "lr": {eta}, "eps": 1e-8}}"#) } else { format!(r#"{{"kind": "sgd", "lr": {eta}}}"#) };
-            let cfg = TrainConfig::from_json(&format!(r#"{{"epochs": 1, "batch_size": 16, "optimizer": {opt}}}"#)).unwrap();
+            let opt = if adam {
+                format!(r#"{{"kind": "adam", "lr": {eta}, "eps": 1e-8}}"#)
+            } else {
+                format!(r#"{{"kind": "sgd", "lr": {eta}}}"#)
+            };
+            let cfg =
+                TrainConfig::from_json(&format!(r#"{{"epochs": 1, "batch_size": 16, "optimizer": {opt}}}"#)).unwrap();
             let mut t = Trainer::new(net, cfg).unwrap();
             t.train_step(&d).unwrap();
             let after = t.network().state_dict();
             for (name, gv) in &g {
                 let step = |g: f64| if adam { g / (g.abs() + 1e-8) } else { g };
-                let expect: Vec<f64> = before[name].to_vec().iter().zip(gv).map(|(p, g)| p - eta * factors[name] * step(*g)).collect();
+                let expect: Vec<f64> =
+                    before[name].to_vec().iter().zip(gv).map(|(p, g)| p - eta * factors[name] * step(*g)).collect();
                 assert_close_slices(&after[name].to_vec(), &expect, Tolerance::new(1e-12, 1e-15));
             }
         }
@@ -180,7 +200,11 @@ fn the_layerwise_kernel_is_the_jacobian_kernel() {
     .build::<f64>()
     .unwrap();
     let k = layerwise_ntk(&ntk, &x).unwrap();
-    assert_close_slices(&k.to_vec(), &network_ntk(&ntk, &x, OutputKernel::Trace, 1 << 24).unwrap().to_vec(), Tolerance::new(1e-11, 1e-12));
+    assert_close_slices(
+        &k.to_vec(),
+        &network_ntk(&ntk, &x, OutputKernel::Trace, 1 << 24).unwrap().to_vec(),
+        Tolerance::new(1e-11, 1e-12),
+    );
 }
 
 #[test]
@@ -202,14 +226,22 @@ fn the_lazy_model_is_alpha_times_the_centred_network_and_its_steps_scale_like_on
     let lazy = mlp(16, r#"{"kind": "standard"}"#, r#", "lazy_scale": 4.0"#).build::<f64>().unwrap();
     assert_eq!(lazy.lazy_scale(), Some(4.0));
     assert_eq!(lazy.num_parameters(), plain.num_parameters(), "the reference is not trainable");
-    assert!(lazy.forward(&Var::constant(x.clone())).unwrap().value().to_vec().iter().all(|&v| v == 0.0), "f = f_0 at initialisation");
+    assert!(
+        lazy.forward(&Var::constant(x.clone())).unwrap().value().to_vec().iter().all(|&v| v == 0.0),
+        "f = f_0 at initialisation"
+    );
     // move the parameters: the output is 4 (f(w) - f_0)
-    let moved: BTreeMap<String, Tensor<f64>> = lazy.state_dict().into_iter().map(|(k, t)| (k, t.map(|v| v * 1.1 + 0.01))).collect();
+    let moved: BTreeMap<String, Tensor<f64>> =
+        lazy.state_dict().into_iter().map(|(k, t)| (k, t.map(|v| v * 1.1 + 0.01))).collect();
     lazy.load_state_dict(&moved).unwrap();
     plain.load_state_dict(&moved).unwrap();
     let f = plain.forward(&Var::constant(x.clone())).unwrap().value().to_vec();
     let expect: Vec<f64> = f.iter().zip(&f0).map(|(a, b)| 4.0 * (a - b)).collect();
-    assert_close_slices(&lazy.forward(&Var::constant(x.clone())).unwrap().value().to_vec(), &expect, Tolerance::new(1e-12, 1e-13));
+    assert_close_slices(
+        &lazy.forward(&Var::constant(x.clone())).unwrap().value().to_vec(),
+        &expect,
+        Tolerance::new(1e-12, 1e-13),
+    );
     // first step at initialisation: the logits are 0 whatever alpha, dL/dlogits is the same,
     // and the objective L / alpha^2 of alpha (f - f_0) has gradient (1/alpha) J^T dL/dlogits
     let d = data(16, 8);
@@ -220,7 +252,10 @@ fn the_lazy_model_is_alpha_times_the_centred_network_and_its_steps_scale_like_on
         let m = t.train_step(&d).unwrap();
         assert!((m.loss - 3f64.ln()).abs() < 1e-12, "the recorded loss is L at zero logits");
         let after = t.network().state_dict();
-        before.iter().flat_map(|(k, b)| b.to_vec().into_iter().zip(after[k].to_vec()).map(|(x, y)| y - x).collect::<Vec<_>>()).collect::<Vec<f64>>()
+        before
+            .iter()
+            .flat_map(|(k, b)| b.to_vec().into_iter().zip(after[k].to_vec()).map(|(x, y)| y - x).collect::<Vec<_>>())
+            .collect::<Vec<f64>>()
     };
     let (d1, d8) = (step(1.0), step(8.0));
     let scaled: Vec<f64> = d1.iter().map(|v| v / 8.0).collect();
@@ -247,6 +282,9 @@ fn embedding_layers_look_up_token_vectors() {
     assert!(var < 0.75, "{var}");
     let e = net.forward(&Var::constant(Tensor::from_vec(vec![1.5, 0.0], &[1, 2]).unwrap())).unwrap_err().to_string();
     assert!(e.contains("whole-number ids"), "{e}");
-    let bad = NetworkConfig::from_json(r#"{"input_shape": [2], "layers": [{"type": "embedding", "num_embeddings": 0, "dim": 3}]}"#).unwrap();
+    let bad = NetworkConfig::from_json(
+        r#"{"input_shape": [2], "layers": [{"type": "embedding", "num_embeddings": 0, "dim": 3}]}"#,
+    )
+    .unwrap();
     assert!(bad.build::<f64>().err().unwrap().to_string().contains("layers[0].num_embeddings: must be positive"));
 }

@@ -46,22 +46,46 @@ impl<T: Element> Linear<T> {
     /// A layer with the given weight `(out, in)` and optional bias `(out)`.
     pub fn from_tensors(weight: Tensor<T>, bias: Option<Tensor<T>>) -> Result<Self> {
         if weight.ndim() != 2 {
-            return Err(LayerError::layer("Linear::from_tensors", "a weight (out_features, in_features)", weight.shape()));
+            return Err(LayerError::layer(
+                "Linear::from_tensors",
+                "a weight (out_features, in_features)",
+                weight.shape(),
+            ));
         }
         let (out_features, in_features) = (weight.shape()[0], weight.shape()[1]);
         if let Some(b) = &bias
             && b.shape() != [out_features]
         {
-            return Err(LayerError::layer("Linear::from_tensors", format!("a bias of shape [{out_features}]"), b.shape()));
+            return Err(LayerError::layer(
+                "Linear::from_tensors",
+                format!("a bias of shape [{out_features}]"),
+                b.shape(),
+            ));
         }
-        Ok(Linear { weight: Param::new(weight), bias: bias.map(Param::new), in_features, out_features, ntk_scales: None, training: true })
+        Ok(Linear {
+            weight: Param::new(weight),
+            bias: bias.map(Param::new),
+            in_features,
+            out_features,
+            ntk_scales: None,
+            training: true,
+        })
     }
 
     /// A layer in the NTK parameterisation, `h = (sigma_w / sqrt(in)) x W^T + sigma_b b`,
     /// with `W (out, in)` and `b (out)` standard normal drawn from `rng`.
-    pub fn ntk(in_features: usize, out_features: usize, bias: bool, sigma_w: f64, sigma_b: f64, rng: &mut TensorRng) -> Result<Self> {
+    pub fn ntk(
+        in_features: usize,
+        out_features: usize,
+        bias: bool,
+        sigma_w: f64,
+        sigma_b: f64,
+        rng: &mut TensorRng,
+    ) -> Result<Self> {
         if in_features == 0 || !(sigma_w.is_finite() && sigma_w >= 0.0) || !(sigma_b.is_finite() && sigma_b >= 0.0) {
-            let detail = format!("need in_features >= 1 and finite sigma_w, sigma_b >= 0, got in_features {in_features}, sigma_w {sigma_w}, sigma_b {sigma_b}");
+            let detail = format!(
+                "need in_features >= 1 and finite sigma_w, sigma_b >= 0, got in_features {in_features}, sigma_w {sigma_w}, sigma_b {sigma_b}"
+            );
             return Err(LayerError::config("Linear::ntk", detail));
         }
         let weight = Param::new(Tensor::randn(&[out_features, in_features], rng));
@@ -86,7 +110,10 @@ impl<T: Element> Linear<T> {
     /// exactly what [`Linear::new`]'s does. Multipliers must be finite.
     pub fn with_multipliers(mut self, m_w: f64, m_b: f64) -> Result<Self> {
         if !(m_w.is_finite() && m_b.is_finite()) {
-            return Err(LayerError::config("Linear::with_multipliers", format!("multipliers must be finite, got m_w {m_w}, m_b {m_b}")));
+            return Err(LayerError::config(
+                "Linear::with_multipliers",
+                format!("multipliers must be finite, got m_w {m_w}, m_b {m_b}"),
+            ));
         }
         self.ntk_scales = if m_w == 1.0 && m_b == 1.0 { None } else { Some((m_w, m_b)) };
         Ok(self)
@@ -171,10 +198,12 @@ mod tests {
         let x = Tensor::<f64>::randn(&[4, 3], &mut rng);
         let y = layer.forward(&Var::constant(x.clone())).unwrap().value().to_vec();
         let (w, b, xv) = (layer.weight.value().to_vec(), layer.bias.as_ref().unwrap().value().to_vec(), x.to_vec());
-        let expected: Vec<f64> = (0..8).map(|i| {
-            let (n, o) = (i / 2, i % 2);
-            mw * (0..3).map(|k| w[o * 3 + k] * xv[n * 3 + k]).sum::<f64>() + mb * b[o]
-        }).collect();
+        let expected: Vec<f64> = (0..8)
+            .map(|i| {
+                let (n, o) = (i / 2, i % 2);
+                mw * (0..3).map(|k| w[o * 3 + k] * xv[n * 3 + k]).sum::<f64>() + mb * b[o]
+            })
+            .collect();
         assert_close_slices(&y, &expected, Tolerance::default_for::<f64>());
         let plain = Linear::<f64>::new(3, 2, true, &mut seeded_rng(1)).with_multipliers(1.0, 1.0).unwrap();
         assert_eq!(plain.ntk_scales(), None);

@@ -90,7 +90,11 @@ pub fn layerwise_ntk<T: Element>(network: &Network<T>, x: &Tensor<T>) -> Result<
         if a.shape().len() != 2 {
             return Err(AnalysisError::invalid(
                 op,
-                format!("{} takes inputs of shape {:?}; the layer-wise kernel needs flat (N, features) inputs", network.layer_name(i), a.shape()),
+                format!(
+                    "{} takes inputs of shape {:?}; the layer-wise kernel needs flat (N, features) inputs",
+                    network.layer_name(i),
+                    a.shape()
+                ),
             ));
         }
         let a = to_f64(a.value())?;

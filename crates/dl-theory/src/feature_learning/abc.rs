@@ -189,7 +189,10 @@ pub fn init_factor(scheme: AbcScheme, role: LayerRole, bias: bool, r: f64) -> f6
 
 fn check_variance(op: &'static str, name: &str, v: f64) -> Result<(), FeatureLearningError> {
     if !(v.is_finite() && v >= 0.0) {
-        return Err(FeatureLearningError::Invalid { op, detail: format!("{name} must be a finite variance >= 0, got {v}") });
+        return Err(FeatureLearningError::Invalid {
+            op,
+            detail: format!("{name} must be a finite variance >= 0, got {v}"),
+        });
     }
     Ok(())
 }
@@ -230,12 +233,22 @@ impl DenseScaling {
     /// assert_eq!(base, DenseScaling::standard(2.0, 0.1, 40)?);
     /// # Ok::<(), dl_theory::feature_learning::FeatureLearningError>(())
     /// ```
-    pub fn anchored(scheme: AbcScheme, role: LayerRole, r: f64, sigma_w2: f64, sigma_b2: f64, fan_in: usize) -> Result<Self, FeatureLearningError> {
+    pub fn anchored(
+        scheme: AbcScheme,
+        role: LayerRole,
+        r: f64,
+        sigma_w2: f64,
+        sigma_b2: f64,
+        fan_in: usize,
+    ) -> Result<Self, FeatureLearningError> {
         let op = "DenseScaling::anchored";
         check_variance(op, "sigma_w2", sigma_w2)?;
         check_variance(op, "sigma_b2", sigma_b2)?;
         if !(r.is_finite() && r > 0.0) {
-            return Err(FeatureLearningError::Invalid { op, detail: format!("the width ratio n / n_0 must be finite and > 0, got {r}") });
+            return Err(FeatureLearningError::Invalid {
+                op,
+                detail: format!("the width ratio n / n_0 must be finite and > 0, got {r}"),
+            });
         }
         if fan_in == 0 {
             return Err(FeatureLearningError::Invalid { op, detail: "fan_in must be at least 1".into() });
@@ -277,9 +290,18 @@ mod tests {
                 let base = DenseScaling::anchored(AbcScheme::Mup, role, 1.0, 2.0, 0.5, base_fan_in).unwrap();
                 let (p, p0) = if bias { (at.bias, base.bias) } else { (at.weight, base.weight) };
                 let close = |got: f64, want: f64| (got - want).abs() <= 1e-12 * want.abs();
-                assert!(close(p.effective_init_std().powi(2), p0.effective_init_std().powi(2) * r.powf(var_exp)), "{role:?} variance at r = {r}");
-                assert!(close(p.effective_sgd_lr(), p0.effective_sgd_lr() * r.powf(sgd_exp)), "{role:?} SGD at r = {r}");
-                assert!(close(p.effective_adam_lr(), p0.effective_adam_lr() * r.powf(adam_exp)), "{role:?} Adam at r = {r}");
+                assert!(
+                    close(p.effective_init_std().powi(2), p0.effective_init_std().powi(2) * r.powf(var_exp)),
+                    "{role:?} variance at r = {r}"
+                );
+                assert!(
+                    close(p.effective_sgd_lr(), p0.effective_sgd_lr() * r.powf(sgd_exp)),
+                    "{role:?} SGD at r = {r}"
+                );
+                assert!(
+                    close(p.effective_adam_lr(), p0.effective_adam_lr() * r.powf(adam_exp)),
+                    "{role:?} Adam at r = {r}"
+                );
             }
         }
     }
@@ -287,8 +309,13 @@ mod tests {
     #[test]
     fn every_scheme_is_sp_at_the_base_width_and_sp_stays_sp() {
         for scheme in [AbcScheme::Standard, AbcScheme::Ntk, AbcScheme::Mup] {
-            for (role, fan_in) in [(LayerRole::Input, 40), (LayerRole::Hidden, 64), (LayerRole::Output, 64), (LayerRole::InputOutput, 40)] {
-                assert_eq!(DenseScaling::anchored(scheme, role, 1.0, 2.0, 0.1, fan_in).unwrap(), DenseScaling::standard(2.0, 0.1, fan_in).unwrap());
+            for (role, fan_in) in
+                [(LayerRole::Input, 40), (LayerRole::Hidden, 64), (LayerRole::Output, 64), (LayerRole::InputOutput, 40)]
+            {
+                assert_eq!(
+                    DenseScaling::anchored(scheme, role, 1.0, 2.0, 0.1, fan_in).unwrap(),
+                    DenseScaling::standard(2.0, 0.1, fan_in).unwrap()
+                );
             }
         }
         let sp = DenseScaling::anchored(AbcScheme::Standard, LayerRole::Hidden, 16.0, 2.0, 0.0, 1024).unwrap();

@@ -50,11 +50,17 @@ pub enum FeatureLearningError {
 pub fn relative_change(x0: &[f64], x: &[f64]) -> Result<f64, FeatureLearningError> {
     let op = "relative_change";
     if x0.len() != x.len() {
-        return Err(FeatureLearningError::Invalid { op, detail: format!("{} initial values against {} current ones", x0.len(), x.len()) });
+        return Err(FeatureLearningError::Invalid {
+            op,
+            detail: format!("{} initial values against {} current ones", x0.len(), x.len()),
+        });
     }
     let n0 = x0.iter().map(|v| v * v).sum::<f64>().sqrt();
     if !(n0.is_finite() && n0 > 0.0) {
-        return Err(FeatureLearningError::Invalid { op, detail: format!("the initial norm must be finite and > 0, got {n0}") });
+        return Err(FeatureLearningError::Invalid {
+            op,
+            detail: format!("the initial norm must be finite and > 0, got {n0}"),
+        });
     }
     let d = x0.iter().zip(x).map(|(a, b)| (b - a) * (b - a)).sum::<f64>().sqrt();
     Ok(d / n0)
@@ -85,10 +91,16 @@ impl LogLogFit {
     pub fn fit(x: &[f64], y: &[f64]) -> Result<Self, FeatureLearningError> {
         let op = "LogLogFit::fit";
         if x.len() != y.len() || x.len() < 2 {
-            return Err(FeatureLearningError::Invalid { op, detail: format!("needs at least 2 points with as many x as y, got {} x and {} y", x.len(), y.len()) });
+            return Err(FeatureLearningError::Invalid {
+                op,
+                detail: format!("needs at least 2 points with as many x as y, got {} x and {} y", x.len(), y.len()),
+            });
         }
         if let Some(i) = (0..x.len()).find(|&i| !(x[i].is_finite() && x[i] > 0.0 && y[i].is_finite() && y[i] > 0.0)) {
-            return Err(FeatureLearningError::Invalid { op, detail: format!("point {i} is ({}, {}); both must be finite and > 0", x[i], y[i]) });
+            return Err(FeatureLearningError::Invalid {
+                op,
+                detail: format!("point {i} is ({}, {}); both must be finite and > 0", x[i], y[i]),
+            });
         }
         let lx: Vec<f64> = x.iter().map(|v| v.ln()).collect();
         let ly: Vec<f64> = y.iter().map(|v| v.ln()).collect();

@@ -50,10 +50,16 @@ pub enum GrokkingError {
 pub fn first_crossing(steps: &[u64], values: &[f64], threshold: f64) -> Result<Option<u64>, GrokkingError> {
     let op = "first_crossing";
     if steps.len() != values.len() {
-        return Err(GrokkingError::Invalid { op, detail: format!("{} steps for {} values", steps.len(), values.len()) });
+        return Err(GrokkingError::Invalid {
+            op,
+            detail: format!("{} steps for {} values", steps.len(), values.len()),
+        });
     }
     if let Some(w) = steps.windows(2).position(|w| w[1] <= w[0]) {
-        return Err(GrokkingError::Invalid { op, detail: format!("steps must increase, but step {} is followed by {}", steps[w], steps[w + 1]) });
+        return Err(GrokkingError::Invalid {
+            op,
+            detail: format!("steps must increase, but step {} is followed by {}", steps[w], steps[w + 1]),
+        });
     }
     if threshold.is_nan() {
         return Err(GrokkingError::Invalid { op, detail: "the threshold is NaN".into() });
@@ -73,8 +79,17 @@ pub struct GrokkingDelay {
 impl GrokkingDelay {
     /// The crossings of `train` (at `train_threshold`) and `test` (at `test_threshold`),
     /// both recorded at `steps`.
-    pub fn measure(steps: &[u64], train: &[f64], test: &[f64], train_threshold: f64, test_threshold: f64) -> Result<Self, GrokkingError> {
-        Ok(GrokkingDelay { train_step: first_crossing(steps, train, train_threshold)?, test_step: first_crossing(steps, test, test_threshold)? })
+    pub fn measure(
+        steps: &[u64],
+        train: &[f64],
+        test: &[f64],
+        train_threshold: f64,
+        test_threshold: f64,
+    ) -> Result<Self, GrokkingError> {
+        Ok(GrokkingDelay {
+            train_step: first_crossing(steps, train, train_threshold)?,
+            test_step: first_crossing(steps, test, test_threshold)?,
+        })
     }
 
     /// `test_step / train_step`: how many times longer generalisation took than fitting

@@ -95,7 +95,12 @@ impl Mask {
     /// Checks that the mask fits a parameter named `param` of shape `shape`.
     pub fn check(&self, op: &'static str, param: &str, shape: &[usize]) -> Result<()> {
         if self.shape != shape {
-            return Err(LotteryError::Shape { op, param: param.to_string(), mask: self.shape.clone(), tensor: shape.to_vec() });
+            return Err(LotteryError::Shape {
+                op,
+                param: param.to_string(),
+                mask: self.shape.clone(),
+                tensor: shape.to_vec(),
+            });
         }
         Ok(())
     }
@@ -217,7 +222,11 @@ impl MaskSet {
 
     /// Checks every mask against `shapes` (name to shape): the name must be there and the
     /// shapes equal. Errors name the parameter and both shapes.
-    pub fn check_shapes<'a>(&self, op: &'static str, shapes: impl IntoIterator<Item = (&'a str, &'a [usize])>) -> Result<()> {
+    pub fn check_shapes<'a>(
+        &self,
+        op: &'static str,
+        shapes: impl IntoIterator<Item = (&'a str, &'a [usize])>,
+    ) -> Result<()> {
         let shapes: BTreeMap<&str, &[usize]> = shapes.into_iter().collect();
         for (name, mask) in &self.masks {
             let Some(shape) = shapes.get(name.as_str()) else {

@@ -63,7 +63,10 @@ pub use prune::{PruningPlan, PruningScope, magnitude_prune, prune_count, random_
 /// an early step, or a fresh draw for the random-reinitialisation control). Parameters
 /// without a mask are copied unchanged; every kept entry is the snapshot's value, bit for
 /// bit, and every pruned entry is exactly zero.
-pub fn rewind<T: Element>(snapshot: &BTreeMap<String, Tensor<T>>, masks: &MaskSet) -> Result<BTreeMap<String, Tensor<T>>> {
+pub fn rewind<T: Element>(
+    snapshot: &BTreeMap<String, Tensor<T>>,
+    masks: &MaskSet,
+) -> Result<BTreeMap<String, Tensor<T>>> {
     let mut out = snapshot.clone();
     masks.apply(&mut out)?;
     Ok(out)
@@ -85,7 +88,12 @@ pub struct ImpRound<R> {
 /// say); the next round's masks are [`magnitude_prune`] of those parameters under `plan`.
 /// Returns the `rounds + 1` rounds, the dense one first. The closure's error type must
 /// absorb [`LotteryError`].
-pub fn iterative_magnitude_pruning<T, R, E, F>(initial: MaskSet, plan: &PruningPlan, rounds: usize, mut train: F) -> std::result::Result<Vec<ImpRound<R>>, E>
+pub fn iterative_magnitude_pruning<T, R, E, F>(
+    initial: MaskSet,
+    plan: &PruningPlan,
+    rounds: usize,
+    mut train: F,
+) -> std::result::Result<Vec<ImpRound<R>>, E>
 where
     T: Element,
     E: From<LotteryError>,
@@ -116,7 +124,8 @@ mod tests {
             ("0.weight".to_string(), Tensor::<f32>::randn(&[4, 3], &mut rng)),
             ("0.bias".to_string(), Tensor::<f32>::randn(&[4], &mut rng)),
         ]);
-        let trained: BTreeMap<String, Tensor<f32>> = snap.iter().map(|(k, t)| (k.clone(), t.map(|x| x * 3.0 + 0.1))).collect();
+        let trained: BTreeMap<String, Tensor<f32>> =
+            snap.iter().map(|(k, t)| (k.clone(), t.map(|x| x * 3.0 + 0.1))).collect();
         let masks = MaskSet::ones_for(&snap, &["0.weight"]).unwrap();
         let masks = magnitude_prune(&trained, &masks, &PruningPlan::layer_wise(0.5).unwrap()).unwrap();
         let back = rewind(&snap, &masks).unwrap();
@@ -135,14 +144,22 @@ mod tests {
     #[test]
     fn imp_prunes_the_trained_weights_each_round() {
         // "training" maps theta to theta + c, with c chosen so the ranking changes
-        let theta0 = BTreeMap::from([("w".to_string(), Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0], &[8]).unwrap())]);
+        let theta0 = BTreeMap::from([(
+            "w".to_string(),
+            Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0], &[8]).unwrap(),
+        )]);
         let shift = [10.0, -9.0, 0.0, 0.0, -2.0, 0.0, 0.0, -8.5];
-        let rounds = iterative_magnitude_pruning(MaskSet::ones_for(&theta0, &["w"]).unwrap(), &PruningPlan::layer_wise(0.25).unwrap(), 2, |r, m| {
-            let mut t = rewind(&theta0, m)?;
-            let v: Vec<f64> = t["w"].to_vec().iter().zip(shift).map(|(x, s)| x + s).collect();
-            t.insert("w".into(), Tensor::from_vec(v, &[8]).unwrap());
-            Ok::<_, LotteryError>((m.masks_rewound(&t), r))
-        })
+        let rounds = iterative_magnitude_pruning(
+            MaskSet::ones_for(&theta0, &["w"]).unwrap(),
+            &PruningPlan::layer_wise(0.25).unwrap(),
+            2,
+            |r, m| {
+                let mut t = rewind(&theta0, m)?;
+                let v: Vec<f64> = t["w"].to_vec().iter().zip(shift).map(|(x, s)| x + s).collect();
+                t.insert("w".into(), Tensor::from_vec(v, &[8]).unwrap());
+                Ok::<_, LotteryError>((m.masks_rewound(&t), r))
+            },
+        )
         .unwrap();
         // trained round 0: [11, -7, 3, 4, 3, 6, 7, -0.5] -> prune 2: |-0.5| (7), then 3 at index 2
         assert_eq!(rounds[1].masks.get("w").unwrap().keep(), &[true, true, false, true, true, true, true, false]);

@@ -172,12 +172,20 @@ fn smallest(mut c: Vec<Candidate>, count: usize) -> Vec<Candidate> {
 /// assert!(PruningPlan::layer_wise(1.0).is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn magnitude_prune<T: Element>(weights: &BTreeMap<String, Tensor<T>>, masks: &MaskSet, plan: &PruningPlan) -> Result<MaskSet> {
+pub fn magnitude_prune<T: Element>(
+    weights: &BTreeMap<String, Tensor<T>>,
+    masks: &MaskSet,
+    plan: &PruningPlan,
+) -> Result<MaskSet> {
     let op = "magnitude_prune";
     masks.check_shapes(op, weights.iter().map(|(k, t)| (k.as_str(), t.shape())))?;
     for name in plan.per_parameter_rates().keys() {
         if masks.get(name).is_none() {
-            return Err(LotteryError::UnknownParameter { op, param: name.clone(), available: masks.names().join(", ") });
+            return Err(LotteryError::UnknownParameter {
+                op,
+                param: name.clone(),
+                available: masks.names().join(", "),
+            });
         }
     }
     let order: BTreeMap<&str, usize> = masks.names().into_iter().enumerate().map(|(i, n)| (n, i)).collect();
@@ -196,7 +204,8 @@ pub fn magnitude_prune<T: Element>(weights: &BTreeMap<String, Tensor<T>>, masks:
     if !pool.is_empty() {
         groups.push((pool, plan.rate()));
     }
-    let mut keep: BTreeMap<&str, Vec<bool>> = names.iter().map(|&n| (n, masks.get(n).expect("a mask").keep().to_vec())).collect();
+    let mut keep: BTreeMap<&str, Vec<bool>> =
+        names.iter().map(|&n| (n, masks.get(n).expect("a mask").keep().to_vec())).collect();
     for (group, rate) in groups {
         let c = candidates(op, weights, masks, &group, &order)?;
         let count = prune_count(c.len(), rate);
@@ -320,7 +329,14 @@ mod tests {
         let e = magnitude_prune(&w, &missing, &PruningPlan::layer_wise(0.2).unwrap()).unwrap_err().to_string();
         assert!(e.contains("no parameter 'zz'") && e.contains("a"), "{e}");
         let plan = PruningPlan::layer_wise(0.2).unwrap().with_rate("nope", 0.1).unwrap();
-        assert!(magnitude_prune(&params(&[("a", vec![1.0], vec![1])]), &MaskSet::ones_for(&params(&[("a", vec![1.0], vec![1])]), &["a"]).unwrap(), &plan).is_err());
+        assert!(
+            magnitude_prune(
+                &params(&[("a", vec![1.0], vec![1])]),
+                &MaskSet::ones_for(&params(&[("a", vec![1.0], vec![1])]), &["a"]).unwrap(),
+                &plan
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -131,13 +131,20 @@ fn flat(net: &Network<f32>) -> Vec<f64> {
 }
 
 /// Trains the network of `config` and measures how far its kernel and weights moved.
-fn measure(p: &Protocol, config: &Value, seed: u64, train: &Dataset<f32>, probe: &Dataset<f32>, targets: &Tensor<f64>) -> Result<Movement, ExperimentError> {
+fn measure(
+    p: &Protocol,
+    config: &Value,
+    seed: u64,
+    train: &Dataset<f32>,
+    probe: &Dataset<f32>,
+    targets: &Tensor<f64>,
+) -> Result<Movement, ExperimentError> {
     let net = NetworkConfig::from_json(&config.to_string()).and_then(|c| c.build::<f32>()).map_err(fw)?;
-    let k0 = layerwise_ntk(&net, probe.features()).map_err(|e| theory(e))?;
+    let k0 = layerwise_ntk(&net, probe.features()).map_err(theory)?;
     let w0 = flat(&net);
     let mut t = Trainer::new(net, TrainConfig::from_json(&p.training(seed).to_string()).map_err(fw)?).map_err(fw)?;
     t.fit(train, None).map_err(fw)?;
-    let kt = layerwise_ntk(t.network(), probe.features()).map_err(|e| theory(e))?;
+    let kt = layerwise_ntk(t.network(), probe.features()).map_err(theory)?;
     let (train_loss, _) = t.evaluate(train).map_err(fw)?;
     Ok(Movement {
         kernel_change: relative_kernel_change(&k0, &kt).map_err(theory)?,
@@ -184,46 +191,93 @@ impl Experiment for FeatureLearningMup {
         m.config("lazy_network", p.network(p.lazy_width, json!({"kind": "standard"}), Some(p.alphas[1]), ctx.seed()));
 
         // width sweep
-        m.table("width_sweep", &["parameterisation", "width", "seed", "kernel_change", "weight_change", "alignment_start", "alignment_end", "train_loss"]);
+        m.table(
+            "width_sweep",
+            &[
+                "parameterisation",
+                "width",
+                "seed",
+                "kernel_change",
+                "weight_change",
+                "alignment_start",
+                "alignment_end",
+                "train_loss",
+            ],
+        );
         let widths: Vec<f64> = p.widths.iter().map(|&w| w as f64).collect();
         let mut kernel_chart = LineChart::new(
-            &format!("relative change of the empirical NTK over {} SGD steps against width ({} seeds)", p.steps, seeds.len()),
+            &format!(
+                "relative change of the empirical NTK over {} SGD steps against width ({} seeds)",
+                p.steps,
+                seeds.len()
+            ),
             "width n",
             "|K_T - K_0|_F / |K_0|_F",
         )
         .scales(Scale::Log2, Scale::Log10);
-        let mut align_chart = LineChart::new("kernel-target alignment after training against width", "width n", "alignment").scales(Scale::Log2, Scale::Linear);
+        let mut align_chart =
+            LineChart::new("kernel-target alignment after training against width", "width n", "alignment")
+                .scales(Scale::Log2, Scale::Linear);
         let schemes = [("mup", "muP"), ("ntk", "NTK parameterisation")];
         let mut slopes_of = Vec::new();
         for (c, (scheme, label)) in schemes.iter().enumerate() {
             ctx.message(format!("width sweep, {label}"));
             let runs = par_map(ctx, &seeds, |&s| {
-                p.widths.iter().map(|&w| measure(&p, &p.network(w, p.abc(scheme), None, s), s, &train, &probe, &targets)).collect::<Result<Vec<_>, _>>()
+                p.widths
+                    .iter()
+                    .map(|&w| measure(&p, &p.network(w, p.abc(scheme), None, s), s, &train, &probe, &targets))
+                    .collect::<Result<Vec<_>, _>>()
             })?;
             let mut slopes = Vec::new();
             for (per_width, seed) in runs.iter().zip(&seeds) {
                 for (mv, &w) in per_width.iter().zip(&p.widths) {
                     m.push_row(
                         "width_sweep",
-                        vec![json!(scheme), json!(w), json!(seed), num(mv.kernel_change), num(mv.weight_change), num(mv.alignment_start), num(mv.alignment_end), num(mv.train_loss)],
+                        vec![
+                            json!(scheme),
+                            json!(w),
+                            json!(seed),
+                            num(mv.kernel_change),
+                            num(mv.weight_change),
+                            num(mv.alignment_start),
+                            num(mv.alignment_end),
+                            num(mv.train_loss),
+                        ],
                     )?;
                 }
                 let ks: Vec<f64> = per_width.iter().map(|mv| mv.kernel_change).collect();
                 slopes.push(LogLogFit::fit(&widths, &ks).map_err(theory)?.slope);
             }
-            let get = |f: fn(&Movement) -> f64| runs.iter().map(|r| r.iter().map(f).collect()).collect::<Vec<Vec<f64>>>();
+            let get =
+                |f: fn(&Movement) -> f64| runs.iter().map(|r| r.iter().map(f).collect()).collect::<Vec<Vec<f64>>>();
             let kernel_curves = curves(&widths, &get(|mv| mv.kernel_change));
             // geometric mean over seeds, as drawn on the log axis
-            let kernel: Vec<(f64, f64)> = seed_summary(&kernel_curves, true).iter().map(|&(x, m, _, _)| (x, m)).collect();
+            let kernel: Vec<(f64, f64)> =
+                seed_summary(&kernel_curves, true).iter().map(|&(x, m, _, _)| (x, m)).collect();
             kernel_chart.add_over_seeds(label, SeriesKind::Line, c, &kernel_curves);
-            align_chart.add_over_seeds(&format!("{label}, after training"), SeriesKind::Line, c, &curves(&widths, &get(|mv| mv.alignment_end)));
+            align_chart.add_over_seeds(
+                &format!("{label}, after training"),
+                SeriesKind::Line,
+                c,
+                &curves(&widths, &get(|mv| mv.alignment_end)),
+            );
             if c == 0 {
-                align_chart.add_over_seeds("at initialisation (muP)", SeriesKind::Line, 2, &curves(&widths, &get(|mv| mv.alignment_start)));
+                align_chart.add_over_seeds(
+                    "at initialisation (muP)",
+                    SeriesKind::Line,
+                    2,
+                    &curves(&widths, &get(|mv| mv.alignment_start)),
+                );
             }
             if *scheme == "ntk" {
                 // the n^(-1/2) law through the base-width point
                 let k0 = kernel[0].1;
-                kernel_chart.add("n^(-1/2) from the base width", SeriesKind::Line, 3, widths.iter().map(|&n| (n, k0 * (widths[0] / n).sqrt())).collect());
+                kernel_chart.add(
+                    "n^(-1/2) from the base width",
+                    SeriesKind::Line,
+                    3,
+                    widths.iter().map(|&n| (n, k0 * (widths[0] / n).sqrt())).collect(),
+                );
             }
             m.scalar(&format!("{scheme}_kernel_change_slope"), Measured::over_seeds(&slopes).mean);
             m.scalar(&format!("{scheme}_kernel_change_at_largest_width"), kernel[kernel.len() - 1].1);
@@ -255,7 +309,10 @@ impl Experiment for FeatureLearningMup {
                 "in muP the kernel keeps moving by O(1) at every width (feature learning survives the limit)",
                 "Yang & Hu 2021, Theorem 3.4 and Section 5 (maximal update parameterisation)",
             )
-            .measured(&format!("slope of log relative kernel change against log width over {widths_text}"), Measured::over_seeds(&slopes_of[0]))
+            .measured(
+                &format!("slope of log relative kernel change against log width over {widths_text}"),
+                Measured::over_seeds(&slopes_of[0]),
+            )
             .criterion(Criterion::within(0.0, 0.15))
             .partly_if(Criterion::within(0.0, 0.3)),
         )?;
@@ -264,13 +321,28 @@ impl Experiment for FeatureLearningMup {
         ctx.message("lazy scale sweep");
         let alphas = p.alphas.clone();
         let runs = par_map(ctx, &seeds, |&s| {
-            alphas.iter().map(|&a| measure(&p, &p.network(p.lazy_width, json!({"kind": "standard"}), Some(a), s), s, &train, &probe, &targets)).collect::<Result<Vec<_>, _>>()
+            alphas
+                .iter()
+                .map(|&a| {
+                    measure(
+                        &p,
+                        &p.network(p.lazy_width, json!({"kind": "standard"}), Some(a), s),
+                        s,
+                        &train,
+                        &probe,
+                        &targets,
+                    )
+                })
+                .collect::<Result<Vec<_>, _>>()
         })?;
         m.table("alpha_sweep", &["alpha", "seed", "weight_change", "kernel_change", "train_loss"]);
         let (mut weight_slopes, mut kernel_slopes) = (Vec::new(), Vec::new());
         for (per_alpha, seed) in runs.iter().zip(&seeds) {
             for (mv, &a) in per_alpha.iter().zip(&alphas) {
-                m.push_row("alpha_sweep", vec![num(a), json!(seed), num(mv.weight_change), num(mv.kernel_change), num(mv.train_loss)])?;
+                m.push_row(
+                    "alpha_sweep",
+                    vec![num(a), json!(seed), num(mv.weight_change), num(mv.kernel_change), num(mv.train_loss)],
+                )?;
             }
             let ws: Vec<f64> = per_alpha.iter().map(|mv| mv.weight_change).collect();
             let ks: Vec<f64> = per_alpha.iter().map(|mv| mv.kernel_change).collect();
@@ -279,7 +351,10 @@ impl Experiment for FeatureLearningMup {
         }
         let get = |f: fn(&Movement) -> f64| runs.iter().map(|r| r.iter().map(f).collect()).collect::<Vec<Vec<f64>>>();
         let mut chart = LineChart::new(
-            &format!("lazy training: relative change after {} SGD steps against the scale alpha (width {})", p.steps, p.lazy_width),
+            &format!(
+                "lazy training: relative change after {} SGD steps against the scale alpha (width {})",
+                p.steps, p.lazy_width
+            ),
             "alpha",
             "relative change",
         )
@@ -287,17 +362,34 @@ impl Experiment for FeatureLearningMup {
         let weight_curves = curves(&alphas, &get(|mv| mv.weight_change));
         let weights: Vec<(f64, f64)> = seed_summary(&weight_curves, true).iter().map(|&(x, m, _, _)| (x, m)).collect();
         chart.add_over_seeds("weights |w_T - w_0| / |w_0|", SeriesKind::Line, 0, &weight_curves);
-        chart.add_over_seeds("kernel |K_T - K_0| / |K_0|", SeriesKind::Line, 1, &curves(&alphas, &get(|mv| mv.kernel_change)));
-        chart.add("1 / alpha from alpha = 1", SeriesKind::Line, 3, alphas.iter().map(|&a| (a, weights[0].1 / a)).collect());
+        chart.add_over_seeds(
+            "kernel |K_T - K_0| / |K_0|",
+            SeriesKind::Line,
+            1,
+            &curves(&alphas, &get(|mv| mv.kernel_change)),
+        );
+        chart.add(
+            "1 / alpha from alpha = 1",
+            SeriesKind::Line,
+            3,
+            alphas.iter().map(|&a| (a, weights[0].1 / a)).collect(),
+        );
         ctx.figure("change_vs_alpha", &chart)?;
-        let mut loss = LineChart::new("training loss after training against alpha (the function-space dynamics barely depend on it)", "alpha", "cross-entropy")
-            .scales(Scale::Log2, Scale::Linear);
+        let mut loss = LineChart::new(
+            "training loss after training against alpha (the function-space dynamics barely depend on it)",
+            "alpha",
+            "cross-entropy",
+        )
+        .scales(Scale::Log2, Scale::Linear);
         loss.add_over_seeds("training loss", SeriesKind::Line, 2, &curves(&alphas, &get(|mv| mv.train_loss)));
         ctx.figure("loss_vs_alpha", &loss)?;
         m.scalar("alpha_weight_change_slope", Measured::over_seeds(&weight_slopes).mean);
         m.scalar("alpha_kernel_change_slope", Measured::over_seeds(&kernel_slopes).mean);
         let alphas_text = format!("{alphas:?}");
-        for (id, what, slopes) in [("lazy-weights-move-like-one-over-alpha", "weights", &weight_slopes), ("lazy-kernel-moves-like-one-over-alpha", "kernel", &kernel_slopes)] {
+        for (id, what, slopes) in [
+            ("lazy-weights-move-like-one-over-alpha", "weights", &weight_slopes),
+            ("lazy-kernel-moves-like-one-over-alpha", "kernel", &kernel_slopes),
+        ] {
             m.claim(
                 Claim::new(
                     id,

@@ -145,17 +145,30 @@ impl Curve {
 
 /// One training run: `seed` draws the split and the network, `stop_when_generalised` ends it
 /// at the first evaluation with test accuracy at the threshold.
-fn run(p: &Protocol, seed: u64, weight_decay: f64, fraction: f64, steps: u64, every: u64, stop_when_generalised: bool) -> Result<Curve, ExperimentError> {
+fn run(
+    p: &Protocol,
+    seed: u64,
+    weight_decay: f64,
+    fraction: f64,
+    steps: u64,
+    every: u64,
+    stop_when_generalised: bool,
+) -> Result<Curve, ExperimentError> {
     let task = ModularArithmetic::new(p.p, ModOp::Add).map_err(|e| fw(e.into()))?;
-    let Split { train, test } = task.split_tokens::<f32, _>(fraction, &mut seeded_rng(derive_seed(seed, "split", 0))).map_err(|e| fw(e.into()))?;
+    let Split { train, test } = task
+        .split_tokens::<f32, _>(fraction, &mut seeded_rng(derive_seed(seed, "split", 0)))
+        .map_err(|e| fw(e.into()))?;
     let net = NetworkConfig::from_json(&p.network(seed).to_string()).and_then(|c| c.build::<f32>()).map_err(fw)?;
-    let mut t = Trainer::new(net, TrainConfig::from_json(&p.training(seed, weight_decay, steps).to_string()).map_err(fw)?).map_err(fw)?;
+    let mut t =
+        Trainer::new(net, TrainConfig::from_json(&p.training(seed, weight_decay, steps).to_string()).map_err(fw)?)
+            .map_err(fw)?;
     let mut c = Curve::default();
     loop {
         let (_, tr) = t.evaluate(&train).map_err(fw)?;
         let (_, te) = t.evaluate(&test).map_err(fw)?;
         let sd = t.network().state_dict();
-        let norm = sd.values().map(|v| v.to_vec().iter().map(|x| f64::from(*x).powi(2)).sum::<f64>()).sum::<f64>().sqrt();
+        let norm =
+            sd.values().map(|v| v.to_vec().iter().map(|x| f64::from(*x).powi(2)).sum::<f64>()).sum::<f64>().sqrt();
         let spectrum = FourierSpectrum::of_embedding(&sd["0.weight"], p.p).map_err(theory)?;
         c.steps.push(t.step_count());
         c.train.push(tr);
@@ -208,15 +221,24 @@ impl Experiment for Grokking {
         m.config("seeds", seeds.len());
         m.config("network", p.network(ctx.seed()));
         m.config("training", p.training(ctx.seed(), p.weight_decay, p.main_steps));
-        m.config("thresholds", json!({"train_accuracy": TRAIN_THRESHOLD, "test_accuracy": TEST_THRESHOLD, "top_k": TOP_K}));
+        m.config(
+            "thresholds",
+            json!({"train_accuracy": TRAIN_THRESHOLD, "test_accuracy": TEST_THRESHOLD, "top_k": TOP_K}),
+        );
 
         // the main runs: curves over training
         ctx.message("main runs");
-        let main = par_map(ctx, &seeds, |&s| run(&p, s, p.weight_decay, p.fraction, p.main_steps, p.eval_every, false))?;
+        let main =
+            par_map(ctx, &seeds, |&s| run(&p, s, p.weight_decay, p.fraction, p.main_steps, p.eval_every, false))?;
         let xs: Vec<f64> = main[0].steps.iter().map(|&s| s.max(1) as f64).collect();
         let collect = |f: fn(&Curve) -> &Vec<f64>| main.iter().map(|c| f(c).clone()).collect::<Vec<_>>();
         let mut acc = LineChart::new(
-            &format!("a + b mod {}: accuracy over training ({} seeds, {}% of pairs for training)", p.p, seeds.len(), p.fraction * 100.0),
+            &format!(
+                "a + b mod {}: accuracy over training ({} seeds, {}% of pairs for training)",
+                p.p,
+                seeds.len(),
+                p.fraction * 100.0
+            ),
             "step",
             "accuracy",
         )
@@ -224,19 +246,43 @@ impl Experiment for Grokking {
         acc.add_over_seeds("train", SeriesKind::Line, 0, &curves(&xs, &collect(|c| &c.train)));
         acc.add_over_seeds("test", SeriesKind::Line, 1, &curves(&xs, &collect(|c| &c.test)));
         ctx.figure("accuracy", &acc)?;
-        let mut progress = LineChart::new("progress measures: weight norm (relative to step 0) and Fourier sparsity of the embedding", "step", "value")
-            .scales(Scale::Log10, Scale::Linear);
+        let mut progress = LineChart::new(
+            "progress measures: weight norm (relative to step 0) and Fourier sparsity of the embedding",
+            "step",
+            "value",
+        )
+        .scales(Scale::Log10, Scale::Linear);
         let rel_norm: Vec<Vec<f64>> = main.iter().map(|c| c.norm.iter().map(|n| n / c.norm[0]).collect()).collect();
         progress.add_over_seeds("|theta| / |theta_0|", SeriesKind::Line, 2, &curves(&xs, &rel_norm));
-        progress.add_over_seeds(&format!("top-{TOP_K} Fourier energy fraction"), SeriesKind::Line, 3, &curves(&xs, &collect(|c| &c.top_k)));
+        progress.add_over_seeds(
+            &format!("top-{TOP_K} Fourier energy fraction"),
+            SeriesKind::Line,
+            3,
+            &curves(&xs, &collect(|c| &c.top_k)),
+        );
         ctx.figure("progress_measures", &progress)?;
-        let mut freq = LineChart::new("effective number of Fourier frequencies of the embedding", "step", "participation ratio").scales(Scale::Log10, Scale::Linear);
+        let mut freq =
+            LineChart::new("effective number of Fourier frequencies of the embedding", "step", "participation ratio")
+                .scales(Scale::Log10, Scale::Linear);
         freq.add_over_seeds("(sum e_k)^2 / sum e_k^2", SeriesKind::Line, 4, &curves(&xs, &collect(|c| &c.frequencies)));
         ctx.figure("fourier_frequencies", &freq)?;
 
         m.table(
             "main",
-            &["seed", "train_step_99", "test_step_95", "ratio", "norm_initial", "norm_at_fit", "norm_at_generalisation", "norm_final", "top5_initial", "top5_final", "frequencies_final", "key_frequencies"],
+            &[
+                "seed",
+                "train_step_99",
+                "test_step_95",
+                "ratio",
+                "norm_initial",
+                "norm_at_fit",
+                "norm_at_generalisation",
+                "norm_final",
+                "top5_initial",
+                "top5_final",
+                "frequencies_final",
+                "key_frequencies",
+            ],
         );
         let (mut ratios, mut sparsity, mut norms) = (Vec::new(), Vec::new(), Vec::new());
         for (c, seed) in main.iter().zip(&seeds) {
@@ -285,10 +331,16 @@ impl Experiment for Grokking {
                 "a network that has grokked modular addition embeds the residues through a few key Fourier frequencies",
                 "Nanda et al. 2023, Section 4 and Figure 3",
             )
-            .measured(&format!("top-{TOP_K} fraction of the embedding's non-constant Fourier energy, end over start"), Measured::over_seeds(&sparsity))
+            .measured(
+                &format!("top-{TOP_K} fraction of the embedding's non-constant Fourier energy, end over start"),
+                Measured::over_seeds(&sparsity),
+            )
             .criterion(Criterion::at_least(2.0))
             .partly_if(Criterion::at_least(1.5))
-            .note(&format!("a random embedding holds about {TOP_K}/{} of its energy in its top {TOP_K} frequencies", p.p / 2)),
+            .note(&format!(
+                "a random embedding holds about {TOP_K}/{} of its energy in its top {TOP_K} frequencies",
+                p.p / 2
+            )),
         )?;
         m.claim(
             Claim::new(
@@ -302,10 +354,15 @@ impl Experiment for Grokking {
 
         // sweeps: time to generalise against weight decay and training fraction
         m.table("sweep", &["sweep", "value", "seed", "steps_to_generalise", "censored"]);
-        let sweeps: [(&str, &str, [f64; 3]); 2] = [("weight_decay", "weight decay", p.weight_decays), ("train_fraction", "training fraction", p.fractions)];
+        let sweeps: [(&str, &str, [f64; 3]); 2] =
+            [("weight_decay", "weight decay", p.weight_decays), ("train_fraction", "training fraction", p.fractions)];
         for (c, (key, label, values)) in sweeps.iter().enumerate() {
             let mut chart = LineChart::new(
-                &format!("steps until {}% test accuracy against the {label} (capped at {} steps)", TEST_THRESHOLD * 100.0, p.sweep_cap),
+                &format!(
+                    "steps until {}% test accuracy against the {label} (capped at {} steps)",
+                    TEST_THRESHOLD * 100.0,
+                    p.sweep_cap
+                ),
                 label,
                 "steps",
             )
@@ -330,28 +387,42 @@ impl Experiment for Grokking {
                 // a slope needs at least two runs that generalised (all censored: no measurement)
                 let ts: Vec<f64> = times.iter().map(|t| t.0).collect();
                 let generalised = times.iter().filter(|t| !t.1).count();
-                slopes.push(if generalised >= 2 { LogLogFit::fit(values, &ts).map_err(theory)?.slope } else { f64::NAN });
+                slopes.push(if generalised >= 2 {
+                    LogLogFit::fit(values, &ts).map_err(theory)?.slope
+                } else {
+                    f64::NAN
+                });
             }
             let t_values: Vec<Vec<f64>> = per_seed.iter().map(|ts| ts.iter().map(|t| t.0).collect()).collect();
             chart.add_over_seeds("steps to generalise", SeriesKind::Line, c, &curves(values, &t_values));
             ctx.figure(&format!("time_to_generalise_vs_{key}"), &chart)?;
             m.scalar(&format!("{key}_slope"), Measured::over_seeds(&slopes).mean);
             m.scalar_value(&format!("{key}_censored_runs"), censored);
-            let censor_note = format!("{censored} of {} runs never reached the threshold and count at the cap ({} steps), a lower bound", per_seed.len() * values.len(), p.sweep_cap);
+            let censor_note = format!(
+                "{censored} of {} runs never reached the threshold and count at the cap ({} steps), a lower bound",
+                per_seed.len() * values.len(),
+                p.sweep_cap
+            );
             let claim = if *key == "weight_decay" {
                 Claim::new(
                     "weight-decay-speeds-generalisation",
                     "more weight decay, earlier generalisation",
                     "Power et al. 2022, Figure 2 (weight decay the most effective intervention)",
                 )
-                .measured(&format!("slope of log steps-to-generalise against log weight decay over {values:?}"), Measured::over_seeds(&slopes))
+                .measured(
+                    &format!("slope of log steps-to-generalise against log weight decay over {values:?}"),
+                    Measured::over_seeds(&slopes),
+                )
             } else {
                 Claim::new(
                     "smaller-fraction-slows-generalisation",
                     "the less of the table is used for training, the longer generalisation takes",
                     "Power et al. 2022, Figure 1 (right)",
                 )
-                .measured(&format!("slope of log steps-to-generalise against log training fraction over {values:?}"), Measured::over_seeds(&slopes))
+                .measured(
+                    &format!("slope of log steps-to-generalise against log training fraction over {values:?}"),
+                    Measured::over_seeds(&slopes),
+                )
             };
             m.claim(claim.criterion(Criterion::at_most(0.0)).note(&censor_note))?;
             ctx.progress(c as u64 + 1, sweeps.len() as u64);

@@ -159,7 +159,11 @@ impl Protocol {
     }
 
     fn plan(&self, arch: &Arch) -> Result<PruningPlan, ExperimentError> {
-        if arch.global { PruningPlan::global(self.rate).map_err(lt) } else { PruningPlan::frankle_carbin(self.rate, arch.output).map_err(lt) }
+        if arch.global {
+            PruningPlan::global(self.rate).map_err(lt)
+        } else {
+            PruningPlan::frankle_carbin(self.rate, arch.output).map_err(lt)
+        }
     }
 
     fn network(&self, arch: &Arch, seed: u64) -> Value {
@@ -212,7 +216,8 @@ fn train(
     params: Option<&BTreeMap<String, Tensor<f32>>>,
     masks: Option<&MaskSet>,
 ) -> Result<(f64, BTreeMap<String, Tensor<f32>>), ExperimentError> {
-    let net = NetworkConfig::from_json(&p.network(arch, seed).to_string()).and_then(|c| c.build::<f32>()).map_err(fw)?;
+    let net =
+        NetworkConfig::from_json(&p.network(arch, seed).to_string()).and_then(|c| c.build::<f32>()).map_err(fw)?;
     if let Some(values) = params {
         net.load_state_dict(values).map_err(|e| fw(e.into()))?;
     }
@@ -234,8 +239,10 @@ fn run_seed(p: &Protocol, arch: &Arch, seed: u64) -> Result<SeedResult, Experime
     let plan = p.plan(arch)?;
     let rounds = p.rounds(arch);
     // the dense run, with the states at step 0 and at step k
-    let net = NetworkConfig::from_json(&p.network(arch, seed).to_string()).and_then(|c| c.build::<f32>()).map_err(fw)?;
-    let mut dense = Trainer::new(net, TrainConfig::from_json(&p.training(seed).to_string()).map_err(fw)?).map_err(fw)?;
+    let net =
+        NetworkConfig::from_json(&p.network(arch, seed).to_string()).and_then(|c| c.build::<f32>()).map_err(fw)?;
+    let mut dense =
+        Trainer::new(net, TrainConfig::from_json(&p.training(seed).to_string()).map_err(fw)?).map_err(fw)?;
     let at_init = dense.checkpoint();
     dense.set_max_steps(Some(p.rewind_step));
     dense.fit(&data.train, None).map_err(fw)?;
@@ -257,7 +264,8 @@ fn run_seed(p: &Protocol, arch: &Arch, seed: u64) -> Result<SeedResult, Experime
         })
     };
     let from_init = imp(&at_init)?;
-    let ticket_rewind = if arch.rewind_to_k { imp(&at_k)?.iter().map(|r| r.result).collect() } else { vec![f64::NAN; rounds + 1] };
+    let ticket_rewind =
+        if arch.rewind_to_k { imp(&at_k)?.iter().map(|r| r.result).collect() } else { vec![f64::NAN; rounds + 1] };
     let mut result = SeedResult {
         density: from_init.iter().map(|r| r.masks.density()).collect(),
         ticket_init: from_init.iter().map(|r| r.result).collect(),
@@ -273,8 +281,12 @@ fn run_seed(p: &Protocol, arch: &Arch, seed: u64) -> Result<SeedResult, Experime
         }
         // the same masks on a fresh initialisation
         let fresh_seed = derive_seed(seed, "reinitialisation", r as u64);
-        let fresh = NetworkConfig::from_json(&p.network(arch, fresh_seed).to_string()).and_then(|c| c.build::<f32>()).map_err(fw)?.state_dict();
-        let (acc, _) = train(p, arch, &data, seed, None, Some(&rewind(&fresh, &round.masks).map_err(lt)?), Some(&round.masks))?;
+        let fresh = NetworkConfig::from_json(&p.network(arch, fresh_seed).to_string())
+            .and_then(|c| c.build::<f32>())
+            .map_err(fw)?
+            .state_dict();
+        let (acc, _) =
+            train(p, arch, &data, seed, None, Some(&rewind(&fresh, &round.masks).map_err(lt)?), Some(&round.masks))?;
         result.reinit.push(acc);
         // random masks of the same layer-wise sizes on the original initialisation
         let random = random_masks_like(&round.masks, &mut seeded_rng(derive_seed(seed, "random-pruning", r as u64)));
@@ -293,7 +305,11 @@ fn gap_at_high_sparsity(results: &[SeedResult], max_density: f64, a: Accuracies,
         .iter()
         .map(|r| {
             // rounds where both were trained (the controls run every few rounds)
-            let gaps: Vec<f64> = (0..r.density.len()).filter(|&i| r.density[i] <= max_density).map(|i| a(r)[i] - b(r)[i]).filter(|g| g.is_finite()).collect();
+            let gaps: Vec<f64> = (0..r.density.len())
+                .filter(|&i| r.density[i] <= max_density)
+                .map(|i| a(r)[i] - b(r)[i])
+                .filter(|g| g.is_finite())
+                .collect();
             if gaps.is_empty() { f64::NAN } else { gaps.iter().sum::<f64>() / gaps.len() as f64 }
         })
         .collect()
@@ -323,7 +339,19 @@ impl Experiment for LotteryTickets {
         m.config("controls_every_rounds", p.control_every);
         m.config("mlp_pruning", format!("layer-wise, {}% a round, output layer {}%", p.rate * 100.0, p.rate * 50.0));
         m.config("cnn_pruning", format!("global over every weight, {}% a round", p.rate * 100.0));
-        m.table("accuracy", &["arch", "round", "seed", "percent_remaining", "ticket_rewind_0", "ticket_rewind_k", "random_reinit", "random_pruning"]);
+        m.table(
+            "accuracy",
+            &[
+                "arch",
+                "round",
+                "seed",
+                "percent_remaining",
+                "ticket_rewind_0",
+                "ticket_rewind_k",
+                "random_reinit",
+                "random_pruning",
+            ],
+        );
         // every (architecture, seed) pair is an independent run: all of them in parallel
         let pairs: Vec<(usize, u64)> = (0..ARCHS.len()).flat_map(|a| seeds.iter().map(move |&s| (a, s))).collect();
         let mut all = par_map(ctx, &pairs, |&(a, s)| run_seed(&p, &ARCHS[a], s))?.into_iter();
@@ -362,17 +390,26 @@ impl Experiment for LotteryTickets {
                 ("random pruning", |r| r.random.as_slice()),
             ];
             for (c, (label, get)) in series.iter().enumerate() {
-                let curves: Vec<Vec<(f64, f64)>> = results.iter().map(|r| xs.iter().copied().zip(get(r).iter().copied()).collect()).collect();
+                let curves: Vec<Vec<(f64, f64)>> =
+                    results.iter().map(|r| xs.iter().copied().zip(get(r).iter().copied()).collect()).collect();
                 if curves.iter().flatten().skip(1).any(|v| v.1.is_finite()) {
                     chart.add_over_seeds(label, SeriesKind::Line, c, &curves);
                 }
             }
             let dense: Vec<f64> = results.iter().map(|r| r.ticket_init[0]).collect();
             let dense_mean = Measured::over_seeds(&dense).mean;
-            chart.add("dense network", SeriesKind::Line, 4, vec![(xs[0], dense_mean), (*xs.last().unwrap_or(&xs[0]), dense_mean)]);
+            chart.add(
+                "dense network",
+                SeriesKind::Line,
+                4,
+                vec![(xs[0], dense_mean), (*xs.last().unwrap_or(&xs[0]), dense_mean)],
+            );
             ctx.figure(&format!("{}_accuracy_vs_remaining", arch.key), &chart)?;
             m.scalar(&format!("{}_dense_accuracy", arch.key), dense_mean);
-            m.scalar(&format!("{}_final_percent_remaining", arch.key), 100.0 * results[0].density.last().copied().unwrap_or(1.0));
+            m.scalar(
+                &format!("{}_final_percent_remaining", arch.key),
+                100.0 * results[0].density.last().copied().unwrap_or(1.0),
+            );
 
             let ticket: Accuracies = |r| &r.ticket_init;
             let vs_reinit = gap_at_high_sparsity(&results, 0.10, ticket, |r| &r.reinit);
