@@ -38,6 +38,9 @@ use crate::experiments::research::implicit_regularisation_logistic::ImplicitRegu
 use crate::experiments::research::implicit_regularisation_matrix_factorisation::ImplicitRegularisationMatrixFactorisation;
 use crate::experiments::research::scaling_laws_mnist1d::ScalingLawsMnist1d;
 use crate::experiments::research::scaling_laws_teacher_student::ScalingLawsTeacherStudent;
+use crate::experiments::research::feature_learning_mup::FeatureLearningMup;
+use crate::experiments::research::grokking::Grokking;
+use crate::experiments::research::lottery_tickets::LotteryTickets;
 use crate::experiments::synthesis::digits_cnn::DigitsCnn;
 use crate::experiments::synthesis::digits_mlp::DigitsMlp;
 use crate::experiments::synthesis::framework_theoretical_analysis::FrameworkTheoreticalAnalysis;
@@ -86,6 +89,9 @@ pub fn all() -> Vec<Box<dyn Experiment>> {
         Box::new(ImplicitRegularisationLogistic),
         Box::new(ScalingLawsMnist1d),
         Box::new(ScalingLawsTeacherStudent),
+        Box::new(LotteryTickets),
+        Box::new(Grokking),
+        Box::new(FeatureLearningMup),
     ]
 }
 

@@ -16,15 +16,28 @@ pub enum AutodiffError {
     #[error(
         "backward: the output has shape {shape:?} ({numel} elements); backward without a cotangent needs a scalar output, use `vjp(output, cotangent)` for a non-scalar one"
     )]
-    NonScalarWithoutCotangent { shape: Vec<usize>, numel: usize },
+    NonScalarWithoutCotangent {
+        /// Shape of the output.
+        shape: Vec<usize>,
+        /// Its number of elements (more than one).
+        numel: usize,
+    },
     /// The cotangent given to a VJP does not have the output's shape.
     #[error("vjp: the cotangent must have the output's shape {expected:?}, got {got:?}")]
-    CotangentShape { expected: Vec<usize>, got: Vec<usize> },
+    CotangentShape {
+        /// Shape of the output, which the cotangent must match.
+        expected: Vec<usize>,
+        /// Shape of the cotangent that was given.
+        got: Vec<usize>,
+    },
     /// The tape under this output was freed by an earlier backward pass.
     #[error(
         "backward: the tape node of `{op}` was freed by an earlier backward pass; pass `retain_graph: true` to the first backward to differentiate twice"
     )]
-    TapeFreed { op: &'static str },
+    TapeFreed {
+        /// Name of the recorded op whose tape node was freed.
+        op: &'static str,
+    },
     /// `backward` on a value that no recorded op connects to a leaf requiring gradients.
     #[error(
         "backward: the output does not require gradients (it is a constant, was computed under `no_grad`, or was detached)"
@@ -32,13 +45,30 @@ pub enum AutodiffError {
     NotDifferentiable,
     /// A primitive's VJP returned a gradient of the wrong shape or count (a bug in that primitive).
     #[error("{op}: the VJP rule returned {detail}")]
-    BadVjp { op: &'static str, detail: String },
+    BadVjp {
+        /// Name of the primitive whose VJP rule misbehaved.
+        op: &'static str,
+        /// What the rule returned instead (wrong count, or which gradient had which shape).
+        detail: String,
+    },
     /// A primitive's JVP returned a tangent whose shape is not the output's.
     #[error("{op}: the JVP rule returned a tangent of shape {got:?}, the output has shape {expected:?}")]
-    BadJvp { op: &'static str, expected: Vec<usize>, got: Vec<usize> },
+    BadJvp {
+        /// Name of the primitive whose JVP rule misbehaved.
+        op: &'static str,
+        /// Shape of the op's output, which the tangent must have.
+        expected: Vec<usize>,
+        /// Shape of the tangent the rule returned.
+        got: Vec<usize>,
+    },
     /// An argument that the operation cannot honour.
     #[error("{op}: {detail}")]
-    InvalidArgument { op: &'static str, detail: String },
+    InvalidArgument {
+        /// The operation that failed (as named in the message).
+        op: &'static str,
+        /// What is wrong with the argument.
+        detail: String,
+    },
 }
 
 impl AutodiffError {

@@ -41,7 +41,9 @@ use crate::var::Var;
 pub struct GradcheckOptions {
     /// Relative finite-difference step: `h_j = step · max(1, |x_j|)`.
     pub step: f64,
+    /// Relative tolerance of the finite-difference comparison: |a − r| ≤ atol + rtol·|r|.
     pub rtol: f64,
+    /// Absolute tolerance of the finite-difference comparison.
     pub atol: f64,
     /// Relative tolerance of the dot-product identity.
     pub dot_rtol: f64,
@@ -69,6 +71,7 @@ pub enum Check {
 /// One compared element.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Element {
+    /// The comparison this element belongs to.
     pub check: Check,
     /// Which input (for `Dot`: 0).
     pub input: usize,
@@ -76,6 +79,7 @@ pub struct Element {
     pub input_index: usize,
     /// Flat index into the output (for `Dot`: 0).
     pub output_index: usize,
+    /// The Jacobian entry from the VJP or JVP rule (for `Dot`: `⟨u, Jv⟩`).
     pub analytic: f64,
     /// The finite difference (for `Dot`: `⟨Jᵀu, v⟩`).
     pub reference: f64,
@@ -89,11 +93,17 @@ pub struct Element {
 /// the worst one of each kind.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GradcheckReport {
+    /// Number of comparisons made (Jacobian entries of each mode, plus the dot identity).
     pub compared: usize,
+    /// Number of comparisons whose ratio exceeds 1 (or is NaN).
     pub failures: usize,
+    /// The worst reverse-mode (VJP) entry, if VJPs were checked.
     pub worst_vjp: Option<Element>,
+    /// The worst forward-mode (JVP) entry, if JVPs were checked.
     pub worst_jvp: Option<Element>,
+    /// The dot-product identity check, if it was run.
     pub dot: Option<Element>,
+    /// The step and tolerances the check used.
     pub options: GradcheckOptions,
 }
 

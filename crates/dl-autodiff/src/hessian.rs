@@ -23,8 +23,11 @@ use crate::var::Var;
 /// The value, gradient and Hessian-vector product of a scalar function at a point.
 #[derive(Clone, Debug)]
 pub struct Hvp<T: Element> {
+    /// `f(x)`.
     pub value: T,
+    /// `∇f(x)`, shape of `x`.
     pub grad: Tensor<T>,
+    /// `H v = ∇²f(x) v`, shape of `x`.
     pub hvp: Tensor<T>,
 }
 

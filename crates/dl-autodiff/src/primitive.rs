@@ -24,8 +24,11 @@ use crate::var::Var;
 /// What a VJP rule may read: the op's inputs and output as recorded variables, and which
 /// inputs need a gradient (a rule may skip the work for the others and return `None`).
 pub struct VjpContext<'a, T: Element> {
+    /// The op's inputs as recorded variables, in call order.
     pub inputs: &'a [Var<T>],
+    /// The op's output as a recorded variable.
     pub output: &'a Var<T>,
+    /// `needs_grad[i]`: whether input `i` needs a gradient.
     pub needs_grad: &'a [bool],
 }
 
@@ -46,7 +49,9 @@ impl<'a, T: Element> VjpContext<'a, T> {
 
 /// What a JVP rule may read: the input values and the output value.
 pub struct JvpContext<'a, T: Element> {
+    /// The op's input values, in call order.
     pub inputs: &'a [&'a Tensor<T>],
+    /// The op's output value.
     pub output: &'a Tensor<T>,
 }
 

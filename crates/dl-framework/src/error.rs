@@ -39,6 +39,9 @@ pub enum FrameworkError {
     /// An initialisation scheme could not be computed.
     #[error(transparent)]
     Init(#[from] dl_init::InitError),
+    /// Pruning masks that do not fit the network, or bad pruning arguments.
+    #[error(transparent)]
+    Lottery(#[from] dl_theory::lottery::LotteryError),
     /// Data that does not fit the network: wrong feature shape, labels out of range, a
     /// regression dataset given to a classifier.
     #[error("data does not fit the network: {0}")]

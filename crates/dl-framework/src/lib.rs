@@ -4,13 +4,13 @@
 //!
 //! | module | holds |
 //! | --- | --- |
-//! | [`config`] | [`NetworkConfig`]: networks from serde JSON (dense, conv1d/conv2d, pooling, flatten, dropout, activations, recurrent, batch/layer/group/instance/RMS normalisation, residual blocks; PyTorch, critical or Gaussian (sigma_w2, sigma_b2) initialisation; standard or NTK parameterisation), validated with the field path in every error |
-//! | [`network`] | [`Network`]: the built layers, every layer's output for monitors, buffers (running statistics) in the state dict, checkpointable dropout generators |
-//! | [`train`] | [`Trainer`] and [`TrainConfig`]: epochs, seeded shuffling, optimiser, schedule, clipping, validation, early stopping, progress; [`Monitor`]s (loss/accuracy, gradient and activation statistics, sharpness by power iteration on Hessian-vector products); divergence reports; [`History`] to JSON and CSV |
-//! | [`checkpoint`] | [`Checkpoint`]: parameters and buffers, optimiser state, generator states and step, written atomically with a versioned header and a SHA-256; resuming reproduces the uninterrupted run bit for bit |
-//! | [`optim`] | SGD (momentum, Nesterov), Adam/AdamW, RMSprop; schedules; clipping |
+//! | [`config`] | [`NetworkConfig`]: networks from serde JSON (dense, conv1d/conv2d, pooling, flatten, dropout, activations, embeddings, recurrent, batch/layer/group/instance/RMS normalisation, residual blocks; PyTorch, critical or Gaussian (sigma_w2, sigma_b2) initialisation; standard, NTK, muP or any abc parameterisation anchored at a base width; the lazy model `alpha (f - f_0)`), validated with the field path in every error |
+//! | [`network`] | [`Network`]: the built layers, every layer's output for monitors, buffers (running statistics) in the state dict, checkpointable dropout generators, per-parameter learning-rate factors, the lazy reference |
+//! | [`train`] | [`Trainer`] and [`TrainConfig`]: epochs, seeded shuffling, optimiser, schedule, clipping, validation, early stopping, progress, pruning masks kept at zero (lottery tickets), per-layer learning rates; [`Monitor`]s (loss/accuracy, gradient and activation statistics, sharpness by power iteration on Hessian-vector products, NTK drift and alignment); divergence reports; [`History`] to JSON and CSV |
+//! | [`checkpoint`] | [`Checkpoint`]: parameters and buffers, optimiser state, generator states, step and pruning masks, written atomically with a versioned header and a SHA-256; resuming reproduces the uninterrupted run bit for bit |
+//! | [`optim`] | SGD (momentum, Nesterov), Adam/AdamW, RMSprop, each with per-parameter learning-rate factors; schedules; clipping |
 //! | [`data`] | the vendored digits and MNIST-1D datasets, synthetic generators, loaders for users' `.npy` and CSV files, seeded minibatches, standardisation |
-//! | [`analysis`] | [`theoretical_analysis`](analysis::theoretical_analysis): linear regions along lines and 2-D slices, signal propagation against mean field, the empirical NTK's spectrum, the spectral margin bound beside the observed gap |
+//! | [`analysis`] | [`theoretical_analysis`](analysis::theoretical_analysis): linear regions along lines and 2-D slices, signal propagation against mean field, the empirical NTK's spectrum (by Jacobian, or layer by layer for dense networks), the spectral margin bound beside the observed gap |
 //! | [`error`] | [`FrameworkError`] |
 //!
 //! The training loop is described with its equations in `docs/training.md`, the

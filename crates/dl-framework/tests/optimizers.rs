@@ -30,7 +30,7 @@ fn run_crate(opt: &mut dyn Optimizer<f64>, lr0: f64, schedule: &LrSchedule) -> V
     for t in 0..STEPS {
         opt.set_lr(schedule.lr_at(lr0, t as u64));
         let g = Tensor::from_vec(grad(&p.to_vec()), &[5]).unwrap();
-        opt.step(&mut [Param { name: "w", value: &mut p, grad: &g }]).unwrap();
+        opt.step(&mut [Param::new("w", &mut p, &g)]).unwrap();
     }
     p.to_vec()
 }
@@ -124,7 +124,7 @@ fn adams_first_step_moves_each_coordinate_by_lr() {
     let mut p = Tensor::from_vec(P0.to_vec(), &[5]).unwrap();
     let g = Tensor::from_vec(grad(&P0), &[5]).unwrap();
     let mut opt = Adam::<f64>::new(AdamConfig { lr: 0.01, eps: 0.0, ..AdamConfig::default() }).unwrap();
-    opt.step(&mut [Param { name: "w", value: &mut p, grad: &g }]).unwrap();
+    opt.step(&mut [Param::new("w", &mut p, &g)]).unwrap();
     let expect: Vec<f64> = P0.iter().zip(grad(&P0)).map(|(p, g)| p - 0.01 * g.signum()).collect();
     assert_close_slices(&p.to_vec(), &expect, Tolerance::new(1e-15, 1e-16));
 }
@@ -146,7 +146,7 @@ fn state_round_trip_resumes_identically() {
     let mut first = Adam::<f64>::new(cfg).unwrap();
     let step = |opt: &mut Adam<f64>, p: &mut Tensor<f64>| {
         let g = Tensor::from_vec(grad(&p.to_vec()), &[5]).unwrap();
-        opt.step(&mut [Param { name: "w", value: p, grad: &g }]).unwrap();
+        opt.step(&mut [Param::new("w", p, &g)]).unwrap();
     };
     for _ in 0..10 {
         step(&mut first, &mut p);
@@ -172,6 +172,35 @@ fn bad_hyperparameters_and_shapes_are_errors() {
     assert!(Adam::<f32>::new(AdamConfig { beta1: 1.0, ..Default::default() }).unwrap_err().to_string().contains("beta1"));
     let mut p = Tensor::<f32>::zeros(&[3]);
     let g = Tensor::<f32>::zeros(&[4]);
-    let err = Sgd::new(SgdConfig::default()).unwrap().step(&mut [Param { name: "fc.weight", value: &mut p, grad: &g }]).unwrap_err();
+    let err = Sgd::new(SgdConfig::default()).unwrap().step(&mut [Param::new("fc.weight", &mut p, &g)]).unwrap_err();
     assert!(err.to_string().contains("fc.weight") && err.to_string().contains("[4]"), "{err}");
+}
+
+#[test]
+fn a_learning_rate_factor_is_the_reference_at_the_scaled_rate() {
+    // Two parameters stepped together, one at factor 1 and one at factor s: each must follow
+    // the direct-loop reference at lr and at s * lr (AdamW's decay included), and the
+    // factor 1 must be bit-identical to a plain step.
+    let s = 0.3;
+    let run = |opt: &mut dyn Optimizer<f64>| {
+        let (mut a, mut b) = (Tensor::from_vec(P0.to_vec(), &[5]).unwrap(), Tensor::from_vec(P0.to_vec(), &[5]).unwrap());
+        for _ in 0..STEPS {
+            let (ga, gb) = (Tensor::from_vec(grad(&a.to_vec()), &[5]).unwrap(), Tensor::from_vec(grad(&b.to_vec()), &[5]).unwrap());
+            opt.step(&mut [Param::new("a", &mut a, &ga), Param::new("b", &mut b, &gb).with_lr_scale(s)]).unwrap();
+        }
+        (a.to_vec(), b.to_vec())
+    };
+    let cfg = AdamConfig { lr: 0.1, weight_decay: 0.05, decoupled_weight_decay: true, ..AdamConfig::default() };
+    let (a, b) = run(&mut Adam::new(cfg).unwrap());
+    let plain = run_crate(&mut Adam::new(cfg).unwrap(), 0.1, &LrSchedule::Constant);
+    assert_eq!(a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), plain.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+    assert_close_slices(&b, &adam_reference(&|_| 0.1 * s, 0.9, 0.999, 1e-8, 0.05, true), tol());
+    let (_, b) = run(&mut Sgd::new(SgdConfig { lr: 0.05, momentum: 0.9, ..Default::default() }).unwrap());
+    assert_close_slices(&b, &sgd_reference(0.05 * s, 0.9, 0.0, false, 0.0), tol());
+    let (_, b) = run(&mut RmsProp::new(RmsPropConfig { lr: 0.01, alpha: 0.99, eps: 1e-8, momentum: 0.0, centered: false, weight_decay: 0.0 }).unwrap());
+    assert_close_slices(&b, &rmsprop_reference(0.01 * s, 0.99, 1e-8, 0.0, false, 0.0), tol());
+    let mut p = Tensor::<f64>::zeros(&[2]);
+    let g = Tensor::<f64>::zeros(&[2]);
+    let err = Sgd::new(SgdConfig::default()).unwrap().step(&mut [Param::new("w", &mut p, &g).with_lr_scale(-1.0)]).unwrap_err();
+    assert!(err.to_string().contains("'w'") && err.to_string().contains("-1"), "{err}");
 }

@@ -139,13 +139,13 @@ fn corrupt_truncated_or_mismatched_checkpoints_load_nothing() {
     let mut flipped = bytes.clone();
     flipped[bytes.len() / 2] ^= 0x10;
     let mut version = bytes.clone();
-    version[8] = 2;
+    version[8] = 3;
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("truncated", bytes[..bytes.len() / 2].to_vec(), "checksum mismatch"),
         ("tiny", bytes[..20].to_vec(), "truncated"),
         ("flipped", flipped, "checksum mismatch"),
         ("magic", [b"NOTACKPT".as_slice(), &bytes[8..]].concat(), "bad magic"),
-        ("version", version, "format version 2"),
+        ("version", version, "format version 3"),
     ];
     for (name, data, expect) in cases {
         let p = dir.join(format!("{name}.ckpt"));

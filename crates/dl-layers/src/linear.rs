@@ -8,6 +8,10 @@
 //! function at initialisation has the same distribution as in the standard
 //! parameterisation `W ~ N(0, sigma_w^2 / in)`, but the gradient with respect to `W` is
 //! scaled by `sigma_w / sqrt(in)`, which is what makes the infinite-width limit lazy.
+//!
+//! More generally a layer may carry constant **multipliers** on its parameters,
+//! `h = m_w x W^T + m_b b` ([`Linear::with_multipliers`]): the abc-parameterisations of Yang
+//! & Hu (2021) (muP's readout multiplier, say) are written this way.
 
 use dl_autodiff::Var;
 use dl_tensor::{Element, Tensor, TensorRng, cst};
@@ -22,7 +26,8 @@ pub struct Linear<T: Element> {
     pub bias: Option<Param<T>>,
     pub in_features: usize,
     pub out_features: usize,
-    /// `(sigma_w / sqrt(in), sigma_b)` in the NTK parameterisation, `None` in the standard one.
+    /// The multipliers `(m_w, m_b)` of `h = m_w x W^T + m_b b`: `(sigma_w / sqrt(in),
+    /// sigma_b)` in the NTK parameterisation, `None` (both 1) in the standard one.
     ntk_scales: Option<(f64, f64)>,
     training: bool,
 }
@@ -100,9 +105,29 @@ impl<T: Element> Linear<T> {
         Ok(Linear { weight, bias, in_features, out_features, ntk_scales, training: true })
     }
 
-    /// `(sigma_w / sqrt(in), sigma_b)` if the layer is in the NTK parameterisation.
+    /// The multipliers `(m_w, m_b)` if the layer has any: `(sigma_w / sqrt(in), sigma_b)` in
+    /// the NTK parameterisation.
     pub fn ntk_scales(&self) -> Option<(f64, f64)> {
         self.ntk_scales
+    }
+
+    /// The multipliers `(m_w, m_b)` of `h = m_w x W^T + m_b b` (`(1, 1)` without any).
+    pub fn multipliers(&self) -> (f64, f64) {
+        self.ntk_scales.unwrap_or((1.0, 1.0))
+    }
+
+    /// The same layer computing `h = m_w x W^T + m_b b` with its parameters unchanged (the
+    /// gradients pick up the multipliers). `(1, 1)` gives the plain layer back, computing
+    /// exactly what [`Linear::new`]'s does. Multipliers must be finite.
+    pub fn with_multipliers(mut self, m_w: f64, m_b: f64) -> Result<Self> {
+        if !(m_w.is_finite() && m_b.is_finite()) {
+            return Err(LayerError::config(
+                "Linear::with_multipliers",
+                format!("multipliers must be finite, got m_w {m_w}, m_b {m_b}"),
+            ));
+        }
+        self.ntk_scales = if m_w == 1.0 && m_b == 1.0 { None } else { Some((m_w, m_b)) };
+        Ok(self)
     }
 }
 
@@ -176,5 +201,26 @@ mod tests {
         assert_close_slices(&gw, &[col.clone(), col].concat(), Tolerance::default_for::<f64>());
         assert!(Linear::<f64>::ntk(0, 2, true, 1.0, 0.0, &mut rng).is_err());
         assert!(Linear::<f64>::ntk(2, 2, true, f64::NAN, 0.0, &mut rng).is_err());
+    }
+
+    #[test]
+    fn multipliers_scale_the_output_like_direct_loops() {
+        let mut rng = seeded_rng(8);
+        let (mw, mb) = (0.25, 3.0);
+        let layer = Linear::<f64>::new(3, 2, true, &mut rng).with_multipliers(mw, mb).unwrap();
+        assert_eq!(layer.multipliers(), (mw, mb));
+        let x = Tensor::<f64>::randn(&[4, 3], &mut rng);
+        let y = layer.forward(&Var::constant(x.clone())).unwrap().value().to_vec();
+        let (w, b, xv) = (layer.weight.value().to_vec(), layer.bias.as_ref().unwrap().value().to_vec(), x.to_vec());
+        let expected: Vec<f64> = (0..8)
+            .map(|i| {
+                let (n, o) = (i / 2, i % 2);
+                mw * (0..3).map(|k| w[o * 3 + k] * xv[n * 3 + k]).sum::<f64>() + mb * b[o]
+            })
+            .collect();
+        assert_close_slices(&y, &expected, Tolerance::default_for::<f64>());
+        let plain = Linear::<f64>::new(3, 2, true, &mut seeded_rng(1)).with_multipliers(1.0, 1.0).unwrap();
+        assert_eq!(plain.ntk_scales(), None);
+        assert!(Linear::<f64>::new(3, 2, true, &mut rng).with_multipliers(f64::INFINITY, 1.0).is_err());
     }
 }

@@ -210,7 +210,7 @@ pub(crate) fn argmax_vjp<T: Element>(u: &Var<T>, idx: &IndexArray, input_shape: 
     }
     let nc = input_shape[0] * input_shape[1];
     let (outputs, plane): (usize, usize) = (u.shape()[2..].iter().product(), input_shape[2..].iter().product());
-    Ok(u.reshape(&[nc, outputs])?.scatter_add(1, idx, &[nc, plane])?.reshape(input_shape)?)
+    u.reshape(&[nc, outputs])?.scatter_add(1, idx, &[nc, plane])?.reshape(input_shape)
 }
 
 /// The JVP of max pooling: the input tangent `t` read at every output's argmax.

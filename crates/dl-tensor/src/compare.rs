@@ -18,7 +18,9 @@ use crate::tensor::Tensor;
 /// A relative-plus-absolute tolerance.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Tolerance {
+    /// Relative tolerance: |a − e| ≤ atol + rtol·|e|.
     pub rtol: f64,
+    /// Absolute tolerance: the error allowed when the expected value is 0.
     pub atol: f64,
 }
 
@@ -48,12 +50,17 @@ impl Tolerance {
 /// The worst disagreement found by [`compare`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Mismatch {
+    /// Flat index of the worst element.
     pub index: usize,
+    /// The actual value at `index`.
     pub actual: f64,
+    /// The expected value at `index`.
     pub expected: f64,
     /// `|actual - expected| / (atol + rtol * |expected|)`: above 1 fails.
     pub ratio: f64,
+    /// How many elements fail the tolerance.
     pub count: usize,
+    /// How many elements were compared.
     pub len: usize,
 }
 

@@ -13,25 +13,63 @@ pub enum TensorError {
     /// Two shapes that must agree (or broadcast) do not.
     #[error("{op}: shapes {lhs:?} and {rhs:?} are incompatible at dimension {dim}: {detail}")]
     ShapeMismatch {
+        /// The operation that failed (as named in the message).
         op: &'static str,
+        /// Shape of the left operand.
         lhs: Vec<usize>,
+        /// Shape of the right operand.
         rhs: Vec<usize>,
         /// The offending dimension (counted in the left-hand shape).
         dim: usize,
+        /// Why the two extents at `dim` conflict.
         detail: String,
     },
     /// An axis outside `-ndim..ndim`, or given twice.
     #[error("{op}: axis {axis} is invalid for a tensor of shape {shape:?} ({detail})")]
-    InvalidAxis { op: &'static str, axis: isize, shape: Vec<usize>, detail: String },
+    InvalidAxis {
+        /// The operation that failed (as named in the message).
+        op: &'static str,
+        /// The axis as given (possibly negative, counted from the end).
+        axis: isize,
+        /// Shape of the tensor the axis was applied to.
+        shape: Vec<usize>,
+        /// Why the axis is rejected (out of range, repeated, ...).
+        detail: String,
+    },
     /// An index outside its axis.
     #[error("{op}: index {index} is out of bounds for axis {axis} of size {size} (shape {shape:?})")]
-    IndexOutOfBounds { op: &'static str, index: usize, axis: usize, size: usize, shape: Vec<usize> },
+    IndexOutOfBounds {
+        /// The operation that failed (as named in the message).
+        op: &'static str,
+        /// The offending index.
+        index: usize,
+        /// The (non-negative) axis it indexes.
+        axis: usize,
+        /// Extent of that axis; valid indices are `0..size`.
+        size: usize,
+        /// Shape of the indexed tensor.
+        shape: Vec<usize>,
+    },
     /// A shape argument that the op cannot honour (wrong element count, zero stride, ...).
     #[error("{op}: {detail} (shape {shape:?})")]
-    InvalidArgument { op: &'static str, shape: Vec<usize>, detail: String },
+    InvalidArgument {
+        /// The operation that failed (as named in the message).
+        op: &'static str,
+        /// Shape of the tensor (or the shape argument) involved.
+        shape: Vec<usize>,
+        /// What is wrong with the argument.
+        detail: String,
+    },
     /// Reading or writing a file failed; names the path.
     #[error("{op}: {path}: {detail}")]
-    Io { op: &'static str, path: PathBuf, detail: String },
+    Io {
+        /// The operation that failed (as named in the message).
+        op: &'static str,
+        /// The file being read or written.
+        path: PathBuf,
+        /// The underlying I/O or format error, as text.
+        detail: String,
+    },
     /// An allocation that would exceed the memory limit (or whose size overflows), refused
     /// before anything was allocated; see [`crate::memory`].
     #[error("{what}: needs {}, more than the memory limit of {limit}", needed(bytes))]

@@ -25,10 +25,15 @@ use crate::tensor::Tensor;
 /// and dilation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Window {
+    /// Kernel size `k`: the number of taps along this axis.
     pub kernel: usize,
+    /// Stride `s` between consecutive window positions.
     pub stride: usize,
+    /// Zero padding added before the first input element.
     pub pad_lo: usize,
+    /// Zero padding added after the last input element.
     pub pad_hi: usize,
+    /// Dilation `d`: spacing between taps (1 = contiguous).
     pub dilation: usize,
 }
 

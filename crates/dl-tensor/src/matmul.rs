@@ -196,7 +196,7 @@ mod tests {
         // 600 x 300 x 200 = 3.6e7 multiply-adds, above PARALLEL_FLOPS, so the split runs.
         let a = Tensor::<f32>::randn(&[600, 300], &mut rng);
         let b = Tensor::<f32>::randn(&[300, 200], &mut rng);
-        assert!(600 * 300 * 200 >= PARALLEL_FLOPS);
+        const { assert!(600 * 300 * 200 >= PARALLEL_FLOPS) };
         let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
         let four = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
         let c1 = one.install(|| a.matmul(&b).unwrap());

@@ -4,6 +4,8 @@
 //! Normal draws use the Box–Muller transform in f64 (z = sqrt(-2 ln u1) cos(2 pi u2) and
 //! the matching sine), then round to `T`.
 
+use std::cmp::Ordering;
+
 use rand::{Rng, RngExt, SeedableRng};
 pub use rand_chacha::ChaCha8Rng;
 
@@ -45,7 +47,8 @@ impl<T: Element> Tensor<T> {
 
     /// Normal draws N(mean, std^2); `std` must be non-negative and finite.
     pub fn randn_scaled<R: Rng + ?Sized>(shape: &[usize], mean: T, std: T, rng: &mut R) -> Result<Self> {
-        if !(std >= T::zero()) || !std.is_finite() || !mean.is_finite() {
+        // `partial_cmp` is `None` for a NaN `std`, so NaN is rejected along with negatives.
+        if matches!(std.partial_cmp(&T::zero()), None | Some(Ordering::Less)) || !std.is_finite() || !mean.is_finite() {
             return Err(TensorError::invalid(
                 "randn_scaled",
                 shape,
@@ -61,7 +64,8 @@ impl<T: Element> Tensor<T> {
 
     /// Uniform draws on [low, high).
     pub fn rand_uniform<R: Rng + ?Sized>(shape: &[usize], low: T, high: T, rng: &mut R) -> Result<Self> {
-        if !(low < high) || !low.is_finite() || !high.is_finite() {
+        // Anything but `Some(Less)` (including `None` for a NaN bound) is rejected.
+        if low.partial_cmp(&high) != Some(Ordering::Less) || !low.is_finite() || !high.is_finite() {
             return Err(TensorError::invalid(
                 "rand_uniform",
                 shape,

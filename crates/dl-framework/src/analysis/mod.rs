@@ -7,6 +7,7 @@
 //! | `regions` | linear regions by dl-theory's exact counter: along a segment ([`line_regions`]), on 2-D slices ([`plane_regions`]: exact cells beside the grid cross-check), activation patterns, sampled counts |
 //! | `signal` | measured `q^l`, `c^l` against dl-init's mean-field maps; `chi_1` and the phase ([`signal_propagation`]) |
 //! | `ntk` | the empirical NTK of a [`Network`](crate::Network) of any element type ([`network_ntk`]), its spectrum, condition number and largest stable learning rate |
+//! | `layerwise_ntk` | [`layerwise_ntk`]: the trace NTK of a dense network layer by layer (`O(N^2 width)`), multipliers included (NTK, muP) |
 //! | `norms` | spectral norm by power iteration, `(2,1)` and Frobenius norms |
 //! | `bound` | spectral complexity and the margin bound of Bartlett, Foster and Telgarsky (2017) |
 //! | `report` | [`TheoreticalReport`] (serde) and its text summary |
@@ -34,6 +35,7 @@
 mod bound;
 mod error;
 mod layers;
+mod layerwise_ntk;
 mod norms;
 mod ntk;
 mod regions;
@@ -51,6 +53,7 @@ pub use error::{AnalysisError, Result};
 pub use layers::{
     AffineMap, DenseBlock, LayerRole, check_evaluation_mode, classify, dense_stack, lipschitz_constant, read_affine,
 };
+pub use layerwise_ntk::layerwise_ntk;
 pub use norms::{SpectralNorm, frobenius_norm, norm_2_1_of_transpose, spectral_norm};
 pub use ntk::{NtkSpectrum, network_ntk, ntk_spectrum};
 pub use regions::{

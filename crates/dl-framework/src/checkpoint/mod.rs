@@ -3,13 +3,16 @@
 //!
 //! ```text
 //! [8 bytes]   magic "DLFWCKPT"
-//! [4 bytes]   format version, u32 little-endian (currently 1)
-//! four sections, each [8 bytes: length n, u64 LE][n bytes]:
+//! [4 bytes]   format version, u32 little-endian (currently 2; version 1 files, which
+//!             have no mask section, are read too)
+//! five sections, each [8 bytes: length n, u64 LE][n bytes]:
 //!   1. header: JSON of TrainingState (step, epoch, position in the epoch, generator
 //!      states, early-stopping state, history, optimiser step) and the dtype
 //!   2. parameters: safetensors (the network's state dict, buffers included, exact bits)
 //!   3. optimiser buffers: safetensors in f64 ("<param>/<buffer>"; f32 values are exact in f64)
 //!   4. best parameters for early stopping: safetensors, or empty
+//!   5. pruning masks (lottery tickets): safetensors of zeros and ones by parameter name,
+//!      or empty when training is not masked
 //! [32 bytes]  SHA-256 of every byte before it
 //! ```
 //!
@@ -34,14 +37,16 @@ use sha2::{Digest, Sha256};
 
 pub use rng::RngState;
 
+use dl_theory::lottery::{Mask, MaskSet};
+
 use crate::error::{FrameworkError, Result};
 use crate::optim::OptimizerState;
 use crate::train::History;
 
 /// The magic bytes at the start of every checkpoint.
 pub const MAGIC: &[u8; 8] = b"DLFWCKPT";
-/// The format version this crate writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this crate writes (it reads this one and version 1).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Early stopping's running state.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -108,6 +113,8 @@ pub struct Checkpoint<T: Element> {
     pub optimizer: OptimizerState,
     /// The parameters at the best validation loss (early stopping with restore), if any.
     pub best_params: Option<BTreeMap<String, Tensor<T>>>,
+    /// The pruning masks training runs under, if any.
+    pub masks: Option<MaskSet>,
 }
 
 fn with_article(kind: &str) -> String {
@@ -145,6 +152,13 @@ impl<T: Element> Checkpoint<T> {
             Some(b) => section(&mut out, &dl_layers::serialize::to_safetensors_bytes(b, &none)),
             None => section(&mut out, &[]),
         }
+        match &self.masks {
+            Some(m) => {
+                let tensors: BTreeMap<String, Tensor<T>> = m.iter().map(|(k, mask)| (k.to_string(), mask.to_tensor())).collect();
+                section(&mut out, &dl_layers::serialize::to_safetensors_bytes(&tensors, &none))
+            }
+            None => section(&mut out, &[]),
+        }
         let digest = Sha256::digest(&out);
         out.extend_from_slice(&digest);
         out
@@ -167,7 +181,7 @@ impl<T: Element> Checkpoint<T> {
     /// Parses and validates checkpoint bytes; `path` names the source in errors.
     pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Self> {
         let err = |m: String| FrameworkError::checkpoint(path, m);
-        let min = MAGIC.len() + 4 + 4 * 8 + 32;
+        let min = MAGIC.len() + 4 + 4 * 8 + 32; // a version 1 file: four empty-or-not sections
         if bytes.len() < min {
             return Err(err(format!("truncated: {} bytes, a checkpoint has at least {min}", bytes.len())));
         }
@@ -175,8 +189,8 @@ impl<T: Element> Checkpoint<T> {
             return Err(err("not a dl-framework checkpoint (bad magic bytes)".into()));
         }
         let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
-        if version != FORMAT_VERSION {
-            return Err(err(format!("format version {version}, this build reads version {FORMAT_VERSION}")));
+        if !(1..=FORMAT_VERSION).contains(&version) {
+            return Err(err(format!("format version {version}, this build reads versions 1 to {FORMAT_VERSION}")));
         }
         let (body, sum) = bytes.split_at(bytes.len() - 32);
         if Sha256::digest(body).as_slice() != sum {
@@ -184,7 +198,12 @@ impl<T: Element> Checkpoint<T> {
         }
         let mut pos = 12;
         let mut sections = Vec::new();
-        for name in ["header", "parameters", "optimiser state", "best parameters"] {
+        let names: &[&str] = if version == 1 {
+            &["header", "parameters", "optimiser state", "best parameters"]
+        } else {
+            &["header", "parameters", "optimiser state", "best parameters", "masks"]
+        };
+        for name in names {
             let len = body
                 .get(pos..pos + 8)
                 .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize)
@@ -221,8 +240,19 @@ impl<T: Element> Checkpoint<T> {
         } else {
             Some(dl_layers::serialize::from_safetensors_bytes::<T>(path, sections[3])?.0)
         };
+        let masks = match sections.get(4) {
+            Some(s) if !s.is_empty() => {
+                let (tensors, _) = dl_layers::serialize::from_safetensors_bytes::<T>(path, s)?;
+                let mut set = MaskSet::new();
+                for (name, t) in tensors {
+                    set.insert(&name, Mask::from_tensor(&t).map_err(|e| err(format!("mask of '{name}': {e}")))?);
+                }
+                Some(set)
+            }
+            _ => None,
+        };
         let optimizer = OptimizerState { step: state.optimizer_step, buffers };
-        let ck = Checkpoint { state, params, optimizer, best_params };
+        let ck = Checkpoint { state, params, optimizer, best_params, masks };
         ck.validate_finite(path)?;
         Ok(ck)
     }

@@ -16,9 +16,14 @@ use dl_layers::{
 use dl_tensor::{Element, MemoryLimit, Tensor, TensorRng, seeded_rng};
 
 use super::footprint::{LayerFootprint, layer_footprint};
+use std::collections::BTreeMap;
+
+use dl_layers::Embedding;
+use dl_theory::feature_learning::{AbcScheme, DenseScaling, LayerRole, init_factor};
+
 use super::{InitConfig, LayerConfig, NetworkConfig, Parameterisation};
 use crate::error::{FrameworkError, Result};
-use crate::network::{BatchFirstRecurrent, CheckpointedDropout, Network, NetworkLayer};
+use crate::network::{BatchFirstRecurrent, CheckpointedDropout, LrFactors, Network, NetworkLayer};
 
 /// `Ok` if `value >= 1`, else `path: must be positive`.
 pub fn check_positive(path: &str, value: usize) -> Result<()> {
@@ -34,6 +39,32 @@ struct Builder<'c> {
     scheme: Option<dl_init::Scheme>,
     rng: TensorRng,
     dropout_rngs: Vec<Rc<RefCell<TensorRng>>>,
+    /// An anchored abc parameterisation (`mup`, `abc`), checked against the layers.
+    abc: Option<AbcPlan>,
+    /// Dense layers built so far (their index among the network's dense layers).
+    dense_index: usize,
+    /// The multipliers and learning-rate factors of the last dense layer built.
+    last_dense: Option<DenseRecord>,
+}
+
+/// An anchored abc parameterisation, resolved against the configuration.
+#[derive(Clone, Copy)]
+struct AbcPlan {
+    scheme: AbcScheme,
+    /// `n / n_0`, common to every hidden layer.
+    ratio: f64,
+    /// How many dense layers the network has.
+    dense_count: usize,
+    sigma_w2: f64,
+    sigma_b2: f64,
+}
+
+/// What the builder records of a dense layer for [`Network`].
+#[derive(Clone, Copy)]
+struct DenseRecord {
+    multipliers: (f64, f64),
+    weight_lr: LrFactors,
+    bias_lr: LrFactors,
 }
 
 /// The per-example output shape of `module` on inputs of per-example shape `shape`.
@@ -103,7 +134,8 @@ impl NetworkConfig {
                 "init",
                 "the ntk parameterisation draws W and b standard normal; give its scales as parameterisation.sigma_w and sigma_b",
             )),
-            Parameterisation::Standard => Ok(()),
+            // mup and abc scale these draws themselves (and need a Gaussian scheme: `abc_plan`)
+            Parameterisation::Standard | Parameterisation::Mup { .. } | Parameterisation::Abc { .. } => Ok(()),
         };
         let critical = match &self.init {
             InitConfig::Pytorch => None,
@@ -147,23 +179,127 @@ impl NetworkConfig {
                 return Err(FrameworkError::config("parameterisation.sigma_b", format!("must be a finite standard deviation >= 0, got {sigma_b}")));
             }
         }
-        let mut b = Builder { cfg: self, critical, scheme, rng: seeded_rng(self.seed), dropout_rngs: Vec::new() };
+        let abc = self.abc_plan(critical)?;
+        let built = self.build_layers::<T>(critical, scheme, abc, limit)?;
+        let mut net =
+            Network::new(built.layers, self.input_shape.clone(), built.output_shape, built.dropout_rngs).with_lr_factors(built.lr_factors);
+        net.set_origin(self.clone(), built.footprints);
+        if let Some(alpha) = self.lazy_scale {
+            if !(alpha.is_finite() && alpha > 0.0) {
+                return Err(FrameworkError::config("lazy_scale", format!("must be a finite alpha > 0, got {alpha}")));
+            }
+            if !net.rng_states().is_empty() || !net.buffers().is_empty() {
+                return Err(FrameworkError::config(
+                    "lazy_scale",
+                    "the reference f(x; w_0) must be a fixed function: dropout and running statistics are not supported",
+                ));
+            }
+            // the same configuration and seed draw the same initial parameters
+            let reference = self.build_layers::<T>(critical, scheme, abc, limit)?.layers;
+            net = net.with_lazy_reference(alpha, reference.into_iter().map(|l| l.module).collect());
+        }
+        Ok(net)
+    }
+
+    /// The layers, drawn from a fresh generator seeded with `seed`, each configured layer
+    /// refused before allocation if it would exceed `limit`.
+    fn build_layers<T: Element>(
+        &self,
+        critical: Option<CriticalInit>,
+        scheme: Option<dl_init::Scheme>,
+        abc: Option<AbcPlan>,
+        limit: MemoryLimit,
+    ) -> Result<BuiltLayers<T>> {
+        let mut b = Builder { cfg: self, critical, scheme, rng: seeded_rng(self.seed), dropout_rngs: Vec::new(), abc, dense_index: 0, last_dense: None };
         let mut shape = self.input_shape.clone();
         let mut layers = Vec::new();
+        let mut lr_factors = BTreeMap::new();
         let mut footprints = Vec::new();
         let mut state_total = 0u64;
         for (i, layer) in self.layers.iter().enumerate() {
             let path = format!("layers[{i}]");
             let f = check_footprint::<T>(layer, &path, &shape, &mut state_total, limit)?;
-            for module in b.layer::<T>(layer, &path, &mut shape)? {
-                layers.push(NetworkLayer { module, config_path: path.clone() });
+            b.last_dense = None;
+            for (j, module) in b.layer::<T>(layer, &path, &mut shape)?.into_iter().enumerate() {
+                // a dense entry builds the linear layer first, then its activation
+                let dense = if j == 0 && matches!(layer, LayerConfig::Dense { .. }) { b.last_dense } else { None };
+                if let Some(d) = dense {
+                    let index = layers.len();
+                    for (name, f) in [("weight", d.weight_lr), ("bias", d.bias_lr)] {
+                        if f != LrFactors::ONE {
+                            lr_factors.insert(format!("{index}.{name}"), f);
+                        }
+                    }
+                }
+                layers.push(NetworkLayer { module, config_path: path.clone(), dense_multipliers: dense.map(|d| d.multipliers) });
             }
             footprints.push((path, f));
         }
-        let mut net = Network::new(layers, self.input_shape.clone(), shape, b.dropout_rngs);
-        net.set_origin(self.clone(), footprints);
-        Ok(net)
+        Ok(BuiltLayers { layers, output_shape: shape, dropout_rngs: b.dropout_rngs, lr_factors, footprints })
     }
+
+    /// Resolves `mup` / `abc` against the layers: only dense and parameter-free layers, a
+    /// base width per dense layer, one width ratio for every hidden layer, the outputs at
+    /// their base, and a Gaussian initialisation to anchor at.
+    fn abc_plan(&self, critical: Option<CriticalInit>) -> Result<Option<AbcPlan>> {
+        let Some((scheme, base_units)) = self.parameterisation.anchored() else { return Ok(None) };
+        let field = "parameterisation.base_units";
+        let Some(init) = critical else {
+            return Err(FrameworkError::config(
+                "init",
+                "the mup and abc parameterisations scale the draws W ~ N(0, sigma_w2 / fan_in), b ~ N(0, sigma_b2): use the gaussian or critical scheme",
+            ));
+        };
+        let mut units = Vec::new();
+        for (i, layer) in self.layers.iter().enumerate() {
+            match layer {
+                LayerConfig::Dense { units: u, .. } => units.push((i, *u)),
+                LayerConfig::Activation { .. } | LayerConfig::Flatten | LayerConfig::Dropout { .. } => {}
+                _ => {
+                    return Err(FrameworkError::config(
+                        format!("layers[{i}]"),
+                        "the mup and abc parameterisations are implemented for dense layers (with activations, flatten and dropout between them)",
+                    ));
+                }
+            }
+        }
+        if base_units.len() != units.len() {
+            return Err(FrameworkError::config(field, format!("{} entries for {} dense layers", base_units.len(), units.len())));
+        }
+        if let Some(k) = base_units.iter().position(|&u| u == 0) {
+            return Err(FrameworkError::config(format!("{field}[{k}]"), "must be positive"));
+        }
+        let last = units.len() - 1;
+        if units[last].1 != base_units[last] {
+            return Err(FrameworkError::config(
+                format!("{field}[{last}]"),
+                format!("the output layer's units are fixed: the network has {} outputs, the base {}", units[last].1, base_units[last]),
+            ));
+        }
+        let mut ratio = 1.0;
+        for (k, &(i, u)) in units[..last].iter().enumerate() {
+            let r = u as f64 / base_units[k] as f64;
+            if k > 0 && r != ratio {
+                return Err(FrameworkError::config(
+                    format!("layers[{i}].units"),
+                    format!("every hidden layer must be the same multiple of its base width: {u} / {} = {r}, but the first is {ratio}", base_units[k]),
+                ));
+            }
+            ratio = r;
+        }
+        Ok(Some(AbcPlan { scheme, ratio, dense_count: units.len(), sigma_w2: init.sigma_w2, sigma_b2: init.sigma_b2 }))
+    }
+}
+
+/// What [`NetworkConfig::build_layers`] draws: the layers, the per-example output shape,
+/// the dropout generators, the learning-rate factors by parameter name and each
+/// configured layer's footprint by configuration path.
+struct BuiltLayers<T: Element> {
+    layers: Vec<NetworkLayer<T>>,
+    output_shape: Vec<usize>,
+    dropout_rngs: Vec<Rc<RefCell<TensorRng>>>,
+    lr_factors: BTreeMap<String, LrFactors>,
+    footprints: Vec<(String, LayerFootprint)>,
 }
 
 /// The name of a layer entry's type, as written in JSON (`dense`, `conv2d`, ...).
@@ -178,6 +314,7 @@ pub(crate) fn layer_kind(layer: &LayerConfig) -> &'static str {
         LayerConfig::AvgPool2d { .. } => "avg_pool2d",
         LayerConfig::GlobalAvgPool => "global_avg_pool",
         LayerConfig::Flatten => "flatten",
+        LayerConfig::Embedding { .. } => "embedding",
         LayerConfig::Dropout { .. } => "dropout",
         LayerConfig::Activation { .. } => "activation",
         LayerConfig::Recurrent { .. } => "recurrent",
@@ -298,6 +435,23 @@ impl Builder<'_> {
                 out.push(Box::new(Flatten::new()));
                 None
             }
+            LayerConfig::Embedding { num_embeddings, dim, std } => {
+                check_positive(&format!("{path}.num_embeddings"), *num_embeddings)?;
+                check_positive(&format!("{path}.dim"), *dim)?;
+                let std = std.unwrap_or(1.0);
+                if !(std.is_finite() && std >= 0.0) {
+                    return Err(FrameworkError::config(format!("{path}.std"), format!("must be a finite standard deviation >= 0, got {std}")));
+                }
+                if matches!(self.cfg.parameterisation, Parameterisation::Ntk { .. }) {
+                    return Err(FrameworkError::config(path, "the ntk parameterisation is implemented for dense layers only"));
+                }
+                let emb = Embedding::<T>::new(*num_embeddings, *dim, &mut self.rng);
+                if std != 1.0 {
+                    emb.weight.set(emb.weight.value().mul_scalar(dl_tensor::cst(std)))?;
+                }
+                out.push(Box::new(emb));
+                None
+            }
             LayerConfig::Dropout { p } => {
                 if !(0.0..1.0).contains(p) {
                     return Err(FrameworkError::config(format!("{path}.p"), format!("must lie in [0, 1), got {p}")));
@@ -385,12 +539,34 @@ impl Builder<'_> {
     }
 
     fn dense<T: Element>(&mut self, fan_in: usize, units: usize, bias: bool, path: &str) -> Result<Linear<T>> {
+        let index = self.dense_index;
+        self.dense_index += 1;
+        let plain = DenseRecord { multipliers: (1.0, 1.0), weight_lr: LrFactors::ONE, bias_lr: LrFactors::ONE };
         if let Parameterisation::Ntk { sigma_w, sigma_b } = self.cfg.parameterisation {
-            return Linear::ntk(fan_in, units, bias, sigma_w, sigma_b, &mut self.rng).map_err(|e| FrameworkError::config(path, e.to_string()));
+            let lin = Linear::ntk(fan_in, units, bias, sigma_w, sigma_b, &mut self.rng).map_err(|e| FrameworkError::config(path, e.to_string()))?;
+            self.last_dense = Some(DenseRecord { multipliers: lin.multipliers(), ..plain });
+            return Ok(lin);
         }
         let lin = Linear::new(fan_in, units, bias, &mut self.rng);
-        self.reinit(&lin.weight, lin.bias.as_ref(), path)?;
-        Ok(lin)
+        let Some(plan) = self.abc else {
+            self.reinit(&lin.weight, lin.bias.as_ref(), path)?;
+            self.last_dense = Some(plain);
+            return Ok(lin);
+        };
+        // The standard draws (the same generator calls as `reinit`), each variance scaled
+        // by the square of r^(b_SP - b): exactly 1 at the base width.
+        let role = LayerRole::of(index, plan.dense_count);
+        let (fw, fb) = (init_factor(plan.scheme, role, false, plan.ratio), init_factor(plan.scheme, role, true, plan.ratio));
+        let draw = CriticalInit { sigma_w2: plan.sigma_w2 * fw * fw, sigma_b2: plan.sigma_b2 * fb * fb };
+        lin.weight.set(draw.weight::<T>(units, fan_in, &mut self.rng)?)?;
+        if let Some(b) = &lin.bias {
+            b.set(draw.bias::<T>(units, &mut self.rng)?)?;
+        }
+        let s = DenseScaling::anchored(plan.scheme, role, plan.ratio, plan.sigma_w2, plan.sigma_b2, fan_in)
+            .map_err(|e| FrameworkError::config("parameterisation", format!("{path}: {e}")))?;
+        let lr = |p: dl_theory::feature_learning::ParamScaling| LrFactors { sgd: p.sgd_lr, adam: p.adam_lr };
+        self.last_dense = Some(DenseRecord { multipliers: (s.weight.multiplier, s.bias.multiplier), weight_lr: lr(s.weight), bias_lr: lr(s.bias) });
+        Ok(lin.with_multipliers(s.weight.multiplier, s.bias.multiplier)?)
     }
 
     /// Redraws a weighted layer's parameters under the critical or gaussian scheme (a no-op

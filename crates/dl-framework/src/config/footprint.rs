@@ -111,6 +111,10 @@ pub fn layer_footprint(layer: &LayerConfig, shape: &[usize]) -> Option<LayerFoot
                 .try_fold(1u64, |acc, &len| mul(acc, window_out(len, *kernel_size, stride, *padding, 1)?))?;
             LayerFootprint { state: 0, activations: mul(shape[0] as u64, positions)?, workspace: 0 }
         }
+        LayerConfig::Embedding { num_embeddings, dim, .. } => {
+            let state = mul(*num_embeddings as u64, *dim as u64)?;
+            LayerFootprint { state, activations: mul(input, *dim as u64)?, workspace: 0 }
+        }
         LayerConfig::GlobalAvgPool => {
             LayerFootprint { activations: shape.first().map_or(0, |&c| c as u64), ..Default::default() }
         }
@@ -208,6 +212,7 @@ fn planned_output_shape(layer: &LayerConfig, shape: &[usize]) -> Option<Vec<usiz
             .then(|| windows(shape[0], *kernel_size, stride.unwrap_or(*kernel_size), *padding, 1))
             .flatten(),
         LayerConfig::GlobalAvgPool => shape.first().map(|&c| vec![c]),
+        LayerConfig::Embedding { dim, .. } => Some(shape.iter().copied().chain([*dim]).collect()),
         LayerConfig::Flatten => checked_numel(shape).map(|n| vec![n]),
         LayerConfig::Recurrent { hidden_size, bidirectional, output, .. } => {
             let dh = hidden_size.checked_mul(if *bidirectional { 2 } else { 1 })?;

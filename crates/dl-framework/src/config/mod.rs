@@ -21,7 +21,8 @@
 //! ```
 //!
 //! Layer types: `dense`, `conv1d`, `conv2d`, `max_pool1d`, `avg_pool1d`, `max_pool2d`,
-//! `avg_pool2d`, `global_avg_pool`, `flatten`, `dropout`, `activation`, `recurrent` (RNN, LSTM, GRU over
+//! `avg_pool2d`, `global_avg_pool`, `flatten`, `dropout`, `activation`, `embedding` (token
+//! ids to vectors), `recurrent` (RNN, LSTM, GRU over
 //! per-example sequences `(length, features)`, batch first), `residual` (a body of layers
 //! added to its input, with a linear or 1x1-convolution projection when the shapes differ
 //! and `"projection": true`). `dense`, `conv1d` and `conv2d` take an optional `activation`
@@ -53,9 +54,16 @@
 //! optional `gain`, and `orthogonal` (Saxe et al. 2014), e.g.
 //! `{"scheme": "kaiming", "distribution": "uniform", "gain": 1.414}`.
 //!
-//! Parameterisations: `standard` (the weights carry their scale) and `ntk`
+//! Parameterisations: `standard` (the weights carry their scale), `ntk`
 //! (`h = (sigma_w / sqrt(fan_in)) W x + sigma_b b` with `W, b` standard normal, Jacot et
-//! al. 2018; dense layers only).
+//! al. 2018; dense layers only), and the abc family anchored at a base width, `mup`
+//! (Yang & Hu 2021) and `abc` with a scheme `standard`, `ntk` or `mup`: per-layer
+//! multipliers, initial scales and learning-rate factors (Tensor Programs IV/V, Table 3),
+//! equal to the standard parameterisation at the base width (dense and parameter-free
+//! layers only; see [`Parameterisation`] and `docs/training.md`).
+//!
+//! `lazy_scale` `alpha` makes the network the lazy model `alpha (f(x; w) - f(x; w_0))` of
+//! Chizat, Oyallon & Bach (2019), trained on the loss divided by `alpha^2`.
 //!
 //! Errors name the field: a JSON error carries its path (`layers[2].kernel_size: invalid
 //! type: string "3", expected usize`), and the semantic checks name theirs
@@ -281,6 +289,17 @@ pub enum LayerConfig {
     },
     /// The mean over every spatial position: `(C, ...) -> (C,)`.
     GlobalAvgPool,
+    /// A lookup table (dl-layers' `Embedding`): inputs of any per-example shape holding
+    /// whole-number token ids in `0..num_embeddings` give `(..., dim)`.
+    Embedding {
+        /// Rows of the table (the vocabulary).
+        num_embeddings: usize,
+        /// Length of each vector.
+        dim: usize,
+        /// Standard deviation of the initial entries (default 1, PyTorch's N(0, 1)).
+        #[serde(default)]
+        std: Option<f64>,
+    },
     /// `(d1, d2, ...) -> (d1 d2 ...,)`.
     Flatten,
     /// Inverted dropout with drop probability `p`.
@@ -497,6 +516,13 @@ impl InitConfig {
 }
 
 /// How the weights carry their scale.
+///
+/// ```json
+/// {"kind": "standard"}
+/// {"kind": "ntk", "sigma_w": 1.414, "sigma_b": 0.1}
+/// {"kind": "mup", "base_units": [64, 64, 10]}
+/// {"kind": "abc", "scheme": "ntk", "base_units": [64, 64, 10]}
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Parameterisation {
@@ -511,6 +537,38 @@ pub enum Parameterisation {
         #[serde(default)]
         sigma_b: f64,
     },
+    /// The maximal-update parameterisation muP (Yang & Hu 2021), anchored at a base width:
+    /// the network with `base_units` is exactly the standard parameterisation with the
+    /// `gaussian` or `critical` initialisation; at other widths every dense layer gets the
+    /// multipliers, initial scales and learning-rate factors of
+    /// [`dl_theory::feature_learning::DenseScaling::anchored`] (Tensor Programs IV and V,
+    /// Table 3). The same as `{"kind": "abc", "scheme": "mup", ...}`.
+    Mup {
+        /// The units of every dense layer at the base width, in order (the last, the
+        /// number of outputs, must equal the network's). Every hidden layer must be the
+        /// same multiple `r = units / base_units` of its base width.
+        base_units: Vec<usize>,
+    },
+    /// Any scheme of the abc family (`standard`, `ntk`, `mup`) anchored at a base width as
+    /// for `mup`: at the base width all three are the same network, and away from it each
+    /// scales by its own exponents.
+    Abc {
+        /// `standard`, `ntk` or `mup`.
+        scheme: dl_theory::feature_learning::AbcScheme,
+        /// As for `mup`.
+        base_units: Vec<usize>,
+    },
+}
+
+impl Parameterisation {
+    /// The abc scheme and base units of `mup` and `abc`.
+    pub fn anchored(&self) -> Option<(dl_theory::feature_learning::AbcScheme, &[usize])> {
+        match self {
+            Parameterisation::Mup { base_units } => Some((dl_theory::feature_learning::AbcScheme::Mup, base_units)),
+            Parameterisation::Abc { scheme, base_units } => Some((*scheme, base_units)),
+            _ => None,
+        }
+    }
 }
 
 /// A network configuration.
@@ -536,6 +594,12 @@ pub struct NetworkConfig {
     /// exceed it is refused before it is allocated, with an error naming it and the bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_limit_bytes: Option<u64>,
+    /// Lazy training (Chizat, Oyallon & Bach 2019): the network computes
+    /// `alpha (f(x; w) - f(x; w_0))` with `f(.; w_0)` a frozen copy at initialisation, and
+    /// the trainer scales the loss by `1 / alpha^2`. Needs a deterministic network (no
+    /// dropout, no running statistics).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lazy_scale: Option<f64>,
 }
 
 /// Reads and parses a JSON file into `C`; errors name the path and the field path.

@@ -9,16 +9,28 @@
 //! (`"1.running_mean"`, `"1.num_batches_tracked"`) and go into the state dict beside the
 //! parameters, so checkpoints carry them; [`Module::set_training`] reaches every layer, so
 //! evaluation mode switches batch norm to its running statistics.
+//!
+//! Two things the configuration may add beyond the layers:
+//!
+//! - **Learning-rate factors** per parameter ([`Network::lr_factor`]): the abc
+//!   parameterisations (muP, Yang & Hu 2021) train each layer at its own rate; the
+//!   [`Trainer`](crate::Trainer) multiplies the optimiser's rate by the factor of each
+//!   parameter (its SGD factor under SGD, its Adam factor under Adam and RMSprop).
+//! - **A lazy reference** (Chizat, Oyallon & Bach 2019): with `lazy_scale` `alpha` the
+//!   network computes `alpha (f(x; w) - f(x; w_0))`, `f(.; w_0)` a frozen copy of the
+//!   network at initialisation (built from the same configuration and seed), and the
+//!   trainer divides the loss by `alpha^2` ([`Network::lazy_scale`]).
 
 mod dropout;
 mod recurrent;
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use dl_autodiff::Var;
+use dl_autodiff::{Var, no_grad};
 use dl_layers::{LayerError, LayerKind, Module, Param, join_name};
-use dl_tensor::{Element, TensorRng};
+use dl_tensor::{Element, TensorRng, cst};
 
 pub use dropout::CheckpointedDropout;
 pub use recurrent::{BatchFirstRecurrent, RecurrentOutputKind};
@@ -33,6 +45,29 @@ pub struct NetworkLayer<T: Element> {
     pub module: Box<dyn Module<T>>,
     /// Where it came from in the configuration (`layers[3]`).
     pub config_path: String,
+    /// For a dense layer, the multipliers `(m_w, m_b)` of `h = m_w x W^T + m_b b` (1 and 1
+    /// in the standard parameterisation); `None` for every other layer.
+    pub dense_multipliers: Option<(f64, f64)>,
+}
+
+/// A parameter's factors on the optimiser's learning rate.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LrFactors {
+    /// Under SGD.
+    pub sgd: f64,
+    /// Under Adam and RMSprop (adaptive steps, whose size does not scale with the gradient).
+    pub adam: f64,
+}
+
+impl LrFactors {
+    /// Factor 1 for every optimiser.
+    pub const ONE: LrFactors = LrFactors { sgd: 1.0, adam: 1.0 };
+}
+
+/// The frozen copy `f(.; w_0)` of a lazy model and its scale `alpha`.
+pub(crate) struct LazyReference<T: Element> {
+    pub alpha: f64,
+    pub layers: Vec<Box<dyn Module<T>>>,
 }
 
 /// A feed-forward network: layers applied in order.
@@ -44,6 +79,8 @@ pub struct Network<T: Element> {
     training: bool,
     config: Option<NetworkConfig>,
     footprints: Vec<(String, LayerFootprint)>,
+    lr_factors: BTreeMap<String, LrFactors>,
+    lazy: Option<LazyReference<T>>,
 }
 
 impl<T: Element> Network<T> {
@@ -54,7 +91,12 @@ impl<T: Element> Network<T> {
         output_shape: Vec<usize>,
         dropout_rngs: Vec<Rc<RefCell<TensorRng>>>,
     ) -> Self {
-        Network { layers, input_shape, output_shape, dropout_rngs, training: true, config: None, footprints: Vec::new() }
+        Network {
+            layers, input_shape, output_shape, dropout_rngs, training: true, config: None,
+            footprints: Vec::new(),
+            lr_factors: BTreeMap::new(),
+            lazy: None,
+        }
     }
 
     /// Records the configuration the network was built from and each configured layer's
@@ -74,6 +116,48 @@ impl<T: Element> Network<T> {
     /// (`layers[3]`): parameters and buffers, one example's kept activations, working memory.
     pub fn footprints(&self) -> &[(String, LayerFootprint)] {
         &self.footprints
+    }
+
+    /// Sets the learning-rate factors of the named parameters (the others keep 1).
+    pub(crate) fn with_lr_factors(mut self, factors: BTreeMap<String, LrFactors>) -> Self {
+        self.lr_factors = factors;
+        self
+    }
+
+    /// Makes the network the lazy model `alpha (f(x; w) - f(x; w_0))` with `reference` the
+    /// layers of `f(.; w_0)`.
+    pub(crate) fn with_lazy_reference(mut self, alpha: f64, reference: Vec<Box<dyn Module<T>>>) -> Self {
+        self.lazy = Some(LazyReference { alpha, layers: reference });
+        self
+    }
+
+    /// The factor on the optimiser's learning rate of parameter `name`: its SGD factor, or
+    /// with `adaptive` its Adam factor (1 for a parameter without one).
+    pub fn lr_factor(&self, name: &str, adaptive: bool) -> f64 {
+        self.lr_factors.get(name).map_or(1.0, |f| if adaptive { f.adam } else { f.sgd })
+    }
+
+    /// Every parameter's learning-rate factors that differ from 1, by name.
+    pub fn lr_factors(&self) -> &BTreeMap<String, LrFactors> {
+        &self.lr_factors
+    }
+
+    /// `alpha` if the network is a lazy model `alpha (f(x; w) - f(x; w_0))`.
+    pub fn lazy_scale(&self) -> Option<f64> {
+        self.lazy.as_ref().map(|l| l.alpha)
+    }
+
+    /// `alpha (h - f(x; w_0))` for the lazy model, `h` unchanged otherwise.
+    fn lazy_output(&self, x: &Var<T>, h: Var<T>) -> dl_layers::Result<Var<T>> {
+        let Some(lazy) = &self.lazy else { return Ok(h) };
+        let reference = no_grad(|| {
+            let mut r = x.clone();
+            for layer in &lazy.layers {
+                r = layer.forward(&r)?;
+            }
+            Ok::<_, LayerError>(r)
+        })?;
+        Ok(h.sub(&reference)?.mul_scalar(cst(lazy.alpha))?)
     }
 
     /// The layers, in order.
@@ -107,13 +191,18 @@ impl<T: Element> Network<T> {
         Ok(())
     }
 
-    /// The output of every layer, in order (the last is the network's output).
+    /// The output of every layer, in order (the last is the network's output; for a lazy
+    /// model, `alpha (f(x; w) - f(x; w_0))`).
     pub fn forward_traced(&self, x: &Var<T>) -> Result<Vec<Var<T>>> {
         self.check_input(x.shape())?;
         let mut outs: Vec<Var<T>> = Vec::with_capacity(self.layers.len());
         for layer in &self.layers {
             let h = layer.module.forward(outs.last().unwrap_or(x))?;
             outs.push(h);
+        }
+        if self.lazy.is_some() {
+            let last = outs.pop().expect("a network has at least one layer");
+            outs.push(self.lazy_output(x, last)?);
         }
         Ok(outs)
     }
@@ -162,7 +251,7 @@ impl<T: Element> Module<T> for Network<T> {
         for layer in &self.layers {
             h = layer.module.forward(&h)?;
         }
-        Ok(h)
+        self.lazy_output(x, h)
     }
     fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Param<T>)) {
         for (i, layer) in self.layers.iter().enumerate() {

@@ -69,9 +69,10 @@ impl<T: Element> Optimizer<T> for Adam<T> {
         let (one_b1, one_b2): (T, T) = (cst(1.0 - c.beta1), cst(1.0 - c.beta2));
         let bias1: T = cst(1.0 - c.beta1.powi(t));
         let bias2_sqrt: T = cst((1.0 - c.beta2.powi(t)).sqrt());
-        let (lr, eps, wd): (T, T, T) = (cst(c.lr), cst(c.eps), cst(c.weight_decay));
-        let step_size = lr / bias1;
+        let (eps, wd): (T, T) = (cst(c.eps), cst(c.weight_decay));
         for p in params.iter_mut() {
+            let lr: T = cst(c.lr * p.lr_scale);
+            let step_size = lr / bias1;
             let (v, mut g) = slices(p.value, p.grad);
             if c.weight_decay != 0.0 {
                 if c.decoupled_weight_decay {

@@ -17,6 +17,11 @@
 //! | [`RmsProp`] | `v = a v + (1-a) g^2`; (centred: `v - gbar^2`); `p -= lr g / (sqrt(v) + eps)` (or through a momentum buffer) |
 //!
 //! Weight decay in `Sgd`, `Adam` and `RmsProp` is the L2 form `g += wd p`.
+//!
+//! Each parameter may carry a learning-rate factor ([`Param::lr_scale`]): its updates use
+//! `lr * lr_scale` wherever the table says `lr` (AdamW's decay included, as in a PyTorch
+//! parameter group with that rate). Per-layer rates are how muP is trained (Yang & Hu
+//! 2021); the factor 1 reproduces the plain optimiser bit for bit.
 
 mod adam;
 mod clip;
@@ -43,6 +48,21 @@ pub struct Param<'a, T: Element> {
     pub value: &'a mut Tensor<T>,
     /// The gradient of the loss with respect to `value`.
     pub grad: &'a Tensor<T>,
+    /// The factor on the optimiser's learning rate for this parameter (1 for none).
+    pub lr_scale: f64,
+}
+
+impl<'a, T: Element> Param<'a, T> {
+    /// A parameter at the optimiser's own learning rate (`lr_scale` 1).
+    pub fn new(name: &'a str, value: &'a mut Tensor<T>, grad: &'a Tensor<T>) -> Self {
+        Param { name, value, grad, lr_scale: 1.0 }
+    }
+
+    /// The same parameter with learning-rate factor `lr_scale`.
+    pub fn with_lr_scale(mut self, lr_scale: f64) -> Self {
+        self.lr_scale = lr_scale;
+        self
+    }
 }
 
 /// What can go wrong in an optimiser step.
@@ -51,6 +71,9 @@ pub enum OptimError {
     /// A gradient whose shape differs from its parameter's.
     #[error("optimiser: gradient of '{name}' has shape {grad:?} but the parameter has shape {param:?}")]
     GradShape { name: String, param: Vec<usize>, grad: Vec<usize> },
+    /// A learning-rate factor that is negative or not finite.
+    #[error("optimiser: the learning-rate factor of '{name}' is {value}; it must be finite and >= 0")]
+    LrScale { name: String, value: f64 },
     /// A hyperparameter outside its valid range.
     #[error("optimiser: {field} = {value} is invalid: {reason}")]
     Hyperparameter { field: &'static str, value: f64, reason: &'static str },
@@ -82,6 +105,9 @@ pub trait Optimizer<T: Element> {
 }
 
 pub(crate) fn check_shapes<T: Element>(p: &Param<'_, T>) -> Result<(), OptimError> {
+    if !(p.lr_scale.is_finite() && p.lr_scale >= 0.0) {
+        return Err(OptimError::LrScale { name: p.name.to_string(), value: p.lr_scale });
+    }
     if p.value.shape() != p.grad.shape() {
         return Err(OptimError::GradShape {
             name: p.name.to_string(),

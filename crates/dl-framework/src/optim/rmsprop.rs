@@ -62,8 +62,9 @@ impl<T: Element> Optimizer<T> for RmsProp<T> {
         params.iter().try_for_each(check_shapes)?;
         let c = self.cfg;
         let (a, one_a): (T, T) = (cst(c.alpha), cst(1.0 - c.alpha));
-        let (lr, eps, wd, mu): (T, T, T, T) = (cst(c.lr), cst(c.eps), cst(c.weight_decay), cst(c.momentum));
+        let (eps, wd, mu): (T, T, T) = (cst(c.eps), cst(c.weight_decay), cst(c.momentum));
         for p in params.iter_mut() {
+            let lr: T = cst(c.lr * p.lr_scale);
             let (v, mut g) = slices(p.value, p.grad);
             if c.weight_decay != 0.0 {
                 g.to_mut().iter_mut().zip(v.iter()).for_each(|(g, &x)| *g += wd * x);

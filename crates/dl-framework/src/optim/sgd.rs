@@ -59,9 +59,10 @@ impl<T: Element> Sgd<T> {
 impl<T: Element> Optimizer<T> for Sgd<T> {
     fn step(&mut self, params: &mut [Param<'_, T>]) -> Result<(), OptimError> {
         params.iter().try_for_each(check_shapes)?;
-        let (lr, mu, wd): (T, T, T) = (cst(self.cfg.lr), cst(self.cfg.momentum), cst(self.cfg.weight_decay));
+        let (mu, wd): (T, T) = (cst(self.cfg.momentum), cst(self.cfg.weight_decay));
         let damp: T = cst(1.0 - self.cfg.dampening);
         for p in params.iter_mut() {
+            let lr: T = cst(self.cfg.lr * p.lr_scale);
             let (v, mut g) = slices(p.value, p.grad);
             if self.cfg.weight_decay != 0.0 {
                 g.to_mut().iter_mut().zip(v.iter()).for_each(|(g, &x)| *g += wd * x);

@@ -17,13 +17,17 @@
 //! Both come from dl-ntk's [`dl_ntk::feature_learning`]. The kernel at the first
 //! observation is kept as `K_0`; a resumed run that wants the original `K_0` passes it
 //! with [`NtkMonitor::with_initial_kernel`].
+//!
+//! By default the kernel is the Jacobian's ([`crate::analysis::network_ntk`], any
+//! network). [`NtkMonitor::layerwise`] switches to [`crate::analysis::layerwise_ntk`] for
+//! dense networks: the same kernel, much cheaper at large widths.
 
 use dl_ntk::OutputKernel;
 use dl_ntk::feature_learning::{kernel_target_alignment, relative_kernel_change};
 use dl_tensor::{Element, Tensor};
 
 use super::monitor::{Monitor, MonitorContext};
-use crate::analysis::{AnalysisError, network_ntk};
+use crate::analysis::{AnalysisError, layerwise_ntk, network_ntk};
 use crate::data::{Dataset, Targets};
 use crate::error::{FrameworkError, Result};
 
@@ -35,6 +39,7 @@ pub struct NtkMonitor<T: Element> {
     targets: Tensor<f64>,
     initial: Option<Tensor<f64>>,
     budget_bytes: usize,
+    layerwise: bool,
 }
 
 fn framework_error(e: AnalysisError) -> FrameworkError {
@@ -72,7 +77,14 @@ impl<T: Element> NtkMonitor<T> {
             )));
         }
         let targets = target_matrix(&probe)?;
-        Ok(NtkMonitor { every, probe, targets, initial: None, budget_bytes })
+        Ok(NtkMonitor { every, probe, targets, initial: None, budget_bytes, layerwise: false })
+    }
+
+    /// Computes the kernel layer by layer ([`layerwise_ntk`]); the network must be dense
+    /// (an error at the first observation otherwise).
+    pub fn layerwise(mut self) -> Self {
+        self.layerwise = true;
+        self
     }
 
     /// Uses `k0` `(N, N)` as the kernel at initialisation instead of the first observation's.
@@ -112,8 +124,12 @@ impl<T: Element> Monitor<T> for NtkMonitor<T> {
         self.every
     }
     fn observe(&mut self, ctx: &MonitorContext<'_, T>) -> Result<Vec<(String, f64)>> {
-        let k = network_ntk(ctx.network, self.probe.features(), OutputKernel::Trace, self.budget_bytes)
-            .map_err(framework_error)?;
+        let k = if self.layerwise {
+            layerwise_ntk(ctx.network, self.probe.features())
+        } else {
+            network_ntk(ctx.network, self.probe.features(), OutputKernel::Trace, self.budget_bytes)
+        }
+        .map_err(framework_error)?;
         let k0 = self.initial.get_or_insert_with(|| k.clone());
         let ntk = |e: dl_ntk::NtkError| framework_error(e.into());
         let drift = relative_kernel_change(k0, &k).map_err(ntk)?;

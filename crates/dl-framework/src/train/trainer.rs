@@ -9,9 +9,20 @@
 //!          stop if any layer's output, L or any g is not finite   (DivergenceReport;
 //!          layers and g every `finite_check_every` steps, L always)
 //!          monitors due at t observe (theta, X, y, L, g, activations)
+//! g      = g ⊙ m                                    under pruning masks m
 //! g      = g min(1, c / (|g| + 1e-6))                if clip_grad_norm = c
-//! theta  = optimiser(theta, g, lr_t)
+//! theta  = optimiser(theta, g, lr_t lambda_p)       lambda_p the parameter's learning-rate factor
+//! theta  = theta ⊙ m                                under pruning masks m
 //! ```
+//!
+//! **Masks** ([`Trainer::set_masks`], lottery tickets): the gradient of a pruned weight is
+//! zeroed before the optimiser sees it (so its norm, clipping and monitors see the masked
+//! gradient), and the weight is set back to exactly zero after every step, so neither
+//! momentum nor Adam's moment estimates nor weight decay can revive it. The masks are part
+//! of the checkpoint. **Learning-rate factors** come from the network's parameterisation
+//! ([`Network::lr_factor`]: 1 except under `mup` / `abc`): the SGD factor under SGD, the
+//! Adam factor under Adam and RMSprop. **A lazy model** (`lazy_scale` alpha) is trained on
+//! `L / alpha^2`; the loss recorded is `L` itself, the loss of the scaled output.
 //!
 //! An epoch visits the training set once in the order of a permutation drawn from the
 //! shuffling generator; validation and early stopping run after each epoch. The state that
@@ -25,7 +36,8 @@ use std::path::{Path, PathBuf};
 
 use dl_autodiff::Var;
 use dl_layers::{Module, commit_step, parameters_for_step};
-use dl_tensor::{Element, MemoryLimit, Tensor, TensorRng, seeded_rng};
+use dl_tensor::{Element, MemoryLimit, Tensor, TensorRng, cst, seeded_rng};
+use dl_theory::lottery::MaskSet;
 
 use super::divergence::{DivergenceReport, DivergenceSite, first_non_finite_activation, non_finite_kind};
 use super::history::History;
@@ -86,6 +98,9 @@ pub struct Trainer<T: Element> {
     history: History,
     monitors: Vec<Box<dyn Monitor<T>>>,
     last_checkpoint: Option<PathBuf>,
+    masks: Option<MaskSet>,
+    /// Whether the optimiser is adaptive (Adam, RMSprop): which learning-rate factor applies.
+    adaptive: bool,
 }
 
 fn optim_config_error(e: optim::OptimError) -> FrameworkError {
@@ -132,6 +147,7 @@ impl<T: Element> Trainer<T> {
         };
         let shuffle_rng = seeded_rng(config.seed);
         let epoch_start_rng = RngState::of(&shuffle_rng);
+        let adaptive = !matches!(config.optimizer, OptimizerConfig::Sgd(_));
         Ok(Trainer {
             network,
             optimizer,
@@ -149,7 +165,47 @@ impl<T: Element> Trainer<T> {
             history: History::default(),
             monitors: Vec::new(),
             last_checkpoint: None,
+            masks: None,
+            adaptive,
         })
+    }
+
+    /// Trains under pruning masks from now on: the masked parameters' pruned entries are
+    /// set to exactly zero now, their gradients are zeroed before every step and the
+    /// entries are zeroed again after it. Every mask must name a trainable parameter of the
+    /// network and have its shape (the error names the parameter and both shapes); nothing
+    /// changes otherwise. Replaces any earlier masks.
+    pub fn set_masks(&mut self, masks: MaskSet) -> Result<()> {
+        let params = self.network.parameters();
+        let shapes: Vec<(String, Vec<usize>)> = params.iter().filter(|p| p.param.requires_grad()).map(|p| (p.name.clone(), p.param.shape())).collect();
+        masks.check_shapes("Trainer::set_masks", shapes.iter().map(|(n, s)| (n.as_str(), s.as_slice())))?;
+        for p in &params {
+            if let Some(mask) = masks.get(&p.name) {
+                let mut v = p.param.value();
+                mask.apply_in_place("Trainer::set_masks", &p.name, &mut v)?;
+                p.param.set(v)?;
+            }
+        }
+        self.masks = Some(masks);
+        Ok(())
+    }
+
+    /// Sets `max_steps` (see [`TrainConfig::max_steps`]): the next [`Trainer::fit`] stops
+    /// once this many optimiser steps have been taken in total, or runs to the end with
+    /// `None`. Training in chunks this way (evaluate, continue) takes the same steps as one
+    /// uninterrupted run.
+    pub fn set_max_steps(&mut self, max_steps: Option<u64>) {
+        self.config.max_steps = max_steps;
+    }
+
+    /// The pruning masks training runs under, if any.
+    pub fn masks(&self) -> Option<&MaskSet> {
+        self.masks.as_ref()
+    }
+
+    /// Trains without masks from now on (the pruned weights stay zero until updated).
+    pub fn clear_masks(&mut self) {
+        self.masks = None;
     }
 
     /// Adds a monitor (builder style).
@@ -244,8 +300,14 @@ impl<T: Element> Trainer<T> {
             return Err(self.diverged(DivergenceSite::Loss, kind, loss_value));
         }
         let acc = accuracy(logits.value(), labels);
-        let grads = loss.backward()?;
-        let named_grads: Vec<(String, Tensor<T>)> = self
+        // the lazy model's objective is L / alpha^2 (Chizat et al. 2019); L is what is recorded
+        let objective = match self.network.lazy_scale() {
+            Some(alpha) => loss.mul_scalar(cst(1.0 / (alpha * alpha)))?,
+            None => loss.clone(),
+        };
+        let grads = objective.backward()?;
+        drop(objective);
+        let mut named_grads: Vec<(String, Tensor<T>)> = self
             .network
             .parameters()
             .into_iter()
@@ -257,6 +319,13 @@ impl<T: Element> Trainer<T> {
                 (p.name, g)
             })
             .collect();
+        if let Some(masks) = &self.masks {
+            for (name, g) in named_grads.iter_mut() {
+                if let Some(mask) = masks.get(name) {
+                    mask.apply_in_place("Trainer::train_step", name, g)?;
+                }
+            }
+        }
         if let Some((name, kind)) = named_grads.iter().filter(|_| full_check).find_map(|(n, g)| non_finite_kind(g).map(|k| (n, k))) {
             return Err(self.diverged(DivergenceSite::Gradient { param: name.clone() }, kind, loss_value));
         }
@@ -299,10 +368,23 @@ impl<T: Element> Trainer<T> {
             None => f64::NAN,
         };
         let stepped = {
-            let mut ps: Vec<optim::Param<'_, T>> =
-                step_params.iter_mut().map(|p| optim::Param { name: &p.name, value: &mut p.value, grad: &p.grad }).collect();
+            let (network, adaptive) = (&self.network, self.adaptive);
+            let mut ps: Vec<optim::Param<'_, T>> = step_params
+                .iter_mut()
+                .map(|p| {
+                    let lr_scale = network.lr_factor(&p.name, adaptive);
+                    optim::Param::new(&p.name, &mut p.value, &p.grad).with_lr_scale(lr_scale)
+                })
+                .collect();
             self.optimizer.step(&mut ps)
         };
+        if let Some(masks) = &self.masks {
+            for p in step_params.iter_mut() {
+                if let Some(mask) = masks.get(&p.name) {
+                    mask.apply_in_place("Trainer::train_step", &p.name, &mut p.value)?;
+                }
+            }
+        }
         commit_step(step_params)?; // always put the values back, even if the optimiser refused
         stepped?;
         self.step += 1;
@@ -472,7 +554,13 @@ impl<T: Element> Trainer<T> {
             network_config: self.network.config().and_then(|c| serde_json::to_value(c).ok()),
             train_config: serde_json::to_value(&self.config).ok(),
         };
-        Checkpoint { state, params: self.network.state_dict(), optimizer: self.optimizer.state(), best_params: self.best_params.clone() }
+        Checkpoint {
+            state,
+            params: self.network.state_dict(),
+            optimizer: self.optimizer.state(),
+            best_params: self.best_params.clone(),
+            masks: self.masks.clone(),
+        }
     }
 
     /// Writes a checkpoint to `path`, atomically.
@@ -553,6 +641,9 @@ impl<T: Element> Trainer<T> {
                 return Err(err(format!("{what} is not a valid generator state")));
             }
         }
+        if let Some(m) = &ck.masks {
+            m.check_shapes("Trainer::restore", own.iter().map(|(k, s)| (k.as_str(), s.as_slice()))).map_err(|e| err(e.to_string()))?;
+        }
         if ck.state.dropout_rngs.len() != self.network.rng_states().len() {
             return Err(err(format!("{} dropout generators for a network with {}", ck.state.dropout_rngs.len(), self.network.rng_states().len())));
         }
@@ -584,6 +675,7 @@ impl<T: Element> Trainer<T> {
         self.stopped_early = s.stopped_early;
         self.history = s.history;
         self.best_params = ck.best_params;
+        self.masks = ck.masks;
         self.last_checkpoint = Some(path.to_path_buf());
         Ok(())
     }

@@ -143,7 +143,7 @@ impl Experiment for LearnabilityGap {
                     {
                         let mut params: Vec<OptParam<'_, f64>> = sp
                             .iter_mut()
-                            .map(|p| OptParam { name: &p.name, value: &mut p.value, grad: &p.grad })
+                            .map(|p| OptParam::new(&p.name, &mut p.value, &p.grad))
                             .collect();
                         opt.step(&mut params).map_err(fail)?;
                     }

@@ -67,7 +67,7 @@ pub fn fit_mse(
         drop(grads);
         let stepped = {
             let mut ps: Vec<Param<'_, f64>> =
-                step.iter_mut().map(|p| Param { name: &p.name, value: &mut p.value, grad: &p.grad }).collect();
+                step.iter_mut().map(|p| Param::new(&p.name, &mut p.value, &p.grad)).collect();
             adam.step(&mut ps)
         };
         commit_step(step)?;

@@ -112,6 +112,15 @@ impl ModularArithmetic {
         Dataset::classification(Tensor::from_vec(x, &[table.len(), 2 * p])?, labels, p)
     }
 
+    /// The whole table as token ids: features (rows, 2) holding `a` and `b` as whole
+    /// numbers (the input of an embedding layer), labels in `0..p`.
+    pub fn tokens<T: Element>(&self) -> Result<Dataset<T>> {
+        let table = self.table();
+        let x = table.iter().flat_map(|&(a, b, _)| [T::from_f64_lossy(a as f64), T::from_f64_lossy(b as f64)]).collect();
+        let labels = table.iter().map(|&(_, _, c)| c).collect();
+        Dataset::classification(Tensor::from_vec(x, &[table.len(), 2])?, labels, self.p)
+    }
+
     /// The table split at random: a permutation drawn from `rng`, its first
     /// `round(rows * train_fraction)` pairs are the training set, the rest the test set
     /// (each side in table order).
@@ -121,17 +130,28 @@ impl ModularArithmetic {
         rng: &mut R,
     ) -> Result<Split<T>> {
         check_fraction("ModularArithmetic::split", "train_fraction", train_fraction)?;
-        let all = self.dataset::<T>()?;
-        let perm = permutation(all.len(), rng);
-        let n_train = (all.len() as f64 * train_fraction).round() as usize;
-        let (mut train, mut test) = (perm[..n_train].to_vec(), perm[n_train..].to_vec());
-        train.sort_unstable();
-        test.sort_unstable();
-        Ok(Split {
-            train: all.subset(&train)?,
-            test: all.subset(&test)?,
-        })
+        split_rows(self.dataset::<T>()?, train_fraction, rng)
     }
+
+    /// [`ModularArithmetic::split`] of the token-id table ([`ModularArithmetic::tokens`]):
+    /// the same generator gives the same pairs on each side as `split`.
+    pub fn split_tokens<T: Element, R: Rng + ?Sized>(&self, train_fraction: f64, rng: &mut R) -> Result<Split<T>> {
+        check_fraction("ModularArithmetic::split_tokens", "train_fraction", train_fraction)?;
+        split_rows(self.tokens::<T>()?, train_fraction, rng)
+    }
+}
+
+/// Rows of `all` split at random as [`ModularArithmetic::split`] describes.
+fn split_rows<T: Element, R: Rng + ?Sized>(all: Dataset<T>, train_fraction: f64, rng: &mut R) -> Result<Split<T>> {
+    let perm = permutation(all.len(), rng);
+    let n_train = (all.len() as f64 * train_fraction).round() as usize;
+    let (mut train, mut test) = (perm[..n_train].to_vec(), perm[n_train..].to_vec());
+    train.sort_unstable();
+    test.sort_unstable();
+    Ok(Split {
+        train: all.subset(&train)?,
+        test: all.subset(&test)?,
+    })
 }
 
 // ---- two spirals --------------------------------------------------------------------

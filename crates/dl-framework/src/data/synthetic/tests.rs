@@ -208,6 +208,20 @@ fn modular_table_is_complete_and_correct() {
     );
     assert_eq!(s, m.split::<f32, _>(0.3, &mut seeded_rng(2)).unwrap());
     assert!(m.split::<f32, _>(1.2, &mut seeded_rng(2)).is_err());
+
+    // the token-id table: row (a, b), label a + b mod 13, and the same split as the one-hot table
+    let t = m.split_tokens::<f32, _>(0.3, &mut seeded_rng(2)).unwrap();
+    assert_eq!(t.train.labels(), s.train.labels());
+    for (tok, hot) in t.train.features().to_vec().chunks(2).zip(s.train.features().to_vec().chunks(26)) {
+        let a = hot[..13].iter().position(|&v| v == 1.0).unwrap();
+        let b = hot[13..].iter().position(|&v| v == 1.0).unwrap();
+        assert_eq!((tok[0] as usize, tok[1] as usize), (a, b));
+    }
+    let all = m.tokens::<f64>().unwrap();
+    for (row, &c) in all.features().to_vec().chunks(2).zip(all.labels().unwrap()) {
+        assert_eq!((row[0] as usize + row[1] as usize) % 13, c);
+    }
+    assert!(m.split_tokens::<f32, _>(-0.1, &mut seeded_rng(2)).is_err());
 }
 
 #[test]
