@@ -18,6 +18,10 @@ pub enum ExperimentError {
     /// A layer's forward pass or construction failed (from `dl-layers`).
     #[error("layer: {0}")]
     Layer(#[from] dl_layers::LayerError),
+    /// Building, training, evaluating or loading data in dl-framework failed (the error
+    /// names the field, path or layer).
+    #[error("framework: {0}")]
+    Framework(#[from] dl_framework::FrameworkError),
     /// A construction or check of dl-theory's expressivity module failed.
     #[error("expressivity: {0}")]
     Expressivity(#[from] dl_theory::expressivity::ExpressivityError),

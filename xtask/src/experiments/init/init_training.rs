@@ -20,7 +20,9 @@ use crate::error::ExperimentError;
 
 /// Digits, split 75 / 25 by class (seeded), standardised with training statistics.
 pub struct Digits {
+    /// The training quarter's complement (75%), standardised with its own statistics.
     pub train: Dataset<f32>,
+    /// The held-out 25%, standardised with the training statistics.
     pub test: Dataset<f32>,
 }
 
@@ -71,22 +73,29 @@ pub fn deep_mlp(
 /// Minibatch SGD with momentum.
 #[derive(Clone, Copy, Debug)]
 pub struct Sgd {
+    /// Learning rate `η`.
     pub lr: f64,
+    /// Momentum `μ` in PyTorch's form `v ← μ v + g`, `w ← w − η v`.
     pub momentum: f64,
+    /// Examples per minibatch.
     pub batch_size: usize,
+    /// Optimiser steps in all.
     pub steps: usize,
 }
 
 /// The result of one training run.
 #[derive(Clone, Copy, Debug)]
 pub struct Outcome {
-    /// Mean training loss over the first 10 steps and over the last 10.
+    /// Mean training loss over the first 10 steps.
     pub first_loss: f64,
+    /// Mean training loss over the last 10 steps.
     pub last_loss: f64,
     /// Accuracy on the whole training set after training (0 if diverged; NaN where not
     /// measured, in [`train`]).
     pub train_accuracy: f64,
+    /// Accuracy on the test set after training (0 if diverged).
     pub test_accuracy: f64,
+    /// Whether a non-finite loss, activation or gradient ended the run.
     pub diverged: bool,
 }
 
@@ -157,7 +166,6 @@ pub fn train(net: &Sequential<f32>, data: &Digits, opt: Sgd, seed: u64) -> Resul
 /// evaluates it on `data.train` and `data.test`. A divergence (a non-finite loss, activation or gradient)
 /// ends the run, marks it, and counts its test accuracy as 0.
 pub fn fit(net: Network<f32>, data: &Digits, opt: Sgd, seed: u64) -> Result<Outcome, ExperimentError> {
-    let fw = |e: FrameworkError| ExperimentError::Invalid(e.to_string());
     let per_epoch = data.train.len().div_ceil(opt.batch_size).max(1);
     let cfg = serde_json::json!({
         "epochs": opt.steps.div_ceil(per_epoch).max(1),
@@ -167,17 +175,17 @@ pub fn fit(net: Network<f32>, data: &Digits, opt: Sgd, seed: u64) -> Result<Outc
         "max_steps": opt.steps,
         "log_every": 1,
     });
-    let mut trainer = Trainer::new(net, TrainConfig::from_json(&cfg.to_string()).map_err(fw)?).map_err(fw)?;
+    let mut trainer = Trainer::new(net, TrainConfig::from_json(&cfg.to_string())?)?;
     let diverged = match trainer.fit(&data.train, None) {
         Ok(_) => false,
         Err(FrameworkError::Diverged(_)) => true,
-        Err(e) => return Err(fw(e)),
+        Err(e) => return Err(e.into()),
     };
     let losses: Vec<f64> = trainer.history().series("train_loss").into_iter().map(|(_, l)| l).collect();
     let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len().max(1) as f64;
     let k = losses.len().min(10);
-    let test_accuracy = if diverged { 0.0 } else { trainer.evaluate(&data.test).map_err(fw)?.1 };
-    let train_accuracy = if diverged { 0.0 } else { trainer.evaluate(&data.train).map_err(fw)?.1 };
+    let test_accuracy = if diverged { 0.0 } else { trainer.evaluate(&data.test)?.1 };
+    let train_accuracy = if diverged { 0.0 } else { trainer.evaluate(&data.train)?.1 };
     Ok(Outcome {
         first_loss: mean(&losses[..k]),
         last_loss: mean(&losses[losses.len() - k..]),

@@ -24,7 +24,7 @@
 use dl_framework::analysis::layerwise_ntk;
 use dl_framework::data::{Dataset, load_mnist1d};
 use dl_framework::train::target_matrix;
-use dl_framework::{FrameworkError, Network, NetworkConfig, TrainConfig, Trainer};
+use dl_framework::{Network, NetworkConfig, TrainConfig, Trainer};
 use dl_layers::Module;
 use dl_ntk::feature_learning::{kernel_target_alignment, relative_kernel_change};
 use dl_tensor::Tensor;
@@ -34,6 +34,7 @@ use serde_json::{Value, json};
 use crate::claims::{Claim, Criterion, Measured};
 use crate::context::RunContext;
 use crate::error::ExperimentError;
+use crate::experiments::synthesis::digits_mlp::fw;
 use crate::experiment::{Experiment, Size};
 use crate::metrics::{Metrics, num};
 use crate::plot::{LineChart, Scale, SeriesKind, seed_summary};
@@ -42,9 +43,6 @@ use crate::replicates::par_map;
 /// Feature learning in width (muP against NTK) and in scale (Chizat's alpha).
 pub struct FeatureLearningMup;
 
-fn fw(e: FrameworkError) -> ExperimentError {
-    ExperimentError::Invalid(e.to_string())
-}
 
 fn theory(e: impl std::fmt::Display) -> ExperimentError {
     ExperimentError::Invalid(e.to_string())

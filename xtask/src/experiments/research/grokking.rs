@@ -24,7 +24,7 @@
 //! where the claims are judged.
 
 use dl_framework::data::{ModOp, ModularArithmetic, Split};
-use dl_framework::{FrameworkError, NetworkConfig, TrainConfig, Trainer};
+use dl_framework::{NetworkConfig, TrainConfig, Trainer};
 use dl_layers::Module;
 use dl_tensor::seeded_rng;
 use dl_theory::feature_learning::LogLogFit;
@@ -34,6 +34,7 @@ use serde_json::{Value, json};
 use crate::claims::{Claim, Criterion, Measured};
 use crate::context::{RunContext, derive_seed};
 use crate::error::ExperimentError;
+use crate::experiments::synthesis::digits_mlp::fw;
 use crate::experiment::{Experiment, Size};
 use crate::metrics::{Metrics, num};
 use crate::plot::{LineChart, Scale, SeriesKind};
@@ -42,9 +43,6 @@ use crate::replicates::par_map;
 /// Grokking on modular addition.
 pub struct Grokking;
 
-fn fw(e: FrameworkError) -> ExperimentError {
-    ExperimentError::Invalid(e.to_string())
-}
 
 fn theory(e: impl std::fmt::Display) -> ExperimentError {
     ExperimentError::Invalid(e.to_string())

@@ -35,7 +35,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use dl_framework::data::{Dataset, load_mnist1d};
-use dl_framework::{Checkpoint, FrameworkError, NetworkConfig, TrainConfig, Trainer};
+use dl_framework::{Checkpoint, NetworkConfig, TrainConfig, Trainer};
 use dl_layers::Module;
 use dl_tensor::{Tensor, seeded_rng};
 use dl_theory::lottery::{LotteryError, MaskSet, PruningPlan, iterative_magnitude_pruning, random_masks_like, rewind};
@@ -44,6 +44,7 @@ use serde_json::{Value, json};
 use crate::claims::{Claim, Criterion, Measured};
 use crate::context::{RunContext, derive_seed};
 use crate::error::ExperimentError;
+use crate::experiments::synthesis::digits_mlp::fw;
 use crate::experiment::{Experiment, Size};
 use crate::metrics::{Metrics, num};
 use crate::plot::{LineChart, Scale, SeriesKind};
@@ -52,9 +53,6 @@ use crate::replicates::par_map;
 /// Lottery tickets on MNIST-1D.
 pub struct LotteryTickets;
 
-fn fw(e: FrameworkError) -> ExperimentError {
-    ExperimentError::Invalid(e.to_string())
-}
 
 fn lt(e: LotteryError) -> ExperimentError {
     ExperimentError::Invalid(e.to_string())

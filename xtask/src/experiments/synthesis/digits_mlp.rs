@@ -35,9 +35,10 @@ use crate::replicates::par_map;
 /// The MLP on the digits.
 pub struct DigitsMlp;
 
-/// A framework error as an experiment error (the message names the field, path or layer).
+/// A framework error as an experiment error, keeping its type (the message names the
+/// field, path or layer).
 pub(crate) fn fw(e: FrameworkError) -> ExperimentError {
-    ExperimentError::Invalid(e.to_string())
+    ExperimentError::Framework(e)
 }
 
 /// The digits split 50/50 by class and standardised with the training half's statistics;
