@@ -171,7 +171,17 @@ fn every_experiment_stays_in_its_regime_at_both_sizes() {
 /// claims: their size-dependent checks are exercised where the published figure is made.
 #[test]
 fn cheap_experiments_pass_at_full_size() {
-    let cheap = ["softmax-stability", "checkpointing-memory", "rnn-gradient-flow", "signal-propagation-phase-diagram"];
+    let cheap = [
+        "softmax-stability",
+        "checkpointing-memory",
+        "rnn-gradient-flow",
+        "signal-propagation-phase-diagram",
+        "approximation-polynomial-floor",
+        "boolean-functions-width",
+        "linear-regions-depth-width",
+        "implicit-regularisation-least-squares",
+        "ntk-generalisation-bound",
+    ];
     let out = out_dir("experiments-full-cheap");
     let all = registry::all();
     let only: Vec<String> = cheap.iter().map(|s| s.to_string()).collect();
