@@ -54,10 +54,27 @@ pub enum Activation {
     /// sin(x).
     Sin,
     /// `scale * inner(x) + shift`.
-    Scaled { inner: Box<Activation>, scale: f64, shift: f64 },
+    Scaled {
+        /// The activation being rescaled.
+        inner: Box<Activation>,
+        /// Multiplier `a` of `inner(x)`; it also scales the derivative.
+        scale: f64,
+        /// Additive offset `b`; it moves the mean of φ and hence the fixed point q*, not φ′.
+        shift: f64,
+    },
     /// A user-supplied function with its derivative and its kinks (points where `phi` or
     /// `dphi` is not smooth; empty when both are smooth everywhere).
-    Custom { name: String, phi: ScalarFn, dphi: ScalarFn, kinks: Vec<f64> },
+    Custom {
+        /// Name shown in `Debug`, `Display` and error messages.
+        name: String,
+        /// The activation φ(x).
+        phi: ScalarFn,
+        /// Its derivative φ′(x), used for χ₁ = σ_w² E[φ′(√q z)²] and gradient statistics.
+        dphi: ScalarFn,
+        /// Pre-activation values where φ or φ′ is not smooth, sorted and deduplicated;
+        /// quadrature splits its interval there.
+        kinks: Vec<f64>,
+    },
 }
 
 impl fmt::Debug for Activation {

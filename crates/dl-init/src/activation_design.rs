@@ -31,7 +31,9 @@ pub enum Condition {
 /// The network in which the conditions are imposed.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DesignTarget {
+    /// Weight variance σ_w² (weights ~ N(0, σ_w² / fan_in)) of the network.
     pub sigma_w2: f64,
+    /// Bias variance σ_b² of the network.
     pub sigma_b2: f64,
     /// The variance q at which the conditions hold (the intended q*).
     pub q: f64,

@@ -41,7 +41,10 @@ pub enum BiasInit {
     /// All zeros (the usual choice).
     Zeros,
     /// N(0, variance): sigma_b2 of the mean-field analysis.
-    Normal { variance: f64 },
+    Normal {
+        /// Variance σ_b² of each bias entry (not its standard deviation).
+        variance: f64,
+    },
     /// Leave the biases as they are.
     Keep,
 }
@@ -49,7 +52,9 @@ pub enum BiasInit {
 /// A weight scheme and a bias rule.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Initializer {
+    /// How weights (parameters named `weight` with at least two dimensions) are drawn.
     pub weight: Scheme,
+    /// How biases (parameters named `bias`) are set.
     pub bias: BiasInit,
 }
 
@@ -80,6 +85,7 @@ impl Initializer {
 pub struct Initialized {
     /// The parameter's dotted name.
     pub name: String,
+    /// The parameter's shape (`(out, in)` for a dense weight, `(out, in / groups, k...)` for a kernel).
     pub shape: Vec<usize>,
     /// The scheme's name (or the bias rule).
     pub rule: String,

@@ -12,7 +12,7 @@
 //! unit's weight row and setting its bias: `W_i <- W_i / sigma_i`,
 //! `b_i <- (b_i - mu_i) / sigma_i`, where `mu_i`, `sigma_i` are the mean and standard
 //! deviation of unit i's current pre-activation (for a convolution: of channel i over
-//! examples and positions). Where LSUV ([`crate::lsuv`]) sets one variance per layer, this
+//! examples and positions). Where LSUV ([`crate::lsuv()`]) sets one variance per layer, this
 //! sets a mean and a variance per unit. A layer without a bias cannot remove the means, so
 //! it only rescales (and its record says so).
 //!
@@ -44,11 +44,14 @@ pub struct UnitNormalized {
     pub index: usize,
     /// The layer's description.
     pub layer: String,
-    /// Mean over units of the per-unit variance, before and after.
+    /// Mean over units of the per-unit variance of the layer's output, before rescaling.
     pub mean_variance_before: f64,
+    /// The same after rescaling (1 up to rounding).
     pub mean_variance_after: f64,
-    /// Largest |per-unit mean|, before and after (after: 0 when the layer has a bias).
+    /// Largest |per-unit mean| of the layer's output, before the shift.
     pub max_abs_mean_before: f64,
+    /// The same after: 0 up to rounding when the layer has a bias; without one, each mean
+    /// is divided by its unit's standard deviation.
     pub max_abs_mean_after: f64,
     /// False for a layer without a bias: only the variances were set.
     pub means_removed: bool,

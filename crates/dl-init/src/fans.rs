@@ -45,7 +45,9 @@ pub enum FanMode {
 /// The fans of one weight tensor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Fans {
+    /// Inputs feeding one output unit: `(in / groups) * prod(kernel)` for a weight `(out, in / groups, k...)`.
     pub fan_in: usize,
+    /// Outputs fed by one input unit: `(out / groups) * prod(kernel)` ([`Fans::pytorch`] ignores groups).
     pub fan_out: usize,
 }
 

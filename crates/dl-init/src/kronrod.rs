@@ -83,7 +83,7 @@ fn kronrod15(f: &mut impl FnMut(f64) -> f64, a: f64, b: f64) -> Piece {
     Piece { a, b, value: k * h, error: ((k - g) * h).abs(), abs_value: k_abs * h.abs() }
 }
 
-/// Integrates `f` over [points[0], points.last()], splitting at every interior point,
+/// Integrates `f` over `[points[0], points.last()]`, splitting at every interior point,
 /// until the error estimate is at most `max(abs_tol, rel_tol * |I|, abs_rel_tol * int |f|)`
 /// or `max_pieces` pieces are in use. `points` must be sorted with at least two entries.
 pub fn integrate(

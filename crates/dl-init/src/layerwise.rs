@@ -1,4 +1,4 @@
-//! Layer-by-layer access to a [`Sequential`] network, shared by the data-dependent schemes
+//! Layer-by-layer access to a [`Sequential`](dl_layers::Sequential) network, shared by the data-dependent schemes
 //! and the activation statistics: which children carry a weight, and statistics of a
 //! layer's output over a batch, overall and per unit.
 //!
@@ -20,7 +20,9 @@ pub struct WeightLayer<T: Element> {
     pub layer: String,
     /// The weight's dotted name within the network (`"3.weight"`).
     pub name: String,
+    /// The weight parameter (a shared handle: rescaling it changes the network).
     pub weight: Param<T>,
+    /// The child's `bias` parameter, if it has one.
     pub bias: Option<Param<T>>,
 }
 

@@ -27,7 +27,7 @@
 //! | [`scheme`] | [`scheme::Scheme`]: Xavier/Glorot, He/Kaiming (fan_in / fan_out), LeCun, orthogonal, delta-orthogonal, mean-field (critical), normal, zeros; each with its variance formula |
 //! | [`apply`] | [`apply::Initializer`] (weight scheme + bias rule, `Initializer::critical`) applied to a whole network or to layers chosen by name |
 //! | [`layerwise`] | a `Sequential` layer by layer: its weight layers, per-unit statistics |
-//! | [`lsuv`] | LSUV (Mishkin and Matas 2016) with tolerance and iteration limit, per-layer variances before and after |
+//! | [`mod@lsuv`] | LSUV (Mishkin and Matas 2016) with tolerance and iteration limit, per-layer variances before and after |
 //! | [`data_dependent`] | the data-dependent initialisation of weight normalisation (Salimans and Kingma 2016) |
 //! | [`residual_init`] | zero last layer of residual branches, Fixup depth scaling, GPT-2's 1/sqrt(2L) residual projections |
 //! | [`statistics`] | [`statistics::analyze_activation_statistics`]: per-layer means, variances, dead units, gradient norms, vanishing/exploding flags, a table and plot series |

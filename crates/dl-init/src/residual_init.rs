@@ -47,7 +47,9 @@ use crate::scheme::Scheme;
 pub struct ResidualBranch<T: Element> {
     /// The branch's name prefix, ending in `body.`.
     pub prefix: String,
+    /// The branch's weights (at least two dimensions, named `weight`), in forward order.
     pub weights: Vec<NamedParam<T>>,
+    /// The branch's biases, in forward order.
     pub biases: Vec<NamedParam<T>>,
 }
 

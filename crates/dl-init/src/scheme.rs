@@ -43,26 +43,54 @@ use crate::orthogonal::{delta_orthogonal, orthogonal};
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Scheme {
     /// N(0, g^2 2 / (fan_in + fan_out)).
-    XavierNormal { gain: f64 },
+    XavierNormal {
+        /// Gain g (see [`crate::gain`]); 1 for the original Glorot–Bengio scheme.
+        gain: f64,
+    },
     /// U(-a, a) with a = g sqrt(6 / (fan_in + fan_out)).
-    XavierUniform { gain: f64 },
+    XavierUniform {
+        /// Gain g; 1 for the original Glorot–Bengio scheme.
+        gain: f64,
+    },
     /// N(0, g^2 / fan).
-    KaimingNormal { gain: f64, mode: FanMode },
+    KaimingNormal {
+        /// Gain g: √2 for ReLU (He et al. 2015).
+        gain: f64,
+        /// Which fan divides: fan_in preserves the forward variance, fan_out the backward.
+        mode: FanMode,
+    },
     /// U(-a, a) with a = g sqrt(3 / fan).
-    KaimingUniform { gain: f64, mode: FanMode },
+    KaimingUniform {
+        /// Gain g: √2 for ReLU.
+        gain: f64,
+        /// Which fan divides.
+        mode: FanMode,
+    },
     /// N(0, 1 / fan_in).
     LeCunNormal,
     /// U(-a, a) with a = sqrt(3 / fan_in).
     LeCunUniform,
     /// g times a Haar semi-orthogonal matrix (the weight flattened to rows x rest).
-    Orthogonal { gain: f64 },
+    Orthogonal {
+        /// Gain g: every row (or column, whichever are fewer) has norm g.
+        gain: f64,
+    },
     /// Zero except the centre tap, g times an orthogonal out x in matrix (convolutions).
-    DeltaOrthogonal { gain: f64 },
+    DeltaOrthogonal {
+        /// Gain g of the centre tap's orthogonal matrix.
+        gain: f64,
+    },
     /// N(0, sigma_w2 / fan_in): a point of the mean-field phase diagram (the critical line
     /// when sigma_w2 comes from [`crate::critical_sigma_w2`]).
-    MeanField { sigma_w2: f64 },
+    MeanField {
+        /// Weight variance σ_w², the phase diagram's horizontal axis.
+        sigma_w2: f64,
+    },
     /// N(0, std^2), independent of the fans.
-    Normal { std: f64 },
+    Normal {
+        /// Standard deviation of each entry (not its variance).
+        std: f64,
+    },
     /// All zeros (the last layer of a residual branch, say).
     Zeros,
 }

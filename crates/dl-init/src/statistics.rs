@@ -86,10 +86,14 @@ pub struct LayerStatistics {
     pub layer: String,
     /// The parameter-free children that follow it (its activation), joined by " + ".
     pub activation: String,
+    /// Mean of the pre-activation h^l over all examples and units.
     pub preactivation_mean: f64,
+    /// Population variance Var[h^l] over all examples and units: the empirical q^l.
     pub preactivation_variance: f64,
-    /// Equal to the pre-activation's when no activation follows.
+    /// Mean of the activation x^l = φ(h^l) over all examples and units; equal to the
+    /// pre-activation's when no activation follows.
     pub activation_mean: f64,
+    /// Population variance of x^l; equal to the pre-activation's when no activation follows.
     pub activation_variance: f64,
     /// Fraction of units of the activation output that are 0 on every example.
     pub dead_fraction: f64,
@@ -97,12 +101,14 @@ pub struct LayerStatistics {
     pub preactivation_grad_norm: f64,
     /// ||dL/dW^l||; `None` when the weight is frozen.
     pub weight_grad_norm: Option<f64>,
+    /// Vanishing / exploding signal and gradient flags, relative to the reference layers.
     pub flags: Vec<Flag>,
 }
 
 /// Per-layer statistics of a network on one batch.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ActivationStatistics {
+    /// One entry per weight layer, in forward order.
     pub layers: Vec<LayerStatistics>,
     /// The loss whose gradients are reported.
     pub loss: String,

@@ -10,6 +10,7 @@ use crate::module::Module;
 /// An elementwise activation function.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Activation {
+    /// `max(0, x)`.
     Relu,
     /// Slope for negative inputs (PyTorch's default 0.01).
     LeakyRelu(f64),
@@ -17,11 +18,18 @@ pub enum Activation {
     Elu(f64),
     /// The exact GELU, `x Phi(x)`.
     Gelu,
+    /// The logistic `σ(x) = 1 / (1 + e^{−x})`, evaluated stably.
     Sigmoid,
+    /// `tanh x`.
     Tanh,
+    /// `log(1 + e^x)` (PyTorch's `beta = 1`), evaluated stably.
     Softplus,
+    /// The error function `erf x = (2/√π) ∫₀ˣ e^{−t²} dt` (its Gaussian kernel is Williams'
+    /// closed-form arcsine).
     Erf,
+    /// `sin x` (its Gaussian kernel `E[sin u sin v] = e^{−(q₁+q₂)/2} sinh q₁₂` is closed-form).
     Sin,
+    /// `x` itself: a linear network, and the piecewise-linear case with no kinks.
     Identity,
 }
 
@@ -76,37 +84,48 @@ impl Activation {
 /// An activation as a module (no parameters; the same in training and evaluation).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Act {
+    /// The elementwise function applied in `forward`.
     pub f: Activation,
 }
 
 impl Act {
+    /// The module applying `f`.
     pub fn new(f: Activation) -> Self {
         Act { f }
     }
+    /// `max(0, x)`.
     pub fn relu() -> Self {
         Self::new(Activation::Relu)
     }
+    /// `x` for `x ≥ 0`, `slope · x` below (PyTorch's default slope is 0.01).
     pub fn leaky_relu(slope: f64) -> Self {
         Self::new(Activation::LeakyRelu(slope))
     }
+    /// `x` for `x > 0`, `alpha (e^x − 1)` below (PyTorch's default alpha is 1).
     pub fn elu(alpha: f64) -> Self {
         Self::new(Activation::Elu(alpha))
     }
+    /// The exact GELU `x Φ(x)`, `Φ` the standard normal CDF (not the tanh approximation).
     pub fn gelu() -> Self {
         Self::new(Activation::Gelu)
     }
+    /// The logistic `σ(x) = 1 / (1 + e^{−x})`.
     pub fn sigmoid() -> Self {
         Self::new(Activation::Sigmoid)
     }
+    /// `tanh x`.
     pub fn tanh() -> Self {
         Self::new(Activation::Tanh)
     }
+    /// `log(1 + e^x)`, a smooth ReLU.
     pub fn softplus() -> Self {
         Self::new(Activation::Softplus)
     }
+    /// The error function `erf x`.
     pub fn erf() -> Self {
         Self::new(Activation::Erf)
     }
+    /// `sin x`.
     pub fn sin() -> Self {
         Self::new(Activation::Sin)
     }

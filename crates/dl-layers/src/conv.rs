@@ -29,10 +29,18 @@ pub enum Padding {
 /// group, with bias).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConvOptions {
+    /// Stride `s` (positive): output position `i` reads the inputs
+    /// `s·i − p, s·i − p + d, …, s·i − p + d(k − 1)` (outside `0..L` the padding zeros), so
+    /// `L_out = ⌊(L + 2p − d(k − 1) − 1) / s⌋ + 1`.
     pub stride: usize,
+    /// Zero padding `p` on each side of every spatial axis, or `'same'` (stride 1 only).
     pub padding: Padding,
+    /// Dilation `d` (positive): the spacing between kernel taps; the kernel spans `d(k − 1) + 1` inputs.
     pub dilation: usize,
+    /// Groups `G` (positive, dividing both channel counts): output channels `o` of group
+    /// `⌊o / (out/G)⌋` see only that group's `in/G` input channels; `G = in` is depthwise.
     pub groups: usize,
+    /// Whether the layer adds a learned bias `(out_channels)` to every output position.
     pub bias: bool,
 }
 
@@ -43,26 +51,33 @@ impl Default for ConvOptions {
 }
 
 impl ConvOptions {
+    /// Sets the stride `s`.
     pub fn stride(mut self, s: usize) -> Self {
         self.stride = s;
         self
     }
+    /// Sets explicit padding: `p` zeros before and after along every spatial axis.
     pub fn padding(mut self, p: usize) -> Self {
         self.padding = Padding::Explicit(p);
         self
     }
+    /// Sets `'same'` padding ([`Padding::Same`]): the output keeps the input's spatial size
+    /// (needs stride 1, checked when the layer is built).
     pub fn same(mut self) -> Self {
         self.padding = Padding::Same;
         self
     }
+    /// Sets the dilation `d`.
     pub fn dilation(mut self, d: usize) -> Self {
         self.dilation = d;
         self
     }
+    /// Sets the number of groups `G` (`G = in_channels` for a depthwise convolution).
     pub fn groups(mut self, g: usize) -> Self {
         self.groups = g;
         self
     }
+    /// Turns the bias on or off.
     pub fn bias(mut self, on: bool) -> Self {
         self.bias = on;
         self
@@ -129,11 +144,19 @@ fn checked_bias<T: Element>(layer: &str, bias: Option<Tensor<T>>, out_channels: 
 
 /// 2-D convolution over `(N, C, H, W)`.
 pub struct Conv2d<T: Element> {
+    /// The kernel `W`, `(out_channels, in_channels / groups, kh, kw)`: with `g(o) = ⌊o G / O⌋`
+    /// the group of output channel `o`,
+    /// `y[n, o, i, j] = b[o] + Σ_{c, u, v} W[o, c, u, v] · x_pad[n, g(o)·C/G + c, s·i + d·u, s·j + d·v]`.
     pub weight: Param<T>,
+    /// The bias `b`, `(out_channels)`, added at every output position; `None` without bias.
     pub bias: Option<Param<T>>,
+    /// Input channels `C` (the `C` of the `(N, C, H, W)` input).
     pub in_channels: usize,
+    /// Output channels `O` (the number of filters).
     pub out_channels: usize,
+    /// Kernel size `(kh, kw)`: taps along height and width.
     pub kernel: (usize, usize),
+    /// Stride, padding, dilation, groups and bias, the same along both spatial axes.
     pub options: ConvOptions,
     training: bool,
 }
@@ -228,11 +251,18 @@ impl<T: Element> Module<T> for Conv2d<T> {
 
 /// 1-D convolution over `(N, C, L)`.
 pub struct Conv1d<T: Element> {
+    /// The kernel `W`, `(out_channels, in_channels / groups, k)`: with `g(o) = ⌊o G / O⌋`,
+    /// `y[n, o, i] = b[o] + Σ_{c, u} W[o, c, u] · x_pad[n, g(o)·C/G + c, s·i + d·u]`.
     pub weight: Param<T>,
+    /// The bias `b`, `(out_channels)`, added at every output position; `None` without bias.
     pub bias: Option<Param<T>>,
+    /// Input channels `C` (the `C` of the `(N, C, L)` input).
     pub in_channels: usize,
+    /// Output channels `O` (the number of filters).
     pub out_channels: usize,
+    /// Kernel size `k`: taps along the sequence.
     pub kernel: usize,
+    /// Stride, padding, dilation, groups and bias.
     pub options: ConvOptions,
     training: bool,
 }

@@ -34,8 +34,13 @@ use rayon::prelude::*;
 /// kernel sizes must equal the weight's `(kh, kw)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConvGeometry {
+    /// The window along the height: kernel `kh`, stride, padding before/after and dilation;
+    /// `OH = ⌊(H + p_lo + p_hi − d(kh − 1) − 1) / s⌋ + 1`.
     pub h: Window,
+    /// The window along the width, likewise giving `OW` from `W` and `kw`.
     pub w: Window,
+    /// Channel groups `G`, dividing `C` and `O`: output channels of group `g` see input
+    /// channels `g·C/G … (g + 1)·C/G − 1` only, through the `(O/G, K)` matrix `W_g`.
     pub groups: usize,
 }
 
@@ -169,12 +174,14 @@ fn buffer_id<T: Element>(t: &Tensor<T>) -> (usize, Vec<usize>) {
 /// output (one pass fewer than a broadcasting `add`), and its gradient is [`ChannelSum`].
 #[derive(Clone)]
 pub struct Conv2dPrimitive<T: Element> {
+    /// The windows and groups of the convolution.
     pub geometry: ConvGeometry,
     /// The im2col matrix of the last forward, keyed by the input buffer it came from.
     cols: RefCell<Option<ColsCache<T>>>,
 }
 
 impl<T: Element> Conv2dPrimitive<T> {
+    /// The primitive for `geometry`, with no im2col matrix cached yet.
     pub fn new(geometry: ConvGeometry) -> Self {
         Conv2dPrimitive { geometry, cols: RefCell::new(None) }
     }
@@ -240,7 +247,10 @@ impl<T: Element> Primitive<T> for Conv2dPrimitive<T> {
 /// Linear in each input; its VJP is the forward convolution and the weight gradient.
 #[derive(Clone, Debug)]
 pub struct Conv2dInputGrad {
+    /// The windows and groups of the forward convolution it transposes.
     pub geometry: ConvGeometry,
+    /// The forward input's shape `(N, C, H, W)`, which the output takes (col2im cannot infer
+    /// `H, W` from `OH, OW` when the stride skips inputs).
     pub x_shape: Vec<usize>,
 }
 
@@ -281,13 +291,17 @@ impl<T: Element> Primitive<T> for Conv2dInputGrad {
 /// gradient.
 #[derive(Clone)]
 pub struct Conv2dWeightGrad<T: Element> {
+    /// The windows and groups of the forward convolution.
     pub geometry: ConvGeometry,
+    /// The weight's shape `(O, C/G, kh, kw)`, which the output takes.
     pub w_shape: Vec<usize>,
     /// The im2col matrix of `x` when the forward pass kept it.
     cols: Option<Tensor<T>>,
 }
 
 impl<T: Element> Conv2dWeightGrad<T> {
+    /// The weight gradient for `geometry` and a weight of shape `w_shape`, recomputing the
+    /// im2col matrix of `x` in its forward (no cached matrix).
     pub fn new(geometry: ConvGeometry, w_shape: &[usize]) -> Self {
         Conv2dWeightGrad { geometry, w_shape: w_shape.to_vec(), cols: None }
     }

@@ -14,6 +14,8 @@ use crate::module::Module;
 
 /// Dropout with drop probability `p`.
 pub struct Dropout {
+    /// Drop probability `p ∈ [0, 1]`: in training each element becomes `0` with probability
+    /// `p`, else `x / (1 − p)`; `p = 1` zeroes everything.
     pub p: f64,
     rng: RefCell<TensorRng>,
     training: bool,

@@ -13,8 +13,11 @@ use crate::module::{Module, Param, join_name};
 
 /// A table of `num_embeddings` vectors of size `dim`.
 pub struct Embedding<T: Element> {
+    /// The table `E`, `(num_embeddings, dim)`: token `i` maps to the row `E[i, :]`.
     pub weight: Param<T>,
+    /// Vocabulary size `V`: valid ids are `0..V`.
     pub num_embeddings: usize,
+    /// Embedding dimension `D`, the length of each vector (the output's last axis).
     pub dim: usize,
     training: bool,
 }

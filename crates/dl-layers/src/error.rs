@@ -24,14 +24,37 @@ pub enum LayerError {
     Tensor(#[from] TensorError),
     /// A layer was applied to an input it cannot take.
     #[error("{layer}: expected {expected}, got an input of shape {got:?}")]
-    Layer { layer: String, expected: String, got: Vec<usize> },
+    Layer {
+        /// The layer's description, e.g. `Linear(4 -> 16)` or `Conv2d(3 -> 8, kernel 3x3)`.
+        layer: String,
+        /// What the layer takes, e.g. `an input (N, C=3, H, W)`.
+        expected: String,
+        /// The shape of the input it was given.
+        got: Vec<usize>,
+    },
     /// A layer built from given tensors ([`crate::Linear::from_tensors`] and its siblings)
     /// got a parameter of the wrong shape: names the layer, the parameter and both shapes.
     #[error("{layer}: parameter {param} must have shape {expected}, got {got:?}")]
-    ParamShape { layer: String, param: String, expected: String, got: Vec<usize> },
-    /// A layer or loss was built or called with arguments it cannot honour.
+    ParamShape {
+        /// The layer being built, e.g. `Linear` or `Conv2d(3 -> 8, kernel 3x3)`.
+        layer: String,
+        /// The parameter's name: `weight`, `bias`, `weight_ih_l0`, `bias_hh_l0_reverse`, ...
+        param: String,
+        /// The shape it must have: exact (`[16, 4]`) or a layout (`(out, in): 2 axes`).
+        expected: String,
+        /// The shape of the tensor given.
+        got: Vec<usize>,
+    },
+    /// A layer or loss was built or called with arguments it cannot honour: non-positive
+    /// sizes, channels not divisible by the groups, a drop probability outside `[0, 1]`,
+    /// out-of-range ids or labels, a bad truncation schedule, ...
     #[error("{layer}: {detail}")]
-    Config { layer: String, detail: String },
+    Config {
+        /// The layer, loss or function that refused, e.g. `Conv2d`, `Dropout`, `TbpttSchedule`.
+        layer: String,
+        /// What is wrong, with the offending values.
+        detail: String,
+    },
     /// A state dict that does not fit the module; every offending key is listed.
     #[error("load_state_dict: {}", describe_state_dict(missing, unexpected, mismatched))]
     StateDict {
@@ -44,7 +67,12 @@ pub enum LayerError {
     },
     /// A parameter file that cannot be read or written; names the path.
     #[error("{path}: {detail}")]
-    File { path: PathBuf, detail: String },
+    File {
+        /// The file (or the label given to [`crate::serialize::from_safetensors_bytes`]).
+        path: PathBuf,
+        /// The I/O error or what is malformed in the file.
+        detail: String,
+    },
 }
 
 fn describe_state_dict(

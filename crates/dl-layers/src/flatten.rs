@@ -12,6 +12,7 @@ use crate::module::Module;
 pub struct Flatten;
 
 impl Flatten {
+    /// The flatten layer (no parameters; the same in training and evaluation).
     pub fn new() -> Self {
         Flatten
     }

@@ -18,7 +18,7 @@
 //! | [`loss`] | [`mse`], [`cross_entropy`] (integer labels, label smoothing, stable at logits of ±1e4), [`bce_with_logits`]; each with a [`Reduction`] (mean, sum, none) in its `_with_reduction` form |
 //! | [`serialize`] | state dicts to and from safetensors files (readable by PyTorch and NumPy) |
 //! | [`recurrent`] | [`Recurrent`] RNN (tanh, relu), LSTM and GRU, uni- and bidirectional, with masks or sequence lengths ([`mask_from_lengths`]); the sequence primitive whose VJP is the explicit BPTT loop ([`rnn_backward`]); truncated BPTT(k1, k2) (see `docs/bptt.md`) |
-//! | [`reference`] | direct-loop and generic-op references for the convolution (for checks and experiments) |
+//! | [`reference`](mod@reference) | direct-loop and generic-op references for the convolution (for checks and experiments) |
 //! | [`error`] | [`LayerError`]: wrong inputs name the layer, what it expected and the shape it got |
 //!
 //! Every layer with parameters is built either randomly (`new`, PyTorch's initialisation) or

@@ -22,9 +22,14 @@ use crate::module::{Module, Param, join_name};
 
 /// A fully connected layer over inputs `(..., in_features)`.
 pub struct Linear<T: Element> {
+    /// The weight `W`, `(out_features, in_features)`, of `y = m_w x W^T + m_b b` (the stored
+    /// parameter, before any multiplier).
     pub weight: Param<T>,
+    /// The bias `b`, `(out_features)`; `None` for a layer without bias.
     pub bias: Option<Param<T>>,
+    /// Input width `in`: the size of the input's last axis (the fan-in).
     pub in_features: usize,
+    /// Output width `out`: the size of the output's last axis.
     pub out_features: usize,
     /// The multipliers `(m_w, m_b)` of `h = m_w x W^T + m_b b`: `(sigma_w / sqrt(in),
     /// sigma_b)` in the NTK parameterisation, `None` (both 1) in the standard one.

@@ -121,7 +121,10 @@ impl<T: Element> Param<T> {
 /// A parameter with its dotted name.
 #[derive(Clone, Debug)]
 pub struct NamedParam<T: Element> {
+    /// The dotted path from the root module, e.g. `"0.weight"` or `"block.proj.bias"`
+    /// (the state-dict key).
     pub name: String,
+    /// A handle sharing the module's parameter (not a copy).
     pub param: Param<T>,
 }
 
@@ -263,8 +266,11 @@ pub fn join_name(prefix: &str, name: &str) -> String {
 /// so it can be updated in place without a copy) and the gradient. Write it back with
 /// [`StepParam::commit`] or [`commit_step`].
 pub struct StepParam<T: Element> {
+    /// The dotted path from the root module, e.g. `"0.weight"`.
     pub name: String,
+    /// The parameter's value, moved out of the module: update it in place, and keep its shape.
     pub value: Tensor<T>,
+    /// `∂loss/∂value`, the same shape (zeros when the loss did not reach the parameter).
     pub grad: Tensor<T>,
     handle: Param<T>,
 }

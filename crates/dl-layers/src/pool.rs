@@ -27,8 +27,13 @@ use crate::module::Module;
 /// [`AvgPool2d`]), an interval in 1-D ([`crate::MaxPool1d`], [`crate::AvgPool1d`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PoolOptions {
+    /// Window size `k` (positive) along each pooled axis: `k x k` in 2-D, `k` in 1-D.
     pub kernel: usize,
+    /// Stride `s` (positive): output `i` pools the padded inputs `s·i − p … s·i − p + k − 1`,
+    /// so `L_out = ⌊(L + 2p − k) / s⌋ + 1`.
     pub stride: usize,
+    /// Padding `p` on each side, at most `k / 2` (`-inf` for max pooling, counted zeros for
+    /// average pooling).
     pub padding: usize,
 }
 
@@ -37,10 +42,12 @@ impl PoolOptions {
     pub fn new(kernel: usize) -> Self {
         PoolOptions { kernel, stride: kernel, padding: 0 }
     }
+    /// Sets the stride `s`.
     pub fn stride(mut self, s: usize) -> Self {
         self.stride = s;
         self
     }
+    /// Sets the padding `p` on each side.
     pub fn padding(mut self, p: usize) -> Self {
         self.padding = p;
         self
@@ -77,6 +84,7 @@ impl PoolOptions {
 /// The max-pooling primitive on `(N, C, H, W)`.
 #[derive(Clone, Debug)]
 pub struct MaxPool2dPrimitive {
+    /// The window: `y[n, c, i, j] = max` of `x[n, c]` over the `k x k` window at `(s·i − p, s·j − p)`.
     pub options: PoolOptions,
     /// Per output, the flat index `h * W + w` of its argmax within its `(n, c)` plane, as
     /// `(N*C, OH*OW)`; set by the forward.
@@ -84,6 +92,7 @@ pub struct MaxPool2dPrimitive {
 }
 
 impl MaxPool2dPrimitive {
+    /// The primitive for `options`, with no argmax recorded yet.
     pub fn new(options: PoolOptions) -> Self {
         MaxPool2dPrimitive { options, argmax: Default::default() }
     }
@@ -273,10 +282,12 @@ impl<T: Element> Primitive<T> for MaxPool2dPrimitive {
 /// Max pooling over `(N, C, H, W)`.
 #[derive(Clone, Debug)]
 pub struct MaxPool2d {
+    /// Kernel, stride and padding, the same along height and width.
     pub options: PoolOptions,
 }
 
 impl MaxPool2d {
+    /// Max pooling with `options` (no parameters; the same in training and evaluation).
     pub fn new(options: PoolOptions) -> Self {
         MaxPool2d { options }
     }
@@ -298,10 +309,13 @@ impl<T: Element> Module<T> for MaxPool2d {
 /// Average pooling over `(N, C, H, W)`, padded zeros counted (PyTorch's default).
 #[derive(Clone, Debug)]
 pub struct AvgPool2d {
+    /// Kernel, stride and padding, the same along height and width; each output is the
+    /// window's sum divided by `k²`.
     pub options: PoolOptions,
 }
 
 impl AvgPool2d {
+    /// Average pooling with `options` (no parameters; the same in training and evaluation).
     pub fn new(options: PoolOptions) -> Self {
         AvgPool2d { options }
     }
@@ -330,6 +344,7 @@ impl<T: Element> Module<T> for AvgPool2d {
 pub struct GlobalAvgPool;
 
 impl GlobalAvgPool {
+    /// The global average pooling layer (no parameters).
     pub fn new() -> Self {
         GlobalAvgPool
     }

@@ -61,6 +61,7 @@ pub(crate) fn pool1d_output_len(options: &PoolOptions, layer: &str, x: &[usize])
 /// The max-pooling primitive on `(N, C, L)`.
 #[derive(Clone, Debug)]
 pub struct MaxPool1dPrimitive {
+    /// The window: `y[n, c, o] = max_j x[n, c, o s + j − p]` over the in-bounds taps `j < k`.
     pub options: PoolOptions,
     /// Per output, the position `l` of its argmax within its `(n, c)` row, as
     /// `(N*C, L_out)`; set by the forward.
@@ -68,6 +69,7 @@ pub struct MaxPool1dPrimitive {
 }
 
 impl MaxPool1dPrimitive {
+    /// The primitive for `options`, with no argmax recorded yet.
     pub fn new(options: PoolOptions) -> Self {
         MaxPool1dPrimitive { options, argmax: Default::default() }
     }
@@ -125,10 +127,12 @@ impl<T: Element> Primitive<T> for MaxPool1dPrimitive {
 /// Max pooling over `(N, C, L)` (PyTorch's `MaxPool1d` without dilation, floor mode).
 #[derive(Clone, Debug)]
 pub struct MaxPool1d {
+    /// Kernel `k`, stride `s` and padding `p` along the length axis.
     pub options: PoolOptions,
 }
 
 impl MaxPool1d {
+    /// Max pooling with `options` (no parameters; the same in training and evaluation).
     pub fn new(options: PoolOptions) -> Self {
         MaxPool1d { options }
     }
@@ -151,10 +155,13 @@ impl<T: Element> Module<T> for MaxPool1d {
 /// with its default `count_include_pad = True`, floor mode).
 #[derive(Clone, Debug)]
 pub struct AvgPool1d {
+    /// Kernel `k`, stride `s` and padding `p` along the length axis; each output is the
+    /// window's sum divided by `k`.
     pub options: PoolOptions,
 }
 
 impl AvgPool1d {
+    /// Average pooling with `options` (no parameters; the same in training and evaluation).
     pub fn new(options: PoolOptions) -> Self {
         AvgPool1d { options }
     }
@@ -184,6 +191,7 @@ impl<T: Element> Module<T> for AvgPool1d {
 pub struct GlobalAvgPool1d;
 
 impl GlobalAvgPool1d {
+    /// The global average pooling layer (no parameters).
     pub fn new() -> Self {
         GlobalAvgPool1d
     }

@@ -11,7 +11,10 @@ use crate::module::{Module, Param, join_name};
 /// `y = x + f(x)`, or `y = proj(x) + f(x)` with a projection. Parameters are named
 /// `body.*` and `proj.*`.
 pub struct Residual<T: Element> {
+    /// The residual branch `f` of `y = P(x) + f(x)`; its parameters are named `body.*`.
     pub body: Box<dyn Module<T>>,
+    /// The shortcut `P` when it is not the identity (a 1x1 convolution or a linear map
+    /// matching `f`'s output shape); its parameters are named `proj.*`.
     pub proj: Option<Box<dyn Module<T>>>,
     training: bool,
 }

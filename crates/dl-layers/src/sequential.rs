@@ -14,6 +14,8 @@ pub struct Sequential<T: Element> {
 }
 
 impl<T: Element> Sequential<T> {
+    /// An empty chain (the identity map); add modules with [`Sequential::with`] or
+    /// [`Sequential::push`].
     pub fn new() -> Self {
         Sequential { layers: Vec::new(), training: true }
     }
@@ -30,9 +32,11 @@ impl<T: Element> Sequential<T> {
     pub fn layers(&self) -> &[Box<dyn Module<T>>] {
         &self.layers
     }
+    /// The number of modules in the chain (the depth, counting activations as layers).
     pub fn len(&self) -> usize {
         self.layers.len()
     }
+    /// Whether the chain has no modules.
     pub fn is_empty(&self) -> bool {
         self.layers.is_empty()
     }

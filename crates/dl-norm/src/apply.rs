@@ -20,7 +20,12 @@ pub enum Statistics<'a, T> {
     /// Computed from the input (training mode, or a method without running statistics).
     Batch,
     /// Given per statistic (length `s`): a mean and a biased variance, e.g. running ones.
-    Given { mean: &'a [T], var: &'a [T] },
+    Given {
+        /// The mean `mu_j` of each statistic `j` (length `s`).
+        mean: &'a [T],
+        /// The biased variance `var_j` of each statistic `j` (length `s`).
+        var: &'a [T],
+    },
 }
 
 /// The result of [`Normalizer::apply`].
@@ -38,7 +43,13 @@ impl Normalizer {
     /// shift with one value per statistic (`plan.view.s` values, e.g. per channel for batch
     /// norm); affine parameters laid out otherwise are applied by the caller. `layer`
     /// names the caller in errors.
-    pub fn apply<T: Element>(&self, layer: &str, x: &Var<T>, stats: Statistics<'_, T>, affine: Option<(&Var<T>, &Var<T>)>) -> Result<Normalized<T>> {
+    pub fn apply<T: Element>(
+        &self,
+        layer: &str,
+        x: &Var<T>,
+        stats: Statistics<'_, T>,
+        affine: Option<(&Var<T>, &Var<T>)>,
+    ) -> Result<Normalized<T>> {
         let plan = self.plan(layer, x.shape())?;
         let view = plan.view;
         let mut h = x.reshape(&plan.grouped_shape)?;
@@ -50,7 +61,12 @@ impl Normalizer {
         let affine = match affine {
             Some((g, b)) => {
                 if g.value().numel() != view.s || b.value().numel() != view.s {
-                    let expected = format!("a scale and shift with one value per statistic ({} values), got {:?} and {:?} for", view.s, g.shape(), b.shape());
+                    let expected = format!(
+                        "a scale and shift with one value per statistic ({} values), got {:?} and {:?} for",
+                        view.s,
+                        g.shape(),
+                        b.shape()
+                    );
                     return Err(LayerError::layer(layer, expected, x.shape()));
                 }
                 Some((g.reshape(&[view.s])?, b.reshape(&[view.s])?))
@@ -70,7 +86,12 @@ impl Normalizer {
             }
             Statistics::Given { mean, var } => {
                 if mean.len() != view.s || var.len() != view.s {
-                    let expected = format!("statistics with {} values, got {} means and {} variances for", view.s, mean.len(), var.len());
+                    let expected = format!(
+                        "statistics with {} values, got {} means and {} variances for",
+                        view.s,
+                        mean.len(),
+                        var.len()
+                    );
                     return Err(LayerError::layer(layer, expected, x.shape()));
                 }
                 // y = (x - mu) r with constants: the Jacobian is the diagonal r.

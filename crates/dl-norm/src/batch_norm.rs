@@ -25,7 +25,9 @@ use crate::spec::Normalizer;
 /// Batch norm over inputs with `D` spatial dimensions (`D = 1`: `(N, C)` or `(N, C, L)`;
 /// `D = 2`: `(N, C, H, W)`).
 pub struct BatchNorm<T: Element, const D: usize> {
+    /// The number of channels `C` (axis 1 of the input), one statistic each.
     pub num_features: usize,
+    /// `eps`, added to the variance before the square root (numerical stability).
     pub eps: f64,
     /// `(weight, bias)`: the per-channel scale `gamma` (initially 1) and shift `beta` (0).
     pub affine: Option<(Param<T>, Param<T>)>,

@@ -19,8 +19,11 @@ use crate::spec::Normalizer;
 
 /// Group norm with `groups` groups over `num_channels` channels (inputs `(N, C, ...)`).
 pub struct GroupNorm<T: Element> {
+    /// The number of groups `G`; it divides `num_channels`, each group holding `C / G` channels.
     pub groups: usize,
+    /// The number of channels `C` (axis 1 of the input).
     pub num_channels: usize,
+    /// `eps`, added to the variance before the square root (numerical stability).
     pub eps: f64,
     /// `(weight, bias)` per channel, initially ones and zeros.
     pub affine: Option<(Param<T>, Param<T>)>,

@@ -72,7 +72,9 @@ impl InstanceNormOptions {
 
 /// Instance norm over `(N, C, H, W)` inputs.
 pub struct InstanceNorm2d<T: Element> {
+    /// The number of channels `C` (axis 1 of the `(N, C, H, W)` input).
     pub num_features: usize,
+    /// `eps`, added to the variance before the square root (numerical stability).
     pub eps: f64,
     /// `(weight, bias)` per channel, when built with `affine`.
     pub affine: Option<(Param<T>, Param<T>)>,

@@ -30,7 +30,10 @@ use crate::spec::View;
 /// square).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Moments<T> {
+    /// The mean `mu_j` of each statistic `j` (all zero for an uncentred reduction).
     pub mean: Vec<T>,
+    /// The biased variance `var_j = (1/m) sum (x_i - mu_j)^2` of each statistic `j` (the
+    /// mean square for an uncentred reduction).
     pub var: Vec<T>,
 }
 
@@ -163,7 +166,9 @@ pub fn scale_shift2<T: Element>(u: &[T], x: &[T], view: View, c: &[T], p: &[T], 
             }
         }
     } else {
-        for (k, ((orun, urun), xrun)) in out.chunks_exact_mut(b).zip(u.chunks_exact(b)).zip(x.chunks_exact(b)).enumerate() {
+        for (k, ((orun, urun), xrun)) in
+            out.chunks_exact_mut(b).zip(u.chunks_exact(b)).zip(x.chunks_exact(b)).enumerate()
+        {
             let (cj, pj, qj, rj) = (c[k % s], p[k % s], q[k % s], r[k % s]);
             for ((o, &uv), &xv) in orun.iter_mut().zip(urun).zip(xrun) {
                 *o = pj * uv + qj * (xv - cj) + rj;
@@ -208,8 +213,16 @@ mod tests {
             let (mean, var) = reference(&x, v);
             // the same sums in a different order: a few ulps
             let tol = dl_tensor::Tolerance::default_for::<f64>();
-            dl_tensor::assert_close(&Tensor::from_vec(got.mean, &[v.s]).unwrap(), &Tensor::from_vec(mean, &[v.s]).unwrap(), tol);
-            dl_tensor::assert_close(&Tensor::from_vec(got.var, &[v.s]).unwrap(), &Tensor::from_vec(var, &[v.s]).unwrap(), tol);
+            dl_tensor::assert_close(
+                &Tensor::from_vec(got.mean, &[v.s]).unwrap(),
+                &Tensor::from_vec(mean, &[v.s]).unwrap(),
+                tol,
+            );
+            dl_tensor::assert_close(
+                &Tensor::from_vec(got.var, &[v.s]).unwrap(),
+                &Tensor::from_vec(var, &[v.s]).unwrap(),
+                tol,
+            );
         }
     }
 

@@ -21,7 +21,9 @@ use crate::spec::Normalizer;
 
 /// Layer norm over the trailing axes `normalized_shape`.
 pub struct LayerNorm<T: Element> {
+    /// The trailing shape `(D_1, ..., D_k)` normalised over; the input must end with it.
     pub normalized_shape: Vec<usize>,
+    /// `eps`, added to the variance before the square root (numerical stability).
     pub eps: f64,
     /// `(weight, bias)` of shape `normalized_shape`, initially ones and zeros.
     pub affine: Option<(Param<T>, Param<T>)>,

@@ -38,8 +38,11 @@ use crate::spec::View;
 /// `y = gamma x̂ + beta` with batch statistics over axes 0 and 2 of an `(a, s, b)` input;
 /// inputs `[x]` or, with `affine`, `[x, gamma (s), beta (s)]`.
 pub struct Normalize<T: Element> {
+    /// Subtract the mean (`false`: RMS-style, `x̂ = x / sqrt(mean(x²) + eps)`).
     pub centred: bool,
+    /// `eps`, added to the variance before the square root (numerical stability).
     pub eps: f64,
+    /// Whether the op takes `gamma` and `beta` (each of length `s`) as inputs 1 and 2.
     pub affine: bool,
     /// The statistics of the last forward pass (read by the VJP, and by the layer that
     /// keeps running statistics through [`Normalize::stats_handle`]).
@@ -54,6 +57,7 @@ impl<T: Element> Clone for Normalize<T> {
 }
 
 impl<T: Element> Normalize<T> {
+    /// The op with these settings and no statistics yet (they are filled by the forward pass).
     pub fn new(centred: bool, eps: f64, affine: bool) -> Self {
         Normalize { centred, eps, affine, stats: Rc::new(RefCell::new(None)) }
     }
@@ -66,14 +70,24 @@ impl<T: Element> Normalize<T> {
 fn view_of(op: &'static str, shape: &[usize]) -> Result<View> {
     match *shape {
         [a, s, b] => Ok(View { a, s, b }),
-        _ => Err(AutodiffError::InvalidArgument { op, detail: format!("the normalisation primitive takes an (a, s, b) input, got shape {shape:?}") }),
+        _ => Err(AutodiffError::InvalidArgument {
+            op,
+            detail: format!("the normalisation primitive takes an (a, s, b) input, got shape {shape:?}"),
+        }),
     }
 }
 
 fn per_stat<T: Element>(op: &'static str, p: &Tensor<T>, view: View) -> Result<Vec<T>> {
     if p.shape() != [view.s] {
         let detail = format!("the scale and shift must have one value per statistic, shape [{}]", view.s);
-        return Err(TensorError::ShapeMismatch { op, lhs: vec![view.a, view.s, view.b], rhs: p.shape().to_vec(), dim: 1, detail }.into());
+        return Err(TensorError::ShapeMismatch {
+            op,
+            lhs: vec![view.a, view.s, view.b],
+            rhs: p.shape().to_vec(),
+            dim: 1,
+            detail,
+        }
+        .into());
     }
     Ok(p.to_vec())
 }
@@ -88,7 +102,15 @@ struct Closed<T> {
     sum_v_xhat: Vec<T>,
 }
 
-fn closed_form<T: Element>(v: &[T], x: &[T], view: View, st: &Moments<T>, inv_std: &[T], gamma: Option<&[T]>, centred: bool) -> Closed<T> {
+fn closed_form<T: Element>(
+    v: &[T],
+    x: &[T],
+    view: View,
+    st: &Moments<T>,
+    inv_std: &[T],
+    gamma: Option<&[T]>,
+    centred: bool,
+) -> Closed<T> {
     let m: T = cst(view.count() as f64);
     let (sum_v, sum_v_dev) = cotangent_sums(v, x, view, &st.mean);
     let s = view.s;
@@ -109,7 +131,8 @@ fn inv_std<T: Element>(st: &Moments<T>, eps: f64) -> Vec<T> {
 
 impl<T: Element> Normalize<T> {
     fn stats(&self) -> Result<Moments<T>> {
-        let missing = || AutodiffError::InvalidArgument { op: "normalize", detail: "the VJP ran before the forward pass".into() };
+        let missing =
+            || AutodiffError::InvalidArgument { op: "normalize", detail: "the VJP ran before the forward pass".into() };
         self.stats.borrow().clone().ok_or_else(missing)
     }
 
@@ -148,7 +171,10 @@ impl<T: Element> Primitive<T> for Normalize<T> {
     fn forward(&self, inputs: &[&Tensor<T>]) -> Result<Tensor<T>> {
         let expected = if self.affine { 3 } else { 1 };
         if inputs.len() != expected {
-            return Err(AutodiffError::InvalidArgument { op: "normalize", detail: format!("expected {expected} inputs, got {}", inputs.len()) });
+            return Err(AutodiffError::InvalidArgument {
+                op: "normalize",
+                detail: format!("expected {expected} inputs, got {}", inputs.len()),
+            });
         }
         let x = inputs[0].contiguous();
         let view = view_of("normalize", x.shape())?;
@@ -205,7 +231,8 @@ impl<T: Element> Primitive<T> for Normalize<T> {
         let tx = t[0].map(|tx| tx.contiguous());
         let (a, mut b, mut c) = match &tx {
             Some(tc) => {
-                let cf = closed_form(tc.as_slice().expect("contiguous"), xs, view, &st, &r, gamma.as_deref(), self.centred);
+                let cf =
+                    closed_form(tc.as_slice().expect("contiguous"), xs, view, &st, &r, gamma.as_deref(), self.centred);
                 (cf.a, cf.b, cf.c)
             }
             None => (vec![T::zero(); view.s], vec![T::zero(); view.s], vec![T::zero(); view.s]),

@@ -20,7 +20,9 @@ use crate::spec::Normalizer;
 
 /// RMS norm over the trailing axes `normalized_shape`, with an elementwise scale.
 pub struct RmsNorm<T: Element> {
+    /// The trailing shape `(D_1, ..., D_k)` normalised over; the input must end with it.
     pub normalized_shape: Vec<usize>,
+    /// `eps`, added to the mean square before the square root.
     pub eps: f64,
     /// The scale `gamma` of shape `normalized_shape`, initially ones.
     pub weight: Option<Param<T>>,

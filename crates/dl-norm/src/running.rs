@@ -19,7 +19,9 @@ use dl_tensor::{Element, Tensor, cst};
 
 /// The running mean and variance of a layer, with their update count.
 pub struct RunningStats<T: Element> {
+    /// The running mean per channel (initially 0), a buffer, not trained.
     pub running_mean: Param<T>,
+    /// The running *unbiased* variance per channel (initially 1), a buffer, not trained.
     pub running_var: Param<T>,
     /// The number of training steps seen (a 0-d tensor, like PyTorch's int64 buffer).
     pub num_batches_tracked: Param<T>,

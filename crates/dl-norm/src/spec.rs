@@ -41,6 +41,7 @@ pub enum Reduce {
 /// A normalisation: the reduction, the optional group split, centring and `eps`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Normalizer {
+    /// Which axes of the (grouped) shape are reduced; the others index the statistics.
     pub reduce: Reduce,
     /// Split axis 1 (channels `C`) into `(groups, C / groups)` before reducing.
     pub groups: Option<usize>,
@@ -53,8 +54,11 @@ pub struct Normalizer {
 /// The `(a, s, b)` row-major view: `s` statistics, each over `a * b` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct View {
+    /// The product of the reduced axes before the kept ones (the outer reduced block).
     pub a: usize,
+    /// The number of statistics: the product of the kept axes.
     pub s: usize,
+    /// The product of the reduced axes after the kept ones (the inner reduced block).
     pub b: usize,
 }
 
@@ -117,11 +121,19 @@ impl Normalizer {
             None => shape.to_vec(),
             Some(g) => {
                 if shape.len() < 2 {
-                    return Err(LayerError::layer(layer, format!("an input (N, C, ...) to split into {g} groups"), shape));
+                    return Err(LayerError::layer(
+                        layer,
+                        format!("an input (N, C, ...) to split into {g} groups"),
+                        shape,
+                    ));
                 }
                 let c = shape[1];
                 if g == 0 || !c.is_multiple_of(g) {
-                    return Err(LayerError::layer(layer, format!("a channel count divisible by the {g} groups"), shape));
+                    return Err(LayerError::layer(
+                        layer,
+                        format!("a channel count divisible by the {g} groups"),
+                        shape,
+                    ));
                 }
                 let mut gs = vec![shape[0], g, c / g];
                 gs.extend_from_slice(&shape[2..]);
@@ -132,7 +144,11 @@ impl Normalizer {
         let kept: Vec<usize> = match &self.reduce {
             Reduce::Trailing(k) => {
                 if *k == 0 || *k > rank {
-                    return Err(LayerError::layer(layer, format!("an input with at least {k} axes to reduce the last {k} (and k >= 1)"), shape));
+                    return Err(LayerError::layer(
+                        layer,
+                        format!("an input with at least {k} axes to reduce the last {k} (and k >= 1)"),
+                        shape,
+                    ));
                 }
                 (0..rank - k).collect()
             }
@@ -141,7 +157,11 @@ impl Normalizer {
                 axes.sort_unstable();
                 axes.dedup();
                 if let Some(&bad) = axes.iter().find(|&&ax| ax >= rank) {
-                    return Err(LayerError::layer(layer, format!("an input with more than {bad} axes (axis {bad} is kept)"), shape));
+                    return Err(LayerError::layer(
+                        layer,
+                        format!("an input with more than {bad} axes (axis {bad} is kept)"),
+                        shape,
+                    ));
                 }
                 axes
             }
@@ -154,7 +174,10 @@ impl Normalizer {
                 (Some(&f), Some(&l)) => (f, l + 1),
                 _ => (0, 0),
             };
-            (None, View { a: prod(&grouped_shape[..k0]), s: prod(&grouped_shape[k0..k1]), b: prod(&grouped_shape[k1..]) })
+            (
+                None,
+                View { a: prod(&grouped_shape[..k0]), s: prod(&grouped_shape[k0..k1]), b: prod(&grouped_shape[k1..]) },
+            )
         } else {
             let mut perm = kept.clone();
             perm.extend((0..rank).filter(|ax| !kept.contains(ax)));

@@ -385,5 +385,8 @@ fn every_normalisation_reports_its_kind() {
     assert_eq!(kind(&LayerNorm::<f64>::new(&[3]).unwrap()), LayerKind::Norm(NormKind::Layer));
     assert_eq!(kind(&RmsNorm::<f64>::new(&[3]).unwrap()), LayerKind::Norm(NormKind::Rms));
     assert_eq!(kind(&GroupNorm::<f64>::new(1, 3).unwrap()), LayerKind::Norm(NormKind::Group));
-    assert_eq!(kind(&InstanceNorm2d::<f64>::new(3, InstanceNormOptions::default()).unwrap()), LayerKind::Norm(NormKind::Instance));
+    assert_eq!(
+        kind(&InstanceNorm2d::<f64>::new(3, InstanceNormOptions::default()).unwrap()),
+        LayerKind::Norm(NormKind::Instance)
+    );
 }

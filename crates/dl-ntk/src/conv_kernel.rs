@@ -336,7 +336,14 @@ pub(crate) fn pooled_state(
                 let (k, t) = if symmetric && i == j {
                     (self_a[i].nngp, self_a[i].ntk)
                 } else {
-                    let (pp, _) = run_pair(layers, grid, param, a[i], bs[j], Some((&self_a[i].variances, &self_bs[j].variances)))?;
+                    let (pp, _) = run_pair(
+                        layers,
+                        grid,
+                        param,
+                        a[i],
+                        bs[j],
+                        Some((&self_a[i].variances, &self_bs[j].variances)),
+                    )?;
                     pp.pooled()
                 };
                 k_row[j] = k;

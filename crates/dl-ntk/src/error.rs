@@ -12,22 +12,66 @@ use dl_tensor::TensorError;
 pub enum NtkError {
     /// Two arguments whose shapes must agree do not.
     #[error("{op}: {what}: shapes {left:?} and {right:?} are incompatible")]
-    Shape { op: &'static str, what: String, left: Vec<usize>, right: Vec<usize> },
+    Shape {
+        /// The operation that failed (e.g. `"empirical NTK"`), first in the message.
+        op: &'static str,
+        /// Which arguments disagree and what was required of them.
+        what: String,
+        /// The shape of the first argument named in `what`.
+        left: Vec<usize>,
+        /// The shape of the second argument named in `what`.
+        right: Vec<usize>,
+    },
     /// An argument outside its domain (a negative time, a non-positive learning rate, ...).
     #[error("{op}: {name} = {value} is invalid: {requirement}")]
-    InvalidArgument { op: &'static str, name: &'static str, value: f64, requirement: &'static str },
+    InvalidArgument {
+        /// The operation that failed (e.g. `"empirical NTK"`), first in the message.
+        op: &'static str,
+        /// The argument's name (e.g. `"t"`, `"learning_rate"`).
+        name: &'static str,
+        /// The rejected value.
+        value: f64,
+        /// The condition it violates (e.g. `"must be finite and positive"`).
+        requirement: &'static str,
+    },
     /// A network layer the analytic (infinite-width) kernel or the structured path cannot take.
     #[error("{op}: layer {index} ({layer}) is not supported: {reason}")]
-    UnsupportedLayer { op: &'static str, index: usize, layer: String, reason: String },
+    UnsupportedLayer {
+        /// The operation that failed (e.g. `"empirical NTK"`), first in the message.
+        op: &'static str,
+        /// The layer's position in the network (0-based).
+        index: usize,
+        /// A short description of the layer, e.g. `Dense(512, sigma_w2 = 2, sigma_b2 = 0)`.
+        layer: String,
+        /// Why it cannot be taken (e.g. an activation without a closed-form kernel map).
+        reason: String,
+    },
     /// The memory budget cannot hold even the smallest piece of work.
     #[error("{op}: the memory budget of {budget} bytes is too small: {detail}")]
-    Budget { op: &'static str, budget: usize, detail: String },
+    Budget {
+        /// The operation that failed (e.g. `"empirical NTK"`), first in the message.
+        op: &'static str,
+        /// The memory budget that was given, in bytes.
+        budget: usize,
+        /// The size of the smallest piece of work, in bytes, and what it consists of.
+        detail: String,
+    },
     /// A non-finite value appeared in an input or a result.
     #[error("{op}: {detail}")]
-    NonFinite { op: &'static str, detail: String },
+    NonFinite {
+        /// The operation that failed (e.g. `"empirical NTK"`), first in the message.
+        op: &'static str,
+        /// Which input or result holds the non-finite value (and, for matrices, where).
+        detail: String,
+    },
     /// A decomposition failed.
     #[error("{op}: {detail}")]
-    LinearAlgebra { op: &'static str, detail: String },
+    LinearAlgebra {
+        /// The operation that failed (e.g. `"empirical NTK"`), first in the message.
+        op: &'static str,
+        /// Which decomposition failed and why (e.g. no positive eigenvalue).
+        detail: String,
+    },
     /// A tensor operation failed.
     #[error(transparent)]
     Tensor(#[from] TensorError),

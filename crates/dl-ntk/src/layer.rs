@@ -1,6 +1,6 @@
 //! [`KernelLayer`]: one layer described once, with both of its meanings side by side —
 //! the finite layer it builds ([`KernelLayer::finite`], for sampling a network) and the
-//! map it applies to the infinite-width kernels ([`KernelLayer::kernel_map`]) — so that
+//! map it applies to the infinite-width kernels (`KernelLayer::kernel_map`, crate-internal) — so that
 //! the two cannot drift apart (neural-tangents' `(init_fn, apply_fn, kernel_fn)` triple).
 //!
 //! **Dense**, `h = W a + b` over `n_in` inputs. With the per-unit covariance of the
@@ -47,12 +47,29 @@ pub enum Parameterisation {
 #[derive(Clone, Debug)]
 pub enum KernelLayer {
     /// A fully connected layer of `width` units.
-    Dense { width: usize, sigma_w2: f64, sigma_b2: f64 },
+    Dense {
+        /// The number of output units `n_out` (the next layer's `n_in`).
+        width: usize,
+        /// The weight variance `sigma_w²`: the weights act as `N(0, sigma_w² / n_in)` under
+        /// either [`Parameterisation`].
+        sigma_w2: f64,
+        /// The bias variance `sigma_b²`: the bias acts as `N(0, sigma_b²)`.
+        sigma_b2: f64,
+    },
     /// An elementwise activation.
     Activation(Activation),
     /// A convolution to `channels` channels, stride 1, 'same' zero padding; `filter` is
     /// `[k]` (1-D, inputs `(N, C, L)`) or `[kh, kw]` (2-D, inputs `(N, C, H, W)`), odd sizes.
-    Conv { channels: usize, filter: Vec<usize>, sigma_w2: f64, sigma_b2: f64 },
+    Conv {
+        /// The number of output channels.
+        channels: usize,
+        /// The filter size per spatial axis: `[k]` or `[kh, kw]`, each odd.
+        filter: Vec<usize>,
+        /// The weight variance `sigma_w²`, divided by the fan-in `n_in = C_in · (filter taps)`.
+        sigma_w2: f64,
+        /// The bias variance `sigma_b²`: the bias acts as `N(0, sigma_b²)`.
+        sigma_b2: f64,
+    },
     /// The mean over all spatial positions, `(N, C, ...) -> (N, C)`.
     GlobalAvgPool,
 }

@@ -31,7 +31,13 @@ pub enum SolveMethod {
     /// Cholesky succeeded with every pivot above the threshold.
     Cholesky,
     /// Eigendecomposition; `clipped` eigenvalues at or below `threshold` were dropped.
-    EigenClipped { clipped: usize, threshold: f64 },
+    EigenClipped {
+        /// How many eigenvalues were at or below `threshold` (their inverse set to 0, a
+        /// pseudo-inverse on the remaining eigenspace).
+        clipped: usize,
+        /// The cut-off `rcond · λ_max`, with `λ_max` the largest eigenvalue.
+        threshold: f64,
+    },
 }
 
 enum Factor {

@@ -38,7 +38,10 @@ fn check(arch: &Architecture, networks: usize, bias_allowance: f64, seed: u64) {
             let mean = s / m;
             let se = ((s2 / m - mean * mean).max(0.0) / m).sqrt();
             let allowed = 4.5 * se + bias_allowance * exact.abs() + 1e-12;
-            assert!((mean - exact).abs() <= allowed, "{name} entry {e}: Monte Carlo {mean} +- {se} (M = {networks}) vs analytic {exact}");
+            assert!(
+                (mean - exact).abs() <= allowed,
+                "{name} entry {e}: Monte Carlo {mean} +- {se} (M = {networks}) vs analytic {exact}"
+            );
         }
     }
 }

@@ -59,6 +59,8 @@ pub fn sum_to_shape<T: Element>(g: &Tensor<T>, shape: &[usize]) -> Result<Tensor
 
 /// Broadcasts to `shape` (NumPy rules).
 pub struct BroadcastTo {
+    /// The target shape; the input's shape must broadcast to it (trailing axes aligned,
+    /// each input axis equal to the target's or 1).
     pub shape: Vec<usize>,
 }
 
@@ -82,6 +84,8 @@ impl<T: Element> Primitive<T> for BroadcastTo {
 
 /// Sums down to `shape` (the adjoint of broadcasting).
 pub struct SumTo {
+    /// The reduced shape; it must broadcast to the input's shape, and the axes it
+    /// broadcasts over (missing leading axes and size-1 axes) are summed out.
     pub shape: Vec<usize>,
 }
 

@@ -20,24 +20,38 @@ use crate::var::Var;
 
 /// Selects `indices` along `axis`.
 pub struct IndexSelect {
+    /// The axis to index along; negative values count from the last axis.
     pub axis: isize,
+    /// The slots to copy, in output order; repeats are allowed (and accumulate in the VJP).
     pub indices: Arc<[usize]>,
 }
 /// Adds slice `i` of the input into slot `indices[i]` of zeros with `size` slots along `axis`.
 pub struct IndexAdd {
+    /// The axis to index along; negative values count from the last axis.
     pub axis: isize,
+    /// `indices[i]` is the output slot that input slice `i` is added into; one per input
+    /// slice along `axis`, each `< size`.
     pub indices: Arc<[usize]>,
+    /// The output's length along `axis` (the selected tensor's length, in the VJP of
+    /// [`IndexSelect`]).
     pub size: usize,
 }
 /// PyTorch's `gather` along `axis`.
 pub struct Gather {
+    /// The axis to index along; negative values count from the last axis.
     pub axis: isize,
+    /// The index array, of the output's shape: `out[.., i, ..] = x[.., index[.., i, ..], ..]`,
+    /// with each entry `<` the input's length along `axis`.
     pub index: Arc<IndexArray>,
 }
 /// Scatters the input into zeros of `shape` along `axis`, adding at repeated indices.
 pub struct ScatterAdd {
+    /// The axis to index along; negative values count from the last axis.
     pub axis: isize,
+    /// The index array, of the input's shape: input entry at position `p` is added into the
+    /// output at `p` with its `axis` coordinate replaced by `index[p]`.
     pub index: Arc<IndexArray>,
+    /// The output's shape (the gathered-from tensor's shape, in the VJP of [`Gather`]).
     pub shape: Vec<usize>,
 }
 

@@ -22,22 +22,30 @@ use crate::var::Var;
 
 /// Sum over `axes`.
 pub struct SumAxes {
+    /// The axes reduced over (negative values count from the end); empty means all axes.
     pub axes: Vec<isize>,
+    /// Whether the reduced axes are kept with length 1 (`true`) or dropped (`false`).
     pub keepdim: bool,
 }
 /// Mean over `axes`.
 pub struct MeanAxes {
+    /// The axes reduced over (negative values count from the end); empty means all axes.
     pub axes: Vec<isize>,
+    /// Whether the reduced axes are kept with length 1 (`true`) or dropped (`false`).
     pub keepdim: bool,
 }
 /// Maximum over `axes`.
 pub struct MaxAxes {
+    /// The axes reduced over (negative values count from the end); empty means all axes.
     pub axes: Vec<isize>,
+    /// Whether the reduced axes are kept with length 1 (`true`) or dropped (`false`).
     pub keepdim: bool,
 }
 /// log(sum(exp(x))) over `axes`, stable.
 pub struct LogSumExp {
+    /// The axes reduced over (negative values count from the end); empty means all axes.
     pub axes: Vec<isize>,
+    /// Whether the reduced axes are kept with length 1 (`true`) or dropped (`false`).
     pub keepdim: bool,
 }
 

@@ -20,14 +20,17 @@ use crate::var::Var;
 
 /// Softmax along `axis`.
 pub struct Softmax {
+    /// The axis the lanes run along; negative values count from the last axis.
     pub axis: isize,
 }
 /// Log-softmax along `axis`.
 pub struct LogSoftmax {
+    /// The axis the lanes run along; negative values count from the last axis.
     pub axis: isize,
 }
 /// Mean softmax cross-entropy of logits `(n, c)` against integer labels.
 pub struct SoftmaxCrossEntropy {
+    /// The class label `y_i ∈ [0, c)` of each of the `n` rows.
     pub labels: Vec<usize>,
 }
 

@@ -40,20 +40,36 @@ use crate::var::Var;
 /// An elementwise function (parameters are stored as f64).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Unary {
+    /// `e^x`; `f'(x) = y`.
     Exp,
+    /// The natural logarithm `log x` (for `x > 0`); `f'(x) = 1/x`.
     Log,
+    /// `√x` (for `x ≥ 0`); `f'(x) = 1/(2y)`.
     Sqrt,
+    /// `x^p` for the real exponent `p`; `f'(x) = p x^(p-1)`.
     PowF(f64),
+    /// `sin x`; `f'(x) = cos x`.
     Sin,
+    /// `cos x`; `f'(x) = -sin x`.
     Cos,
+    /// `tanh x`; `f'(x) = 1 - y²`.
     Tanh,
+    /// The logistic sigmoid `1/(1 + e^(-x))`; `f'(x) = y (1 - y)`.
     Sigmoid,
+    /// The error function `erf x = 2/√π ∫₀ˣ e^(-s²) ds`; `f'(x) = 2/√π e^(-x²)`.
     Erf,
+    /// `log(1 + e^x)`, a smooth relu; `f'(x) = sigmoid(x)`.
     Softplus,
+    /// `max(x, 0)`; `f'(x) = 1` for `x > 0`, else 0 (the subgradient 0 at the kink).
     Relu,
+    /// `x` for `x > 0`, else `s x` with the negative-side slope `s`; `f'(x) = 1` or `s`.
     LeakyRelu(f64),
+    /// `x` for `x > 0`, else `α (e^x - 1)` with the scale `α`; `f'(x) = 1` or `y + α`.
     Elu(f64),
+    /// The exact (erf-form) GELU `x Φ(x)`, with `Φ` the standard normal CDF;
+    /// `f'(x) = Φ(x) + x φ(x)`.
     Gelu,
+    /// `|x|`; `f'(x) = sign x` (0 at 0).
     Abs,
 }
 
@@ -178,7 +194,10 @@ impl<T: Element> Primitive<T> for Unary {
 /// VJP of relu (`slope = 0`) and leaky relu. It is linear in `u` with a diagonal, constant
 /// Jacobian, so its VJP and JVP are itself.
 pub struct StepScale<T: Element> {
+    /// The fixed input of the relu (or leaky relu) whose sign pattern selects the scale;
+    /// it must broadcast against the cotangent `u`.
     pub x: Tensor<T>,
+    /// The scale `s` applied where `x ≤ 0` (0 for relu, the leaky slope otherwise).
     pub slope: f64,
 }
 

@@ -24,32 +24,44 @@ use crate::var::Var;
 
 /// The same elements in a new shape.
 pub struct Reshape {
+    /// The new shape; its product must equal the input's element count.
     pub shape: Vec<usize>,
 }
 /// Reorders axes: output axis `i` is input axis `perm[i]`.
 pub struct Permute {
+    /// A permutation of `0..ndim`: output axis `i` is input axis `perm[i]`.
     pub perm: Vec<usize>,
 }
 /// Swaps two axes.
 pub struct Transpose {
+    /// The first axis swapped (negative values count from the last axis).
     pub a: isize,
+    /// The second axis swapped (negative values count from the last axis).
     pub b: isize,
 }
 /// `len` entries of `axis` from `start`.
 pub struct Narrow {
+    /// The axis narrowed; negative values count from the last axis.
     pub axis: isize,
+    /// The first index kept along `axis`.
     pub start: usize,
+    /// How many consecutive indices are kept (`start + len` ≤ the axis length).
     pub len: usize,
 }
 /// Places the input at `start` along `axis` inside zeros of size `size` there (the
 /// adjoint of [`Narrow`]).
 pub struct PadNarrow {
+    /// The axis padded; negative values count from the last axis.
     pub axis: isize,
+    /// The output index along `axis` where the input's first slice lands.
     pub start: usize,
+    /// The output's length along `axis` (`start` + the input's length ≤ `size`).
     pub size: usize,
 }
 /// Joins inputs along `axis`.
 pub struct Concat {
+    /// The axis joined along (negative values count from the last axis); every input must
+    /// agree on all other axes.
     pub axis: isize,
 }
 

@@ -17,10 +17,15 @@ use super::{Buffers, OptimError, Optimizer, OptimizerState, Param, check_range, 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdamConfig {
+    /// Learning rate (step size) lr ≥ 0; default 1e-3.
     pub lr: f64,
+    /// Decay β₁ ∈ [0, 1) of the first-moment average m; default 0.9.
     pub beta1: f64,
+    /// Decay β₂ ∈ [0, 1) of the second-moment average v; default 0.999.
     pub beta2: f64,
+    /// ε ≥ 0 added to √v̂ in the denominator; default 1e-8.
     pub eps: f64,
+    /// Weight decay wd ≥ 0: the L2 term `g += wd p`, or AdamW's `p *= 1 - lr wd`; default 0.
     pub weight_decay: f64,
     /// AdamW's decoupled weight decay instead of the L2 term.
     pub decoupled_weight_decay: bool,

@@ -70,24 +70,49 @@ impl<'a, T: Element> Param<'a, T> {
 pub enum OptimError {
     /// A gradient whose shape differs from its parameter's.
     #[error("optimiser: gradient of '{name}' has shape {grad:?} but the parameter has shape {param:?}")]
-    GradShape { name: String, param: Vec<usize>, grad: Vec<usize> },
+    GradShape {
+        /// The parameter's name.
+        name: String,
+        /// The parameter's shape.
+        param: Vec<usize>,
+        /// The gradient's shape.
+        grad: Vec<usize>,
+    },
     /// A learning-rate factor that is negative or not finite.
     #[error("optimiser: the learning-rate factor of '{name}' is {value}; it must be finite and >= 0")]
-    LrScale { name: String, value: f64 },
+    LrScale {
+        /// The parameter's name.
+        name: String,
+        /// Its [`Param::lr_scale`].
+        value: f64,
+    },
     /// A hyperparameter outside its valid range.
     #[error("optimiser: {field} = {value} is invalid: {reason}")]
-    Hyperparameter { field: &'static str, value: f64, reason: &'static str },
+    Hyperparameter {
+        /// The configuration field (`"lr"`, `"beta1"`, `"step_size"`, ...).
+        field: &'static str,
+        /// Its value (0 for an integer field that must be positive).
+        value: f64,
+        /// The range it must lie in (`"must lie in [0, 1)"`, ...).
+        reason: &'static str,
+    },
     /// Restored state that does not fit the parameters.
     #[error("optimiser state: {0}")]
     State(String),
 }
 
+/// One parameter's optimiser buffers: buffer name (`"exp_avg"`, `"momentum"`, ...) to the
+/// parameter's shape and the buffer's values, flattened in row-major order as f64.
+pub type ParamBuffers = BTreeMap<String, (Vec<usize>, Vec<f64>)>;
+
 /// An optimiser's internal state, for checkpoints: the step count and, per parameter
 /// name, its named buffers as flat f64 vectors with their shapes.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OptimizerState {
+    /// Optimiser steps taken so far (t in Adam's bias corrections 1 - β^t).
     pub step: u64,
-    pub buffers: BTreeMap<String, BTreeMap<String, (Vec<usize>, Vec<f64>)>>,
+    /// Per parameter name (its state-dict key), that parameter's buffers.
+    pub buffers: BTreeMap<String, ParamBuffers>,
 }
 
 /// The common interface of the optimisers.

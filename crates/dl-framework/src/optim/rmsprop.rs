@@ -17,11 +17,17 @@ use super::{Buffers, OptimError, Optimizer, OptimizerState, Param, check_range, 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RmsPropConfig {
+    /// Learning rate lr ≥ 0; default 0.01.
     pub lr: f64,
+    /// Smoothing constant a ∈ [0, 1] of the squared-gradient average v; default 0.99.
     pub alpha: f64,
+    /// ε ≥ 0 added to √v in the denominator; default 1e-8.
     pub eps: f64,
+    /// Momentum μ ∈ [0, 1] of the buffer b (0: no momentum buffer); default 0.
     pub momentum: f64,
+    /// Centred RMSprop: divide by √(v − ḡ²), an estimate of the gradient's variance; default false.
     pub centered: bool,
+    /// L2 weight decay wd ≥ 0 (`g += wd p`); default 0.
     pub weight_decay: f64,
 }
 

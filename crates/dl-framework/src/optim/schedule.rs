@@ -16,10 +16,29 @@ use super::OptimError;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum LrSchedule {
+    /// `lr0` at every step.
     Constant,
-    Step { step_size: u64, gamma: f64 },
-    Cosine { t_max: u64, eta_min: f64 },
-    Warmup { steps: u64, then: Box<LrSchedule> },
+    /// Step decay: `lr0 * gamma^floor(t / step_size)`.
+    Step {
+        /// Steps between decays (positive).
+        step_size: u64,
+        /// Factor applied at each decay (positive and finite).
+        gamma: f64,
+    },
+    /// Cosine annealing from `lr0` to `eta_min` over `t_max` steps, then held at `eta_min`.
+    Cosine {
+        /// Length of the anneal in steps (positive).
+        t_max: u64,
+        /// The final learning rate (non-negative).
+        eta_min: f64,
+    },
+    /// Linear warm-up `lr0 (t + 1) / steps`, then `then` restarted at step 0.
+    Warmup {
+        /// Warm-up length in steps (positive).
+        steps: u64,
+        /// The schedule followed after warm-up, evaluated at `t - steps`.
+        then: Box<LrSchedule>,
+    },
 }
 
 impl LrSchedule {

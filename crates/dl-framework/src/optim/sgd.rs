@@ -18,10 +18,15 @@ use super::{Buffers, OptimError, Optimizer, OptimizerState, Param, check_range, 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SgdConfig {
+    /// Learning rate lr ≥ 0; default 0.01.
     pub lr: f64,
+    /// Momentum μ ∈ [0, 1] of the buffer b (0: plain SGD); default 0.
     pub momentum: f64,
+    /// Dampening ∈ [0, 1]: the momentum buffer adds (1 − dampening) g; default 0.
     pub dampening: f64,
+    /// Nesterov momentum (step along g + μ b); needs momentum > 0 and dampening 0; default false.
     pub nesterov: bool,
+    /// L2 weight decay wd ≥ 0 (`g += wd p`); default 0.
     pub weight_decay: f64,
 }
 

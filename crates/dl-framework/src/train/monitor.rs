@@ -168,7 +168,7 @@ impl<T: Element> Monitor<T> for ActivationStatsMonitor {
 }
 
 /// The top Hessian eigenvalue of the loss on the step's batch (or on a fixed probe set),
-/// by power iteration (see [`super::sharpness`]): values `sharpness` and
+/// by power iteration (see [`top_hessian_eigenvalue`](super::top_hessian_eigenvalue)): values `sharpness` and
 /// `sharpness_iterations`. The random start of each call is drawn from a generator seeded
 /// by `seed` on stream `step`, so the run's own random streams are untouched.
 pub struct SharpnessMonitor<T: Element> {

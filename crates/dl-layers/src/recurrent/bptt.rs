@@ -32,20 +32,31 @@ use super::sequence::Saved;
 /// The gradients of a sequence primitive's inputs, as flat row-major buffers (`None` where
 /// not requested).
 pub struct SequenceGrads<T> {
+    /// `dX = dA^x W_ih`, `(T, B, I)`; `None` unless [`Needs::x`].
     pub dx: Option<Vec<T>>,
+    /// The gradient reaching the initial state `h_0`, `(B, H)` (always computed: it is the
+    /// loop's final `dh`).
     pub dh0: Vec<T>,
+    /// The gradient reaching the LSTM's initial memory `c_0`, `(B, H)`; `None` for the RNN and GRU.
     pub dc0: Option<Vec<T>>,
+    /// `dW_ih = dA^x^T X`, `(G H, I)`; `None` unless [`Needs::weights`].
     pub dw_ih: Option<Vec<T>>,
+    /// `dW_hh = dA^h^T [h_0; …; h_{T−1}]`, `(G H, H)`; `None` unless [`Needs::weights`].
     pub dw_hh: Option<Vec<T>>,
+    /// `db_ih`, the column sums of `dA^x`, `(G H)`; `None` unless [`Needs::biases`].
     pub db_ih: Option<Vec<T>>,
+    /// `db_hh`, the column sums of `dA^h`, `(G H)`; `None` unless [`Needs::biases`].
     pub db_hh: Option<Vec<T>>,
 }
 
 /// Which gradients to compute.
 #[derive(Clone, Copy, Debug)]
 pub struct Needs {
+    /// Compute the input gradient `dx` (one more `(T B, G H) x (G H, I)` GEMM).
     pub x: bool,
+    /// Compute both weight gradients `dw_ih`, `dw_hh`.
     pub weights: bool,
+    /// Compute both bias gradients `db_ih`, `db_hh`.
     pub biases: bool,
 }
 

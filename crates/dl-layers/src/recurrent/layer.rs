@@ -20,9 +20,15 @@ use crate::module::{Module, Param, join_name};
 
 /// The four parameters of one direction.
 pub struct DirectionParams<T: Element> {
+    /// `W_ih`, the `(G H, I)` input weight (gate blocks stacked by rows) in
+    /// `a_t = x_t W_ih^T + b_ih + h_{t−1} W_hh^T + b_hh`; PyTorch's `weight_ih_l0`.
     pub weight_ih: Param<T>,
+    /// `W_hh`, the `(G H, H)` recurrent weight; PyTorch's `weight_hh_l0`.
     pub weight_hh: Param<T>,
+    /// `b_ih`, the `(G H)` input bias; PyTorch's `bias_ih_l0`.
     pub bias_ih: Param<T>,
+    /// `b_hh`, the `(G H)` recurrent bias (inside `r ⊙ (·)` for the GRU's `n` block);
+    /// PyTorch's `bias_hh_l0`.
     pub bias_hh: Param<T>,
 }
 
@@ -46,16 +52,23 @@ impl<T: Element> DirectionParams<T> {
 /// `weight_hh_l0 (G H, H)`, `bias_ih_l0 (G H)`, `bias_hh_l0 (G H)`, with `G` gates: 1 for
 /// the RNN, 4 for the LSTM, 3 for the GRU), for [`Recurrent::from_tensors`].
 pub struct DirectionTensors<T: Element> {
+    /// `W_ih`, `(G H, I)`.
     pub weight_ih: Tensor<T>,
+    /// `W_hh`, `(G H, H)`.
     pub weight_hh: Tensor<T>,
+    /// `b_ih`, `(G H)`.
     pub bias_ih: Tensor<T>,
+    /// `b_hh`, `(G H)`.
     pub bias_hh: Tensor<T>,
 }
 
 /// The initial state `(D, B, H)` for each direction `D`; `c0` for the LSTM only.
 #[derive(Clone)]
 pub struct RecurrentState<T: Element> {
+    /// The hidden state `h_0`, `(D, B, H)` (direction `0` forward, `1` backward).
     pub h: Var<T>,
+    /// The LSTM's memory `c_0`, `(D, B, H)`; `None` for the RNN and GRU (and zeros for an
+    /// LSTM given none).
     pub c: Option<Var<T>>,
 }
 
@@ -80,8 +93,11 @@ impl<T: Element> RecurrentOutput<T> {
 
 /// A single recurrent layer (see the module docs).
 pub struct Recurrent<T: Element> {
+    /// The recurrence: RNN (tanh or relu), LSTM or GRU, which fixes the gate count `G`.
     pub kind: CellKind,
+    /// Input features `I` of each step `x_t (B, I)`.
     pub input_size: usize,
+    /// Hidden size `H` of the state `h_t (B, H)` per direction.
     pub hidden_size: usize,
     /// The forward direction's parameters, then the backward direction's when bidirectional.
     pub directions: Vec<DirectionParams<T>>,

@@ -56,7 +56,7 @@ pub fn lengths(layer: &str, mask: &[bool], t: usize, b: usize) -> Result<Vec<usi
 }
 
 /// The prefix mask `(T, B)` of the given lengths as booleans in time-major order (`true` for
-/// real steps), the form the sequence primitive ([`super::sequence`]) takes.
+/// real steps), the form the sequence primitive ([`super::sequence()`]) takes.
 pub fn prefix_mask(lengths: &[usize], t: usize) -> Vec<bool> {
     (0..t).flat_map(|s| lengths.iter().map(move |&l| s < l)).collect()
 }
@@ -101,6 +101,7 @@ pub fn mask_from_lengths<T: Element>(lengths: &[usize], t: usize) -> Result<Tens
 /// and JVP are the op itself.
 #[derive(Clone, Debug)]
 pub struct ReverseWithinLength {
+    /// The real length `L_b ≤ T` of each sequence `b` of the batch, `B` entries.
     pub lengths: Vec<usize>,
 }
 

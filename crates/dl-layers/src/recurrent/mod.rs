@@ -4,7 +4,7 @@
 //! | file | holds |
 //! | --- | --- |
 //! | [`cell`] | [`CellKind`]: the RNN (tanh, relu), LSTM and GRU recurrences in PyTorch's gate layouts |
-//! | [`sequence`] | the explicit forward over a whole sequence, input projection as one GEMM, saving what BPTT needs |
+//! | [`sequence`](mod@sequence) | the explicit forward over a whole sequence, input projection as one GEMM, saving what BPTT needs |
 //! | [`bptt`] | [`rnn_backward`]: the explicit backward-through-time loop, weight gradients as GEMMs over `(T B)` rows |
 //! | [`unrolled`] | the same recurrences as a per-step graph of generic `Var` ops (the reference, and the higher-order path) |
 //! | [`primitive`] | [`SequencePrimitive`]: forward, VJP (explicit BPTT) and JVP (tangent recurrence) of a whole sequence |

@@ -35,6 +35,7 @@ fn key_of<T: Element>(inputs: &[&Tensor<T>]) -> Key {
 
 /// A whole recurrent sequence as one op (see the module docs).
 pub struct SequencePrimitive<T: Element> {
+    /// The recurrence run at every step: RNN (tanh or relu), LSTM or GRU.
     pub kind: CellKind,
     /// `true` for real steps, `(T, B)` row-major; `None` when every step is real.
     pub mask: Option<Vec<bool>>,
@@ -48,6 +49,7 @@ impl<T: Element> Clone for SequencePrimitive<T> {
 }
 
 impl<T: Element> SequencePrimitive<T> {
+    /// The primitive for `kind` with an optional `(T, B)` mask, nothing saved yet.
     pub fn new(kind: CellKind, mask: Option<Vec<bool>>) -> Self {
         SequencePrimitive { kind, mask, saved: RefCell::new(None) }
     }

@@ -21,10 +21,15 @@ use super::packed::{PackedRhs, avx512_available};
 /// The sizes of one sequence: time `T`, batch `B`, input `I`, hidden `H`, gates `G`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SeqDims {
+    /// Time steps `T`: the first axis of `x (T, B, I)`.
     pub t: usize,
+    /// Batch size `B`: the sequences run side by side.
     pub b: usize,
+    /// Input features `I` of each `x_t (B, I)`.
     pub i: usize,
+    /// Hidden size `H` of the state `h_t (B, H)` (and the LSTM's `c_t`).
     pub h: usize,
+    /// Gate blocks `G` stacked in the weights: 1 (RNN), 4 (LSTM), 3 (GRU).
     pub g: usize,
 }
 
@@ -79,7 +84,9 @@ pub fn check_inputs<T: Element>(kind: CellKind, inputs: &[&Tensor<T>], mask: Opt
 
 /// What the forward pass keeps for BPTT.
 pub struct Saved<T> {
+    /// The recurrence that ran, which fixes how `gates` and `extra` are laid out.
     pub kind: CellKind,
+    /// The sizes `T, B, I, H, G` of the sequence.
     pub dims: SeqDims,
     /// `h_0 .. h_T`, `(T + 1) B H` (after masking: a padded step repeats its state).
     pub states: Vec<T>,

@@ -26,7 +26,10 @@ use crate::module::{Module, NamedParam};
 /// The schedule of truncated BPTT: every `k1` steps, backpropagate through `k2 >= k1` steps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TbpttSchedule {
+    /// `k1 ≥ 1`: the window stride, how many steps' losses each backward pass covers.
     pub k1: usize,
+    /// `k2 ≥ k1`: how many steps each backward pass runs through; a loss keeps between
+    /// `k2 − k1 + 1` and `k2` of its most recent steps.
     pub k2: usize,
 }
 
@@ -50,6 +53,8 @@ impl TbpttSchedule {
 
 /// The loss summed over every step and the gradient of every requested parameter.
 pub struct TbpttResult<T: Element> {
+    /// `L = Σ_t l_t(y_t)`, the step losses summed over the whole sequence (exact: the
+    /// truncation changes only the gradient).
     pub loss: T,
     /// `(name, gradient)` in the order of the requested parameters (zeros for a parameter the
     /// loss does not reach).

@@ -26,11 +26,17 @@ use crate::experiments::synthesis::digits_mlp::fw;
 /// The normalisation after each hidden dense layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Norm {
+    /// No normalisation: `dense -> relu`.
     None,
+    /// Batch norm (Ioffe & Szegedy 2015): each unit standardised over the batch, running
+    /// statistics in evaluation mode.
     Batch,
+    /// Layer norm (Ba et al. 2016): each example standardised over its hidden units.
     Layer,
     /// Group norm with this many groups of the hidden units.
     Group(usize),
+    /// RMS norm (Zhang & Sennrich 2019): each example divided by the root mean square of its
+    /// hidden units, no centring.
     Rms,
 }
 
@@ -38,6 +44,8 @@ impl Norm {
     /// The five variants compared in the experiments (group norm with 8 groups).
     pub const ALL: [Norm; 5] = [Norm::None, Norm::Batch, Norm::Layer, Norm::Group(8), Norm::Rms];
 
+    /// The short name used in tables, plots and JSON keys (`"none"`, `"batch"`, ...; group
+    /// norm is `"group"` whatever its group count).
     pub fn name(self) -> &'static str {
         match self {
             Norm::None => "none",
@@ -63,7 +71,10 @@ impl Norm {
 /// How the dense layers are initialised (see the module documentation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Init {
+    /// PyTorch's default: U(-1/√fan_in, 1/√fan_in) weights and biases, variance
+    /// `1 / (3 fan_in)`.
     Pytorch,
+    /// He et al. (2015), the critical point of ReLU: `W ~ N(0, 2 / fan_in)`, `b = 0`.
     He,
 }
 
@@ -105,8 +116,11 @@ pub fn norm_mlp(
 /// Plain minibatch SGD (no momentum).
 #[derive(Clone, Copy, Debug)]
 pub struct Sgd {
+    /// The learning rate (before any decay).
     pub lr: f64,
+    /// Examples per minibatch; the remainder of each epoch is dropped.
     pub batch_size: usize,
+    /// Total number of SGD updates.
     pub steps: usize,
     /// Measure test accuracy every this many steps (and at the end).
     pub eval_every: usize,

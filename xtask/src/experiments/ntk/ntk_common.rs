@@ -13,9 +13,13 @@ pub fn fail(e: impl std::fmt::Display) -> ExperimentError {
 
 /// A two-class regression problem: inputs `(n, 64)` and targets `(n, 1)` in {-1, +1}.
 pub struct Binary {
+    /// Training inputs `(n_train, 64)`, centred by the training mean, each row of norm √64.
     pub x_train: Tensor<f64>,
+    /// Training targets `(n_train, 1)`: -1 for digit `neg`, +1 for `pos`.
     pub y_train: Tensor<f64>,
+    /// Test inputs `(n_test, 64)`, centred by the *training* mean, each row of norm √64.
     pub x_test: Tensor<f64>,
+    /// Test targets `(n_test, 1)` in {-1, +1}.
     pub y_test: Tensor<f64>,
 }
 

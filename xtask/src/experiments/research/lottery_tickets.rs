@@ -436,7 +436,7 @@ impl Experiment for LotteryTickets {
             let near_20: Vec<f64> = results
                 .iter()
                 .map(|r| {
-                    let i = (0..r.density.len()).filter(|&i| r.density[i] >= 0.2).last().unwrap_or(0);
+                    let i = (0..r.density.len()).rfind(|&i| r.density[i] >= 0.2).unwrap_or(0);
                     r.ticket_init[i] - r.ticket_init[0]
                 })
                 .collect();
