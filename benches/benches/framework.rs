@@ -28,7 +28,13 @@ fn trainer(net: &str, classes: usize, example: &[usize], batch: usize) -> (Train
 }
 
 /// A trainer whose layer and gradient finiteness checks run every `check_every` steps.
-fn trainer_checking_every(net: &str, classes: usize, example: &[usize], batch: usize, check_every: u64) -> (Trainer<f32>, Dataset<f32>) {
+fn trainer_checking_every(
+    net: &str,
+    classes: usize,
+    example: &[usize],
+    batch: usize,
+    check_every: u64,
+) -> (Trainer<f32>, Dataset<f32>) {
     let net = NetworkConfig::from_json(net).and_then(|c| c.build::<f32>()).expect("a valid configuration");
     // log_every 1e9: the per-step record (and its gradient norm) is taken once, as a timing
     // loop has no use for it; the divergence checks still run every step.

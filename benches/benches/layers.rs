@@ -47,7 +47,9 @@ fn rnn(c: &mut Criterion) {
     let x = Var::constant(Tensor::<f32>::randn(&[t, batch, i], &mut rng));
     let gout = Tensor::<f32>::randn(&[t, batch, h], &mut rng);
     let mut g = c.benchmark_group("rnn_T50_B32_I64_H128");
-    for (name, layer) in [("tanh", Recurrent::<f32>::rnn_tanh(i, h, &mut rng)), ("lstm", Recurrent::<f32>::lstm(i, h, &mut rng))] {
+    for (name, layer) in
+        [("tanh", Recurrent::<f32>::rnn_tanh(i, h, &mut rng)), ("lstm", Recurrent::<f32>::lstm(i, h, &mut rng))]
+    {
         g.bench_function(format!("{name}/fwd"), |b| b.iter(|| black_box(no_grad(|| layer.forward(&x)).unwrap())));
         g.bench_function(format!("{name}/fwd_bwd"), |b| {
             b.iter(|| {

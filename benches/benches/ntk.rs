@@ -21,7 +21,8 @@ use dl_tensor::{Tensor, seeded_rng};
 use std::hint::black_box;
 
 fn arch() -> Architecture {
-    Architecture::mlp(3, 512, Activation::Relu, 1.5 * 1.5, 0.05 * 0.05, 1, Parameterisation::Ntk).expect("valid architecture")
+    Architecture::mlp(3, 512, Activation::Relu, 1.5 * 1.5, 0.05 * 0.05, 1, Parameterisation::Ntk)
+        .expect("valid architecture")
 }
 
 fn analytic(c: &mut Criterion) {

@@ -2,8 +2,8 @@
 //! figure writing and progress reporting (a bar on a terminal; plain lines with the elapsed
 //! time and an estimate of the remainder when the output is a pipe or a log).
 
-use std::sync::Mutex;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use dl_tensor::{TensorRng, seeded_rng};
@@ -51,11 +51,7 @@ impl LineProgress {
 
     /// Lines for experiment `id`, timed from now.
     pub fn new(id: &str) -> Self {
-        LineProgress {
-            id: id.to_string(),
-            start: Instant::now(),
-            state: Mutex::new(LineState::default()),
-        }
+        LineProgress { id: id.to_string(), start: Instant::now(), state: Mutex::new(LineState::default()) }
     }
 
     /// The line describing the state now: `id: stage, 3/10, elapsed 4.2 s, about 9.8 s left`.

@@ -58,7 +58,13 @@ pub fn run_summary(opts: &RunOptions, records: &[Record]) -> String {
     let failed = records.iter().filter(|r| r.status != Status::Ok).count();
     let earlier = records.iter().filter(|r| r.earlier.is_some()).count();
     let kept = if earlier > 0 { format!(" (of which {earlier} from earlier runs, marked)") } else { String::new() };
-    format!("Size: {}, seed: {}, experiments: {}{kept}, failed: {}.", opts.size.as_str(), opts.seed, records.len(), failed)
+    format!(
+        "Size: {}, seed: {}, experiments: {}{kept}, failed: {}.",
+        opts.size.as_str(),
+        opts.seed,
+        records.len(),
+        failed
+    )
 }
 
 /// One row of the claims table: a claim of one experiment, as `metrics.json` carries it.

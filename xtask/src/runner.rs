@@ -218,10 +218,15 @@ pub fn with_earlier_results(records: &[Record], out: &std::path::Path, commit: &
             continue;
         }
         let dir = out.join(exp.id());
-        let Some(doc) = fs::read_to_string(dir.join("metrics.json")).ok().and_then(|t| serde_json::from_str::<Value>(&t).ok()) else {
+        let Some(doc) =
+            fs::read_to_string(dir.join("metrics.json")).ok().and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        else {
             continue;
         };
-        let figures = doc["figures"].as_array().map(|f| f.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default();
+        let figures = doc["figures"]
+            .as_array()
+            .map(|f| f.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
         let stamp = RunStamp::read(&dir);
         let stale = stamp.as_ref().is_none_or(|s| s.commit != commit || commit == "unknown");
         listed.push(Record {
@@ -289,7 +294,8 @@ fn run_one(exp: &dyn Experiment, opts: &RunOptions, bar: ProgressBar, commit: &s
             seconds: start.elapsed().as_secs_f64(),
         };
         let text = serde_json::to_string_pretty(&stamp).map_err(|e| ExperimentError::Invalid(e.to_string()))?;
-        write_atomic(&stamp_path, text.as_bytes()).map_err(|source| ExperimentError::Io { path: stamp_path, source })?;
+        write_atomic(&stamp_path, text.as_bytes())
+            .map_err(|source| ExperimentError::Io { path: stamp_path, source })?;
         Ok(doc)
     })();
     let seconds = start.elapsed().as_secs_f64();

@@ -194,7 +194,11 @@ fn out_naming_a_file_says_so() {
         assert!(matches!(err, RunError::OutIsAFile { .. }), "{err:?}");
         assert_eq!(
             err.to_string(),
-            format!("--out {}: {} is a file, not a directory; name a directory for the results", out.display(), file.display())
+            format!(
+                "--out {}: {} is a file, not a directory; name a directory for the results",
+                out.display(),
+                file.display()
+            )
         );
     }
     assert_eq!(fs::read_to_string(&file).unwrap(), "a file", "the file is left alone");
@@ -208,7 +212,8 @@ fn an_only_run_keeps_earlier_results_in_the_index_marked_by_commit_and_time() {
     let all: Vec<Box<dyn Experiment>> = vec![Box::new(Good)];
     run(&select(&all, &[]).unwrap(), &opts(out.clone())).unwrap();
     // this run's stamp: the commit and the time, beside (not inside) metrics.json
-    let stamp: serde_json::Value = serde_json::from_str(&fs::read_to_string(out.join("good/run.json")).unwrap()).unwrap();
+    let stamp: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("good/run.json")).unwrap()).unwrap();
     let commit = xtask::stamp::current_commit();
     assert_eq!(stamp["commit"], commit.as_str());
     assert!(stamp["time_utc"].as_str().unwrap().ends_with('Z') && stamp["size"] == "quick");
@@ -234,9 +239,15 @@ fn an_only_run_keeps_earlier_results_in_the_index_marked_by_commit_and_time() {
     assert_eq!(records.len(), 1, "run returns what it ran");
     let md = fs::read_to_string(out.join("index.md")).unwrap();
     assert!(md.contains("experiments: 3 (of which 2 from earlier runs, marked)"), "{md}");
-    assert!(md.contains("ok, from an earlier run (stale: commit 0123456789ab, 2026-01-02T03:04:05Z, full, seed 3)"), "{md}");
+    assert!(
+        md.contains("ok, from an earlier run (stale: commit 0123456789ab, 2026-01-02T03:04:05Z, full, seed 3)"),
+        "{md}"
+    );
     if commit != "unknown" {
-        assert!(md.contains(&format!("ok, from an earlier run (same commit {}, 2026-01-02T03:04:05Z", &commit[..12])), "{md}");
+        assert!(
+            md.contains(&format!("ok, from an earlier run (same commit {}, 2026-01-02T03:04:05Z", &commit[..12])),
+            "{md}"
+        );
     }
     assert!(md.contains("[good](#good)") && md.contains("| x | 1.5 |"), "the earlier metrics are shown: {md}");
     let html = fs::read_to_string(out.join("index.html")).unwrap();
@@ -263,5 +274,9 @@ fn piped_output_shows_progress_lines() {
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let text = String::from_utf8_lossy(&run.stdout);
     assert!(text.contains("[1/1] softmax-stability (foundations) ..."), "{text}");
-    assert!(text.lines().any(|l| l.contains("softmax-stability: ok in") && l.contains("run elapsed") && l.contains("s left")), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("softmax-stability: ok in") && l.contains("run elapsed") && l.contains("s left")),
+        "{text}"
+    );
 }

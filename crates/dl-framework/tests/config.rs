@@ -64,7 +64,10 @@ fn every_layer_type_builds_and_runs() {
     assert_eq!(pooled.output_shape(), &[3]);
     let mut rng = dl_tensor::seeded_rng(2);
     let outs = pooled.forward_traced(&Var::constant(Tensor::randn(&[2, 2, 12], &mut rng))).unwrap();
-    let (max, avg) = (dl_layers::MaxPool1d::new(dl_layers::PoolOptions::new(2)), dl_layers::AvgPool1d::new(dl_layers::PoolOptions::new(3).stride(1).padding(1)));
+    let (max, avg) = (
+        dl_layers::MaxPool1d::new(dl_layers::PoolOptions::new(2)),
+        dl_layers::AvgPool1d::new(dl_layers::PoolOptions::new(3).stride(1).padding(1)),
+    );
     let expect_max = Module::<f64>::forward(&max, &outs[1]).unwrap();
     assert_eq!(outs[2].value(), expect_max.value());
     assert_eq!(outs[2].shape(), &[2, 4, 6]);
@@ -77,14 +80,22 @@ fn every_layer_type_builds_and_runs() {
 
 #[test]
 fn errors_name_the_field_path() {
-    let e = err(r#"{"input_shape": [64], "layers": [{"type": "dense", "units": 8}, {"type": "dense", "units": "ten"}]}"#);
+    let e =
+        err(r#"{"input_shape": [64], "layers": [{"type": "dense", "units": 8}, {"type": "dense", "units": "ten"}]}"#);
     assert!(e.contains("layers[1]") && e.contains("ten"), "{e}");
     let e = err(r#"{"input_shape": [64], "layers": [{"type": "dense", "units": 8, "activaton": "relu"}]}"#);
     assert!(e.contains("layers[0]") && e.contains("unknown field `activaton`"), "{e}");
-    let e = err(r#"{"input_shape": [1, 8, 8], "layers": [{"type": "flatten"}, {"type": "flatten"}, {"type": "conv2d", "channels": 4, "kernel_size": 0}]}"#);
+    let e = err(
+        r#"{"input_shape": [1, 8, 8], "layers": [{"type": "flatten"}, {"type": "flatten"}, {"type": "conv2d", "channels": 4, "kernel_size": 0}]}"#,
+    );
     assert_eq!(e, "invalid configuration: layers[2].kernel_size: must be positive");
-    let e = err(r#"{"input_shape": [1, 8, 8], "layers": [{"type": "conv2d", "channels": 4, "kernel_size": 3}, {"type": "dense", "units": 10}]}"#);
-    assert!(e.contains("layers[1]: dense needs a flat input") && e.contains("[4, 6, 6]") && e.contains("flatten"), "{e}");
+    let e = err(
+        r#"{"input_shape": [1, 8, 8], "layers": [{"type": "conv2d", "channels": 4, "kernel_size": 3}, {"type": "dense", "units": 10}]}"#,
+    );
+    assert!(
+        e.contains("layers[1]: dense needs a flat input") && e.contains("[4, 6, 6]") && e.contains("flatten"),
+        "{e}"
+    );
     let e = err(r#"{"input_shape": [1, 4, 4], "layers": [{"type": "conv2d", "channels": 2, "kernel_size": 9}]}"#);
     assert!(e.starts_with("invalid configuration: layers[0]: does not fit"), "{e}");
     let e = err(r#"{"input_shape": [8], "layers": [{"type": "residual", "body": [{"type": "dense", "units": 4}]}]}"#);
@@ -96,9 +107,13 @@ fn errors_name_the_field_path() {
     let e = err(r#"{"input_shape": [1, 8], "parameterisation": {"kind": "ntk", "sigma_w": 1.0},
         "layers": [{"type": "conv1d", "channels": 2, "kernel_size": 3}]}"#);
     assert!(e.contains("layers[0]: the ntk parameterisation is implemented for dense layers only"), "{e}");
-    let e = err(r#"{"input_shape": [8], "parameterisation": {"kind": "ntk", "sigma_w": -1.0}, "layers": [{"type": "dense", "units": 2}]}"#);
+    let e = err(
+        r#"{"input_shape": [8], "parameterisation": {"kind": "ntk", "sigma_w": -1.0}, "layers": [{"type": "dense", "units": 2}]}"#,
+    );
     assert!(e.contains("parameterisation.sigma_w"), "{e}");
-    let e = err(r#"{"input_shape": [8], "init": {"scheme": "critical", "activation": "tanh", "sigma_b2": -0.1}, "layers": [{"type": "dense", "units": 2}]}"#);
+    let e = err(
+        r#"{"input_shape": [8], "init": {"scheme": "critical", "activation": "tanh", "sigma_b2": -0.1}, "layers": [{"type": "dense", "units": 2}]}"#,
+    );
     assert!(e.contains("init.sigma_b2"), "{e}");
     let e = err(r#"{"input_shape": [8], "layers": [{"type": "lstm", "units": 2}]}"#);
     assert!(e.contains("layers[0]") && e.contains("unknown variant `lstm`"), "{e}");
@@ -193,7 +208,10 @@ fn recurrent_layers_run_batch_first() {
     assert!(layer.describe().starts_with("GRU(2 -> 3, bidirectional)"), "{}", layer.describe());
     let e = err(r#"{"input_shape": [7], "layers": [{"type": "recurrent", "cell": "lstm", "hidden_size": 3}]}"#);
     assert!(e.contains("layers[0]: a recurrent layer needs sequences (length, features)"), "{e}");
-    assert!(err(r#"{"input_shape": [7, 1], "layers": [{"type": "recurrent", "cell": "gru", "hidden_size": 0}]}"#).contains("layers[0].hidden_size: must be positive"));
+    assert!(
+        err(r#"{"input_shape": [7, 1], "layers": [{"type": "recurrent", "cell": "gru", "hidden_size": 0}]}"#)
+            .contains("layers[0].hidden_size: must be positive")
+    );
     let last = build(r#"{"input_shape": [7, 2], "layers": [{"type": "recurrent", "cell": "lstm", "hidden_size": 3, "output": "last"}]}"#).unwrap();
     assert_eq!(last.output_shape(), &[3]);
 }
@@ -245,7 +263,10 @@ fn named_schemes_draw_their_variances_and_zero_biases() {
         (r#"{"scheme": "orthogonal", "gain": 1.0}"#, 1.0 / fan_in), // rows orthonormal: each entry has variance 1/400
     ];
     for (init, variance) in cases {
-        let net = build(&format!(r#"{{"input_shape": [400], "init": {init}, "layers": [{{"type": "dense", "units": 300}}]}}"#)).unwrap();
+        let net = build(&format!(
+            r#"{{"input_shape": [400], "init": {init}, "layers": [{{"type": "dense", "units": 300}}]}}"#
+        ))
+        .unwrap();
         let params = net.parameters();
         let w = params[0].param.value().to_vec();
         let var = w.iter().map(|v| v * v).sum::<f64>() / w.len() as f64;
@@ -253,12 +274,19 @@ fn named_schemes_draw_their_variances_and_zero_biases() {
         assert!(params[1].param.value().to_vec().iter().all(|&b| b == 0.0), "{init}: biases zero");
     }
     // orthogonal: W W^T = I (300 orthonormal rows of length 400), to rounding
-    let net = build(r#"{"input_shape": [400], "init": {"scheme": "orthogonal"}, "layers": [{"type": "dense", "units": 300}]}"#).unwrap();
+    let net = build(
+        r#"{"input_shape": [400], "init": {"scheme": "orthogonal"}, "layers": [{"type": "dense", "units": 300}]}"#,
+    )
+    .unwrap();
     let w = net.parameters()[0].param.value().clone();
     let gram = w.matmul(&w.t().unwrap()).unwrap();
     dl_tensor::assert_close(&gram, &Tensor::eye(300), dl_tensor::Tolerance::new(1e-12, 1e-12));
-    let e = err(r#"{"input_shape": [4], "init": {"scheme": "kaiming", "gain": -1.0}, "layers": [{"type": "dense", "units": 2}]}"#);
+    let e = err(
+        r#"{"input_shape": [4], "init": {"scheme": "kaiming", "gain": -1.0}, "layers": [{"type": "dense", "units": 2}]}"#,
+    );
     assert!(e.contains("init.gain"), "{e}");
-    let e = err(r#"{"input_shape": [4], "init": {"scheme": "xavier", "distribution": "cauchy"}, "layers": [{"type": "dense", "units": 2}]}"#);
+    let e = err(
+        r#"{"input_shape": [4], "init": {"scheme": "xavier", "distribution": "cauchy"}, "layers": [{"type": "dense", "units": 2}]}"#,
+    );
     assert!(e.contains("init.distribution: unknown variant `cauchy`"), "{e}");
 }

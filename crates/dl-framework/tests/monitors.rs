@@ -3,7 +3,8 @@
 
 use dl_framework::data::Dataset;
 use dl_framework::train::{
-    ActivationStatsMonitor, GradientStatsMonitor, Loss, LossAccuracyMonitor, LossHessian, SharpnessMonitor, top_hessian_eigenvalue,
+    ActivationStatsMonitor, GradientStatsMonitor, Loss, LossAccuracyMonitor, LossHessian, SharpnessMonitor,
+    top_hessian_eigenvalue,
 };
 use dl_framework::{Network, NetworkConfig, TrainConfig, Trainer};
 use dl_layers::Module;
@@ -23,7 +24,10 @@ fn data() -> Dataset<f64> {
 }
 
 fn logistic() -> Network<f64> {
-    NetworkConfig::from_json(r#"{"input_shape": [4], "seed": 2, "layers": [{"type": "dense", "units": 3}]}"#).unwrap().build().unwrap()
+    NetworkConfig::from_json(r#"{"input_shape": [4], "seed": 2, "layers": [{"type": "dense", "units": 3}]}"#)
+        .unwrap()
+        .build()
+        .unwrap()
 }
 
 /// Logits, softmax probabilities, and the Hessian of the mean cross-entropy with respect to
@@ -66,7 +70,10 @@ fn by_hand(net: &Network<f64>, data: &Dataset<f64>) -> (Matrix, Matrix, Matrix) 
 fn jacobi_eigenvalues(mut a: Vec<Vec<f64>>) -> Vec<f64> {
     let n = a.len();
     for _sweep in 0..100 {
-        let off: f64 = (0..n).flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j))).map(|(i, j)| a[i][j] * a[i][j]).sum();
+        let off: f64 = (0..n)
+            .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
+            .map(|(i, j)| a[i][j] * a[i][j])
+            .sum();
         if off < 1e-30 {
             break;
         }
@@ -150,7 +157,8 @@ fn the_trainer_runs_monitors_on_schedule_with_values_that_match_direct_computati
     let std = (flat.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / flat.len() as f64).sqrt();
 
     // one batch per epoch holding all 20 examples: the monitors at step 0 see the initial network
-    let cfg = TrainConfig::from_json(r#"{"epochs": 4, "batch_size": 20, "optimizer": {"kind": "sgd", "lr": 0.1}}"#).unwrap();
+    let cfg =
+        TrainConfig::from_json(r#"{"epochs": 4, "batch_size": 20, "optimizer": {"kind": "sgd", "lr": 0.1}}"#).unwrap();
     let mut t = Trainer::new(net, cfg)
         .unwrap()
         .with_monitor(SharpnessMonitor { every: 2, max_iterations: 2000, tol: 1e-13, seed: 0, probe: None })
@@ -159,14 +167,22 @@ fn the_trainer_runs_monitors_on_schedule_with_values_that_match_direct_computati
         .with_monitor(LossAccuracyMonitor { data: d.clone(), prefix: "probe".into(), every: 4 });
     t.fit(&d, None).unwrap();
     let hist = t.history();
-    assert_eq!(hist.series("sharpness").iter().map(|p| p.0).collect::<Vec<_>>(), vec![1, 3], "steps 0 and 2 (recorded after them)");
+    assert_eq!(
+        hist.series("sharpness").iter().map(|p| p.0).collect::<Vec<_>>(),
+        vec![1, 3],
+        "steps 0 and 2 (recorded after them)"
+    );
     assert_eq!(hist.series("activation_std/0").iter().map(|p| p.0).collect::<Vec<_>>(), vec![1, 4]);
     assert_eq!(hist.series("grad_norm/0.weight").len(), 4);
     // the batch is a permutation of the data: sums in another order, so f64 rounding only
     let tol = Tolerance::new(1e-10, 1e-13);
     assert_close_slices(&[hist.series("sharpness")[0].1], &[top], Tolerance::new(1e-8, 0.0));
     assert_close_slices(&[hist.series("grad_norm/0.weight")[0].1], &[gw_norm], tol);
-    assert_close_slices(&[hist.series("activation_mean/0")[0].1, hist.series("activation_std/0")[0].1], &[mean, std], tol);
+    assert_close_slices(
+        &[hist.series("activation_mean/0")[0].1, hist.series("activation_std/0")[0].1],
+        &[mean, std],
+        tol,
+    );
     assert_eq!(hist.series("activation_zero_fraction/0")[0].1, 0.0);
     // the probe loss at step 0 is the loss on the whole (unshuffled) data: the same as the step's
     assert_close_slices(&[hist.series("probe_loss")[0].1], &[hist.series("train_loss")[0].1], tol);

@@ -7,9 +7,11 @@
 //! the parameters must agree to f64 rounding (`Tolerance::default_for::<f64>()` scaled by
 //! the step count: each step adds a few ulp).
 
-use dl_framework::optim::{Adam, AdamConfig, LrSchedule, Optimizer, OptimizerState, Param, RmsProp, RmsPropConfig, Sgd, SgdConfig};
-use dl_tensor::compare::{Tolerance, assert_close_slices};
+use dl_framework::optim::{
+    Adam, AdamConfig, LrSchedule, Optimizer, OptimizerState, Param, RmsProp, RmsPropConfig, Sgd, SgdConfig,
+};
 use dl_tensor::Tensor;
+use dl_tensor::compare::{Tolerance, assert_close_slices};
 
 const A: [f64; 5] = [0.5, 1.0, 2.0, 4.0, 0.1];
 const C: [f64; 5] = [1.0, -2.0, 0.5, 3.0, -1.0];
@@ -100,7 +102,9 @@ fn rmsprop_reference(lr: f64, alpha: f64, eps: f64, mu: f64, centered: bool, wd:
 
 #[test]
 fn sgd_variants_match_the_reference() {
-    for (mu, damp, nesterov, wd) in [(0.0, 0.0, false, 0.0), (0.9, 0.0, false, 0.0), (0.9, 0.0, true, 1e-2), (0.5, 0.3, false, 0.1)] {
+    for (mu, damp, nesterov, wd) in
+        [(0.0, 0.0, false, 0.0), (0.9, 0.0, false, 0.0), (0.9, 0.0, true, 1e-2), (0.5, 0.3, false, 0.1)]
+    {
         let cfg = SgdConfig { lr: 0.05, momentum: mu, dampening: damp, nesterov, weight_decay: wd };
         let got = run_crate(&mut Sgd::new(cfg).unwrap(), 0.05, &LrSchedule::Constant);
         assert_close_slices(&got, &sgd_reference(0.05, mu, damp, nesterov, wd), tol());
@@ -159,9 +163,13 @@ fn state_round_trip_resumes_identically() {
         step(&mut first, &mut p);
         step(&mut resumed, &mut q);
     }
-    assert_eq!(p.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>(), q.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+    assert_eq!(
+        p.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+        q.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+    );
     // A state for another optimiser is rejected with the buffer named.
-    let err = Sgd::<f64>::new(SgdConfig { momentum: 0.9, ..Default::default() }).unwrap().load_state(&state).unwrap_err();
+    let err =
+        Sgd::<f64>::new(SgdConfig { momentum: 0.9, ..Default::default() }).unwrap().load_state(&state).unwrap_err();
     assert!(err.to_string().contains("momentum"), "{err}");
 }
 
@@ -169,7 +177,9 @@ fn state_round_trip_resumes_identically() {
 fn bad_hyperparameters_and_shapes_are_errors() {
     assert!(Sgd::<f32>::new(SgdConfig { lr: -1.0, ..Default::default() }).unwrap_err().to_string().contains("lr"));
     assert!(Sgd::<f32>::new(SgdConfig { nesterov: true, ..Default::default() }).is_err());
-    assert!(Adam::<f32>::new(AdamConfig { beta1: 1.0, ..Default::default() }).unwrap_err().to_string().contains("beta1"));
+    assert!(
+        Adam::<f32>::new(AdamConfig { beta1: 1.0, ..Default::default() }).unwrap_err().to_string().contains("beta1")
+    );
     let mut p = Tensor::<f32>::zeros(&[3]);
     let g = Tensor::<f32>::zeros(&[4]);
     let err = Sgd::new(SgdConfig::default()).unwrap().step(&mut [Param::new("fc.weight", &mut p, &g)]).unwrap_err();
@@ -183,9 +193,13 @@ fn a_learning_rate_factor_is_the_reference_at_the_scaled_rate() {
     // factor 1 must be bit-identical to a plain step.
     let s = 0.3;
     let run = |opt: &mut dyn Optimizer<f64>| {
-        let (mut a, mut b) = (Tensor::from_vec(P0.to_vec(), &[5]).unwrap(), Tensor::from_vec(P0.to_vec(), &[5]).unwrap());
+        let (mut a, mut b) =
+            (Tensor::from_vec(P0.to_vec(), &[5]).unwrap(), Tensor::from_vec(P0.to_vec(), &[5]).unwrap());
         for _ in 0..STEPS {
-            let (ga, gb) = (Tensor::from_vec(grad(&a.to_vec()), &[5]).unwrap(), Tensor::from_vec(grad(&b.to_vec()), &[5]).unwrap());
+            let (ga, gb) = (
+                Tensor::from_vec(grad(&a.to_vec()), &[5]).unwrap(),
+                Tensor::from_vec(grad(&b.to_vec()), &[5]).unwrap(),
+            );
             opt.step(&mut [Param::new("a", &mut a, &ga), Param::new("b", &mut b, &gb).with_lr_scale(s)]).unwrap();
         }
         (a.to_vec(), b.to_vec())
@@ -193,14 +207,28 @@ fn a_learning_rate_factor_is_the_reference_at_the_scaled_rate() {
     let cfg = AdamConfig { lr: 0.1, weight_decay: 0.05, decoupled_weight_decay: true, ..AdamConfig::default() };
     let (a, b) = run(&mut Adam::new(cfg).unwrap());
     let plain = run_crate(&mut Adam::new(cfg).unwrap(), 0.1, &LrSchedule::Constant);
-    assert_eq!(a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), plain.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+    assert_eq!(
+        a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+        plain.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+    );
     assert_close_slices(&b, &adam_reference(&|_| 0.1 * s, 0.9, 0.999, 1e-8, 0.05, true), tol());
     let (_, b) = run(&mut Sgd::new(SgdConfig { lr: 0.05, momentum: 0.9, ..Default::default() }).unwrap());
     assert_close_slices(&b, &sgd_reference(0.05 * s, 0.9, 0.0, false, 0.0), tol());
-    let (_, b) = run(&mut RmsProp::new(RmsPropConfig { lr: 0.01, alpha: 0.99, eps: 1e-8, momentum: 0.0, centered: false, weight_decay: 0.0 }).unwrap());
+    let (_, b) = run(&mut RmsProp::new(RmsPropConfig {
+        lr: 0.01,
+        alpha: 0.99,
+        eps: 1e-8,
+        momentum: 0.0,
+        centered: false,
+        weight_decay: 0.0,
+    })
+    .unwrap());
     assert_close_slices(&b, &rmsprop_reference(0.01 * s, 0.99, 1e-8, 0.0, false, 0.0), tol());
     let mut p = Tensor::<f64>::zeros(&[2]);
     let g = Tensor::<f64>::zeros(&[2]);
-    let err = Sgd::new(SgdConfig::default()).unwrap().step(&mut [Param::new("w", &mut p, &g).with_lr_scale(-1.0)]).unwrap_err();
+    let err = Sgd::new(SgdConfig::default())
+        .unwrap()
+        .step(&mut [Param::new("w", &mut p, &g).with_lr_scale(-1.0)])
+        .unwrap_err();
     assert!(err.to_string().contains("'w'") && err.to_string().contains("-1"), "{err}");
 }

@@ -37,7 +37,10 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn bits(net: &Network<f32>) -> Vec<(String, Vec<u32>)> {
-    net.parameters().into_iter().map(|p| (p.name, p.param.value().to_vec().iter().map(|v| v.to_bits()).collect())).collect()
+    net.parameters()
+        .into_iter()
+        .map(|p| (p.name, p.param.value().to_vec().iter().map(|v| v.to_bits()).collect()))
+        .collect()
 }
 
 fn config(extra: &str) -> TrainConfig {
@@ -89,7 +92,8 @@ fn fit_learns_the_digits_and_exports_its_history() {
     let csv = std::fs::read_to_string(dir.join("history.csv")).unwrap();
     assert!(csv.starts_with("step,epoch,grad_norm,lr,train_accuracy,train_loss,val_accuracy,val_loss\n"), "{csv}");
     assert_eq!(csv.lines().count(), 115);
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("history.json")).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("history.json")).unwrap()).unwrap();
     assert_eq!(json["records"].as_array().unwrap().len(), 114);
     assert!(dir.join("checkpoint.ckpt").is_file());
     std::fs::remove_dir_all(&dir).unwrap();
@@ -106,7 +110,11 @@ fn resuming_reproduces_the_uninterrupted_run_bit_for_bit() {
     let dir = tmp("resume");
     let mut path: Option<PathBuf> = None;
     for stop in [Some(7), Some(20), None] {
-        let extra = format!(r#", "output_dir": {:?} {}"#, dir.display().to_string(), stop.map_or(String::new(), |s| format!(r#", "max_steps": {s}"#)));
+        let extra = format!(
+            r#", "output_dir": {:?} {}"#,
+            dir.display().to_string(),
+            stop.map_or(String::new(), |s| format!(r#", "max_steps": {s}"#))
+        );
         let mut t = Trainer::new(net(), config(&extra)).unwrap();
         if let Some(p) = &path {
             t.resume(p).unwrap();
@@ -195,26 +203,47 @@ fn divergence_names_the_step_and_first_layer_and_keeps_the_last_good_checkpoint(
     let kept = Checkpoint::<f32>::read(&ckpt).unwrap();
     assert_eq!(kept.state.step, 1, "the last good checkpoint is kept");
     assert!(kept.params.values().all(|t| t.all_finite()));
-    assert_eq!(std::fs::read_to_string(dir.join("history.csv")).unwrap().lines().count(), 2, "the history up to the failure is written");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("history.csv")).unwrap().lines().count(),
+        2,
+        "the history up to the failure is written"
+    );
 
     // checking layers only every second step: step 1's overflow is reported at the loss
-    let sparse = TrainConfig::from_json(r#"{"epochs": 2, "batch_size": 64, "optimizer": {"kind": "sgd", "lr": 1e30}, "finite_check_every": 2}"#).unwrap();
-    let FrameworkError::Diverged(report) = Trainer::new(net(), sparse).unwrap().fit(&train, None).unwrap_err() else { panic!("expected a divergence") };
+    let sparse = TrainConfig::from_json(
+        r#"{"epochs": 2, "batch_size": 64, "optimizer": {"kind": "sgd", "lr": 1e30}, "finite_check_every": 2}"#,
+    )
+    .unwrap();
+    let FrameworkError::Diverged(report) = Trainer::new(net(), sparse).unwrap().fit(&train, None).unwrap_err() else {
+        panic!("expected a divergence")
+    };
     assert_eq!((report.step, &report.site), (1, &DivergenceSite::Loss), "{report}");
-    assert!(TrainConfig::from_json(r#"{"epochs": 1, "batch_size": 8, "optimizer": {"kind": "sgd", "lr": 0.1}, "finite_check_every": 0}"#)
+    assert!(
+        TrainConfig::from_json(
+            r#"{"epochs": 1, "batch_size": 8, "optimizer": {"kind": "sgd", "lr": 0.1}, "finite_check_every": 0}"#
+        )
         .and_then(|c| c.validate().map(|_| c))
-        .is_err_and(|e| e.to_string().contains("finite_check_every")));
+        .is_err_and(|e| e.to_string().contains("finite_check_every"))
+    );
 
     // a non-finite parameter is never checkpointed
     let planted = net();
     planted.parameters()[2].param.update(|v| *v = v.mul_scalar(f32::INFINITY));
-    let mut t = Trainer::new(planted, config(&format!(r#", "max_steps": 0, "output_dir": {:?}"#, dir.join("p").display().to_string()))).unwrap();
+    let mut t = Trainer::new(
+        planted,
+        config(&format!(r#", "max_steps": 0, "output_dir": {:?}"#, dir.join("p").display().to_string())),
+    )
+    .unwrap();
     let e = t.fit(&train, None).unwrap_err().to_string();
-    assert!(e.contains("in parameter '3.weight' after its update") && e.contains("no checkpoint had been written"), "{e}");
+    assert!(
+        e.contains("in parameter '3.weight' after its update") && e.contains("no checkpoint had been written"),
+        "{e}"
+    );
     assert!(!dir.join("p").join("checkpoint.ckpt").exists());
 
     // without checkpoints the same: the forward pass of step 1 names the first bad layer
-    let cfg = TrainConfig::from_json(r#"{"epochs": 1, "batch_size": 64, "optimizer": {"kind": "sgd", "lr": 1e30}}"#).unwrap();
+    let cfg =
+        TrainConfig::from_json(r#"{"epochs": 1, "batch_size": 64, "optimizer": {"kind": "sgd", "lr": 1e30}}"#).unwrap();
     let mut t = Trainer::new(net(), cfg).unwrap();
     let e = t.fit(&train, None).unwrap_err().to_string();
     assert!(e.contains("step 1") && e.contains("layer 3 (Linear(32 -> 10))") && e.contains("no checkpoint"), "{e}");
@@ -232,7 +261,8 @@ fn divergence_names_the_step_and_first_layer_and_keeps_the_last_good_checkpoint(
 fn early_stopping_stops_after_patience_and_restores_the_best_epoch() {
     let (train, test) = digits();
     // min_delta 10 means only the first epoch counts as an improvement
-    let mut t = Trainer::new(net(), config_epochs(10, r#", "early_stopping": {"patience": 2, "min_delta": 10.0}"#)).unwrap();
+    let mut t =
+        Trainer::new(net(), config_epochs(10, r#", "early_stopping": {"patience": 2, "min_delta": 10.0}"#)).unwrap();
     let out = t.fit(&train, Some(&test)).unwrap();
     assert!(out.stopped_early && out.finished);
     assert_eq!((out.epochs, out.best_epoch), (3, Some(0)));
@@ -247,15 +277,25 @@ fn bad_input_gives_clear_errors_and_loses_nothing() {
     }
     let (train, test) = digits();
     // configuration errors name the field
-    assert_eq!(e(TrainConfig::from_json(r#"{"epochs": 1, "batch_size": 0, "optimizer": {"kind": "sgd"}}"#).and_then(|c| c.validate())), "invalid configuration: batch_size: must be positive");
-    let c = TrainConfig::from_json(r#"{"epochs": 1, "batch_size": 8, "optimizer": {"kind": "adam", "lr": -1.0}}"#).unwrap();
+    assert_eq!(
+        e(TrainConfig::from_json(r#"{"epochs": 1, "batch_size": 0, "optimizer": {"kind": "sgd"}}"#)
+            .and_then(|c| c.validate())),
+        "invalid configuration: batch_size: must be positive"
+    );
+    let c =
+        TrainConfig::from_json(r#"{"epochs": 1, "batch_size": 8, "optimizer": {"kind": "adam", "lr": -1.0}}"#).unwrap();
     assert!(e(Trainer::new(net(), c)).contains("optimizer.lr"));
-    assert!(e(TrainConfig::from_json(r#"{"epochs": 1, "batch_size": 8, "optimizer": {"kind": "lbfgs"}}"#)).contains("optimizer"));
+    assert!(
+        e(TrainConfig::from_json(r#"{"epochs": 1, "batch_size": 8, "optimizer": {"kind": "lbfgs"}}"#))
+            .contains("optimizer")
+    );
     let c = config(r#", "early_stopping": {"patience": 1}"#);
     assert!(e(Trainer::new(net(), c).unwrap().fit(&train, None)).contains("early_stopping: needs a validation set"));
 
     let dir = tmp("badinput");
-    let mut t = Trainer::new(net(), config(&format!(r#", "max_steps": 3, "output_dir": {:?}"#, dir.display().to_string()))).unwrap();
+    let mut t =
+        Trainer::new(net(), config(&format!(r#", "max_steps": 3, "output_dir": {:?}"#, dir.display().to_string())))
+            .unwrap();
     t.fit(&train, None).unwrap();
     let ckpt = std::fs::read(dir.join("checkpoint.ckpt")).unwrap();
     let hist = std::fs::read(dir.join("history.json")).unwrap();

@@ -58,7 +58,11 @@ impl<T: Element> std::fmt::Debug for Param<T> {
 impl<T: Element> Param<T> {
     /// A parameter that requires gradients.
     pub fn new(value: Tensor<T>) -> Self {
-        Param(Rc::new(ParamInner { value: RefCell::new(value), leaf: RefCell::new(None), requires_grad: Cell::new(true) }))
+        Param(Rc::new(ParamInner {
+            value: RefCell::new(value),
+            leaf: RefCell::new(None),
+            requires_grad: Cell::new(true),
+        }))
     }
 
     /// The current value (a cheap clone sharing the buffer).
@@ -245,8 +249,7 @@ pub trait Module<T: Element> {
                 Some(_) => {}
             }
         }
-        let unexpected: Vec<String> =
-            state.keys().filter(|k| !own.iter().any(|np| &np.name == *k)).cloned().collect();
+        let unexpected: Vec<String> = state.keys().filter(|k| !own.iter().any(|np| &np.name == *k)).cloned().collect();
         if !missing.is_empty() || !unexpected.is_empty() || !mismatched.is_empty() {
             return Err(LayerError::StateDict { missing, unexpected, mismatched });
         }

@@ -213,7 +213,11 @@ pub(crate) fn window_range(o: usize, s: usize, p: usize, k: usize, len: usize) -
 /// as flat positions in its plane: the output gradient added at the argmax. A plain
 /// backward pass takes the direct loop [`route_to_argmax`]; a recorded one (second order)
 /// the same routing as a differentiable `scatter_add`.
-pub(crate) fn argmax_vjp<T: Element>(u: &Var<T>, idx: &IndexArray, input_shape: &[usize]) -> dl_autodiff::Result<Var<T>> {
+pub(crate) fn argmax_vjp<T: Element>(
+    u: &Var<T>,
+    idx: &IndexArray,
+    input_shape: &[usize],
+) -> dl_autodiff::Result<Var<T>> {
     if !dl_autodiff::is_grad_enabled() {
         return Ok(Var::constant(route_to_argmax(u.value(), idx, input_shape)?));
     }
@@ -223,7 +227,11 @@ pub(crate) fn argmax_vjp<T: Element>(u: &Var<T>, idx: &IndexArray, input_shape: 
 }
 
 /// The JVP of max pooling: the input tangent `t` read at every output's argmax.
-pub(crate) fn argmax_jvp<T: Element>(t: &Tensor<T>, idx: &IndexArray, output_shape: &[usize]) -> dl_autodiff::Result<Tensor<T>> {
+pub(crate) fn argmax_jvp<T: Element>(
+    t: &Tensor<T>,
+    idx: &IndexArray,
+    output_shape: &[usize],
+) -> dl_autodiff::Result<Tensor<T>> {
     let s = t.shape();
     let plane: usize = s[2..].iter().product();
     Ok(t.reshape(&[s[0] * s[1], plane])?.gather(1, idx)?.reshape(output_shape)?)

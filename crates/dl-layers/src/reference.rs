@@ -12,7 +12,13 @@ use crate::error::{LayerError, Result};
 
 fn sizes(op: &str, x: &[usize], w: &[usize], g: &ConvGeometry) -> Result<[usize; 10]> {
     if x.len() != 4 || w.len() != 4 || g.groups == 0 || x[1] != w[1] * g.groups || !w[0].is_multiple_of(g.groups) {
-        return Err(LayerError::config(op, format!("expected x (N, C, H, W) and w (O, C/groups, kh, kw) with {} groups, got {x:?} and {w:?}", g.groups)));
+        return Err(LayerError::config(
+            op,
+            format!(
+                "expected x (N, C, H, W) and w (O, C/groups, kh, kw) with {} groups, got {x:?} and {w:?}",
+                g.groups
+            ),
+        ));
     }
     let oh = g.h.output_len("conv reference", x[2])?;
     let ow = g.w.output_len("conv reference", x[3])?;
@@ -44,7 +50,8 @@ pub fn conv2d_direct<T: Element>(x: &Tensor<T>, w: &Tensor<T>, g: &ConvGeometry)
                                 if ix < 0 || ix >= wd as isize {
                                     continue;
                                 }
-                                acc += xv[((b * c + ci) * h + iy as usize) * wd + ix as usize] * wv[((oc * cg + cl) * kh + i) * kw + j];
+                                acc += xv[((b * c + ci) * h + iy as usize) * wd + ix as usize]
+                                    * wv[((oc * cg + cl) * kh + i) * kw + j];
                             }
                         }
                     }

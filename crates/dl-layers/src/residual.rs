@@ -47,7 +47,8 @@ impl<T: Element> Module<T> for Residual<T> {
             None => x.clone(),
         };
         if fx.shape() != short.shape() {
-            let expected = format!("the body's output shape {:?} to equal the shortcut's (add a projection)", fx.shape());
+            let expected =
+                format!("the body's output shape {:?} to equal the shortcut's (add a projection)", fx.shape());
             return Err(LayerError::layer(self.describe(), expected, short.shape()));
         }
         Ok(short.add(&fx)?)

@@ -28,7 +28,10 @@ use crate::error::{LayerError, Result};
 use crate::module::Module;
 
 /// The bytes of a safetensors file holding `tensors` and `metadata`.
-pub fn to_safetensors_bytes<T: Element>(tensors: &BTreeMap<String, Tensor<T>>, metadata: &BTreeMap<String, String>) -> Vec<u8> {
+pub fn to_safetensors_bytes<T: Element>(
+    tensors: &BTreeMap<String, Tensor<T>>,
+    metadata: &BTreeMap<String, String>,
+) -> Vec<u8> {
     let dtype = if T::DTYPE == "f32" { "F32" } else { "F64" };
     let size = std::mem::size_of::<T>();
     let mut header = Map::new();
@@ -58,7 +61,11 @@ pub fn to_safetensors_bytes<T: Element>(tensors: &BTreeMap<String, Tensor<T>>, m
 }
 
 /// Writes `tensors` to `path` as safetensors, atomically.
-pub fn save_safetensors<T: Element>(path: impl AsRef<Path>, tensors: &BTreeMap<String, Tensor<T>>, metadata: &BTreeMap<String, String>) -> Result<()> {
+pub fn save_safetensors<T: Element>(
+    path: impl AsRef<Path>,
+    tensors: &BTreeMap<String, Tensor<T>>,
+    metadata: &BTreeMap<String, String>,
+) -> Result<()> {
     let bytes = to_safetensors_bytes(tensors, metadata);
     Ok(dl_tensor::npy::write_atomic("save_safetensors", path.as_ref(), &bytes)?)
 }
@@ -97,31 +104,46 @@ pub fn from_safetensors_bytes<T: Element>(name: &Path, bytes: &[u8]) -> Result<S
         let dtype = field("dtype")?.as_str().ok_or_else(|| err(format!("tensor '{key}': dtype is not a string")))?;
         let shape: Vec<usize> = field("shape")?
             .as_array()
-            .and_then(|a| a.iter().map(|d| d.as_u64().and_then(|d| usize::try_from(d).ok())).collect::<Option<Vec<_>>>())
+            .and_then(|a| {
+                a.iter().map(|d| d.as_u64().and_then(|d| usize::try_from(d).ok())).collect::<Option<Vec<_>>>()
+            })
             .ok_or_else(|| err(format!("tensor '{key}': shape is not a list of sizes")))?;
         let offs: Vec<usize> = field("data_offsets")?
             .as_array()
-            .and_then(|a| a.iter().map(|d| d.as_u64().and_then(|d| usize::try_from(d).ok())).collect::<Option<Vec<_>>>())
+            .and_then(|a| {
+                a.iter().map(|d| d.as_u64().and_then(|d| usize::try_from(d).ok())).collect::<Option<Vec<_>>>()
+            })
             .filter(|v| v.len() == 2)
             .ok_or_else(|| err(format!("tensor '{key}': data_offsets is not [begin, end]")))?;
         let (begin, end) = (offs[0], offs[1]);
-        let numel = dl_tensor::shape::checked_numel(&shape).ok_or_else(|| err(format!("tensor '{key}': shape {shape:?} overflows")))?;
+        let numel = dl_tensor::shape::checked_numel(&shape)
+            .ok_or_else(|| err(format!("tensor '{key}': shape {shape:?} overflows")))?;
         let values: Vec<T> = match dtype {
             "F32" | "F64" => {
                 let size = if dtype == "F32" { 4 } else { 8 };
                 if begin > end || end > buffer.len() {
-                    return Err(err(format!("tensor '{key}': data_offsets [{begin}, {end}] fall outside the {}-byte buffer", buffer.len())));
+                    return Err(err(format!(
+                        "tensor '{key}': data_offsets [{begin}, {end}] fall outside the {}-byte buffer",
+                        buffer.len()
+                    )));
                 }
                 let expected = numel.checked_mul(size);
                 if Some(end - begin) != expected {
                     let expected = expected.map_or_else(|| "more than usize::MAX".to_string(), |b| b.to_string());
-                    return Err(err(format!("tensor '{key}': {} bytes for shape {shape:?} of {dtype} ({expected} expected)", end - begin)));
+                    return Err(err(format!(
+                        "tensor '{key}': {} bytes for shape {shape:?} of {dtype} ({expected} expected)",
+                        end - begin
+                    )));
                 }
                 let raw = &buffer[begin..end];
                 if size == 4 {
-                    raw.chunks_exact(4).map(|c| T::from_f64_lossy(f32::from_le_bytes(c.try_into().expect("4")) as f64)).collect()
+                    raw.chunks_exact(4)
+                        .map(|c| T::from_f64_lossy(f32::from_le_bytes(c.try_into().expect("4")) as f64))
+                        .collect()
                 } else {
-                    raw.chunks_exact(8).map(|c| T::from_f64_lossy(f64::from_le_bytes(c.try_into().expect("8")))).collect()
+                    raw.chunks_exact(8)
+                        .map(|c| T::from_f64_lossy(f64::from_le_bytes(c.try_into().expect("8"))))
+                        .collect()
                 }
             }
             other => return Err(err(format!("tensor '{key}': dtype {other} is not supported (F32 and F64 are)"))),
@@ -133,7 +155,9 @@ pub fn from_safetensors_bytes<T: Element>(name: &Path, bytes: &[u8]) -> Result<S
     let mut at = 0;
     for (begin, end, key) in &spans {
         if *begin != at {
-            return Err(err(format!("tensor '{key}' starts at byte {begin} of the buffer, expected {at} (a hole or an overlap)")));
+            return Err(err(format!(
+                "tensor '{key}' starts at byte {begin} of the buffer, expected {at} (a hole or an overlap)"
+            )));
         }
         at = *end;
     }
@@ -146,7 +170,8 @@ pub fn from_safetensors_bytes<T: Element>(name: &Path, bytes: &[u8]) -> Result<S
 /// Reads a safetensors file.
 pub fn load_safetensors<T: Element>(path: impl AsRef<Path>) -> Result<SafetensorsContents<T>> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|e| LayerError::File { path: path.to_path_buf(), detail: e.to_string() })?;
+    let bytes =
+        std::fs::read(path).map_err(|e| LayerError::File { path: path.to_path_buf(), detail: e.to_string() })?;
     from_safetensors_bytes(path, &bytes)
 }
 
@@ -179,7 +204,9 @@ mod tests {
     fn overflowing_shapes_are_errors_not_panics() {
         for shape in ["[4611686018427387904]", "[4294967296, 4294967296]", "[18446744073709551615]"] {
             let header = format!(r#"{{"w": {{"dtype": "F32", "shape": {shape}, "data_offsets": [0, 8]}}}}"#);
-            let e = from_safetensors_bytes::<f32>(Path::new("big.safetensors"), &with_header(&header, &[0; 8])).unwrap_err().to_string();
+            let e = from_safetensors_bytes::<f32>(Path::new("big.safetensors"), &with_header(&header, &[0; 8]))
+                .unwrap_err()
+                .to_string();
             assert!(e.contains("big.safetensors") && e.contains("'w'"), "{e}");
         }
         let header = r#"{"w": {"dtype": "F32", "shape": [4611686018427387904], "data_offsets": [0, 8]}}"#;
@@ -188,7 +215,8 @@ mod tests {
         // and the round trip still holds
         let mut t = BTreeMap::new();
         t.insert("a".to_string(), Tensor::<f64>::from_vec(vec![1.0, -2.0], &[2]).unwrap());
-        let (back, _) = from_safetensors_bytes::<f64>(Path::new("m"), &to_safetensors_bytes(&t, &BTreeMap::new())).unwrap();
+        let (back, _) =
+            from_safetensors_bytes::<f64>(Path::new("m"), &to_safetensors_bytes(&t, &BTreeMap::new())).unwrap();
         assert_eq!(back, t);
     }
 }

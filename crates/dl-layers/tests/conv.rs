@@ -84,8 +84,15 @@ fn conv2d_backward_matches_autodiff_finite_differences_and_gradcheck_on_the_full
                             let mut minus = t.to_vec();
                             plus[k] += h;
                             minus[k] -= h;
-                            let (pt, mt) = (Tensor::from_vec(plus, t.shape()).unwrap(), Tensor::from_vec(minus, t.shape()).unwrap());
-                            if which == 0 { (loss(&pt, &wt) - loss(&mt, &wt)) / (2.0 * h) } else { (loss(&xt, &pt) - loss(&xt, &mt)) / (2.0 * h) }
+                            let (pt, mt) = (
+                                Tensor::from_vec(plus, t.shape()).unwrap(),
+                                Tensor::from_vec(minus, t.shape()).unwrap(),
+                            );
+                            if which == 0 {
+                                (loss(&pt, &wt) - loss(&mt, &wt)) / (2.0 * h)
+                            } else {
+                                (loss(&xt, &pt) - loss(&xt, &mt)) / (2.0 * h)
+                            }
                         };
                         let fdx: Vec<f64> = (0..xt.numel()).map(|k| fd(&xt, k, 0)).collect();
                         let fdw: Vec<f64> = (0..wt.numel()).map(|k| fd(&wt, k, 1)).collect();
@@ -93,7 +100,12 @@ fn conv2d_backward_matches_autodiff_finite_differences_and_gradcheck_on_the_full
                         dl_tensor::compare::assert_close_slices(&dw.to_vec(), &fdw, Tolerance::new(1e-8, 1e-8));
 
                         // (c) the harness: VJP and JVP vs finite differences, dot-product test
-                        let report = check_primitive(Conv2dPrimitive::new(g), &[xt.clone(), wt.clone()], &GradcheckOptions::default()).unwrap();
+                        let report = check_primitive(
+                            Conv2dPrimitive::new(g),
+                            &[xt.clone(), wt.clone()],
+                            &GradcheckOptions::default(),
+                        )
+                        .unwrap();
                         assert!(report.passed(), "{name}: {report}");
                         cases += 1;
                     }
@@ -120,7 +132,12 @@ fn backward_primitives_and_second_derivatives_pass_gradcheck() {
         let yshape = conv_loop(&xt, &wt, &g).shape().to_vec();
         let dy = Tensor::<f64>::randn(&yshape, &mut rng);
         let opts = GradcheckOptions::default();
-        let r = check_primitive(Conv2dInputGrad { geometry: g, x_shape: xt.shape().to_vec() }, &[dy.clone(), wt.clone()], &opts).unwrap();
+        let r = check_primitive(
+            Conv2dInputGrad { geometry: g, x_shape: xt.shape().to_vec() },
+            &[dy.clone(), wt.clone()],
+            &opts,
+        )
+        .unwrap();
         assert!(r.passed(), "input grad {s} {p} {d} {groups}: {r}");
         let r = check_primitive(Conv2dWeightGrad::new(g, wt.shape()), &[dy.clone(), xt.clone()], &opts).unwrap();
         assert!(r.passed(), "weight grad {s} {p} {d} {groups}: {r}");
@@ -128,9 +145,19 @@ fn backward_primitives_and_second_derivatives_pass_gradcheck() {
         let bt = Tensor::<f64>::randn(&[4], &mut rng);
         let r = check_primitive(Conv2dPrimitive::new(g), &[xt.clone(), wt.clone(), bt.clone()], &opts).unwrap();
         assert!(r.passed(), "conv with bias {s} {p} {d} {groups}: {r}");
-        let r = gradgradcheck(|v: &[Var<f64>]| conv2d(&v[0], &v[1], Some(&v[2]), g).map(|y| y.square().unwrap()), &[xt.clone(), wt.clone(), bt], &opts).unwrap();
+        let r = gradgradcheck(
+            |v: &[Var<f64>]| conv2d(&v[0], &v[1], Some(&v[2]), g).map(|y| y.square().unwrap()),
+            &[xt.clone(), wt.clone(), bt],
+            &opts,
+        )
+        .unwrap();
         assert!(r.passed(), "second derivative with bias {s} {p} {d} {groups}: {r}");
-        let r = gradgradcheck(|v: &[Var<f64>]| conv2d(&v[0], &v[1], None, g).map(|y| y.square().unwrap()), &[xt, wt], &opts).unwrap();
+        let r = gradgradcheck(
+            |v: &[Var<f64>]| conv2d(&v[0], &v[1], None, g).map(|y| y.square().unwrap()),
+            &[xt, wt],
+            &opts,
+        )
+        .unwrap();
         assert!(r.passed(), "second derivative {s} {p} {d} {groups}: {r}");
     }
 }
@@ -142,7 +169,8 @@ fn backward_primitives_and_second_derivatives_pass_gradcheck() {
 fn a_wrong_backward_geometry_is_detected_by_the_reference() {
     let mut rng = seeded_rng(9);
     let good = ConvGeometry { h: Window::new(2).dilation(2).padding(1), w: Window::new(2).padding(1), groups: 1 };
-    let bad = ConvGeometry { h: Window::new(2).dilation(2).padding_asym(0, 2), w: Window::new(2).padding(1), groups: 1 };
+    let bad =
+        ConvGeometry { h: Window::new(2).dilation(2).padding_asym(0, 2), w: Window::new(2).padding(1), groups: 1 };
     let xt = Tensor::<f64>::randn(&[1, 2, 5, 5], &mut rng);
     let wt = Tensor::<f64>::randn(&[3, 2, 2, 2], &mut rng);
     let x = Var::leaf(xt.clone(), true);
@@ -157,7 +185,15 @@ fn a_wrong_backward_geometry_is_detected_by_the_reference() {
 }
 
 /// y[n, o, t] by loops for Conv1d (bias included).
-fn conv1d_loop(x: &Tensor<f64>, w: &Tensor<f64>, b: &Tensor<f64>, s: usize, p: usize, d: usize, groups: usize) -> Tensor<f64> {
+fn conv1d_loop(
+    x: &Tensor<f64>,
+    w: &Tensor<f64>,
+    b: &Tensor<f64>,
+    s: usize,
+    p: usize,
+    d: usize,
+    groups: usize,
+) -> Tensor<f64> {
     let x4 = x.reshape(&[x.shape()[0], x.shape()[1], 1, x.shape()[2]]).unwrap();
     let w4 = w.reshape(&[w.shape()[0], w.shape()[1], 1, w.shape()[2]]).unwrap();
     let g = ConvGeometry { h: Window::new(1), w: Window::new(w.shape()[2]).stride(s).padding(p).dilation(d), groups };
@@ -174,16 +210,32 @@ fn conv1d_forward_and_backward_match_loops_and_finite_differences() {
             for &d in &[1, 2] {
                 for &groups in &[1, 3] {
                     for &len in &[7, 8] {
-                        let layer = Conv1d::<f64>::new(3, 6, 3, ConvOptions::default().stride(s).padding(p).dilation(d).groups(groups), &mut rng).unwrap();
+                        let layer = Conv1d::<f64>::new(
+                            3,
+                            6,
+                            3,
+                            ConvOptions::default().stride(s).padding(p).dilation(d).groups(groups),
+                            &mut rng,
+                        )
+                        .unwrap();
                         let xt = Tensor::<f64>::randn(&[2, 3, len], &mut rng);
                         let x = Var::leaf(xt.clone(), true);
                         let y = layer.forward(&x).unwrap();
                         let (wt, bt) = (layer.weight.value(), layer.bias.as_ref().unwrap().value());
-                        assert_close(y.value(), &conv1d_loop(&xt, &wt, &bt, s, p, d, groups), Tolerance::new(1e-12, 1e-12));
+                        assert_close(
+                            y.value(),
+                            &conv1d_loop(&xt, &wt, &bt, s, p, d, groups),
+                            Tolerance::new(1e-12, 1e-12),
+                        );
                         let u = Tensor::<f64>::randn(y.shape(), &mut rng);
                         let grads = vjp(&y, &u).unwrap();
                         let loss = |xx: &Tensor<f64>, ww: &Tensor<f64>, bb: &Tensor<f64>| -> f64 {
-                            conv1d_loop(xx, ww, bb, s, p, d, groups).to_vec().iter().zip(u.to_vec()).map(|(a, b)| a * b).sum()
+                            conv1d_loop(xx, ww, bb, s, p, d, groups)
+                                .to_vec()
+                                .iter()
+                                .zip(u.to_vec())
+                                .map(|(a, b)| a * b)
+                                .sum()
                         };
                         // affine in each entry: central differences are exact up to rounding
                         let h = 1e-3;
@@ -192,13 +244,27 @@ fn conv1d_forward_and_backward_match_loops_and_finite_differences() {
                             v[k] += dv;
                             Tensor::from_vec(v, t.shape()).unwrap()
                         };
-                        let fdx: Vec<f64> = (0..xt.numel()).map(|k| (loss(&bump(&xt, k, h), &wt, &bt) - loss(&bump(&xt, k, -h), &wt, &bt)) / (2.0 * h)).collect();
-                        let fdw: Vec<f64> = (0..wt.numel()).map(|k| (loss(&xt, &bump(&wt, k, h), &bt) - loss(&xt, &bump(&wt, k, -h), &bt)) / (2.0 * h)).collect();
-                        let fdb: Vec<f64> = (0..bt.numel()).map(|k| (loss(&xt, &wt, &bump(&bt, k, h)) - loss(&xt, &wt, &bump(&bt, k, -h))) / (2.0 * h)).collect();
+                        let fdx: Vec<f64> = (0..xt.numel())
+                            .map(|k| (loss(&bump(&xt, k, h), &wt, &bt) - loss(&bump(&xt, k, -h), &wt, &bt)) / (2.0 * h))
+                            .collect();
+                        let fdw: Vec<f64> = (0..wt.numel())
+                            .map(|k| (loss(&xt, &bump(&wt, k, h), &bt) - loss(&xt, &bump(&wt, k, -h), &bt)) / (2.0 * h))
+                            .collect();
+                        let fdb: Vec<f64> = (0..bt.numel())
+                            .map(|k| (loss(&xt, &wt, &bump(&bt, k, h)) - loss(&xt, &wt, &bump(&bt, k, -h))) / (2.0 * h))
+                            .collect();
                         let tol = Tolerance::new(1e-8, 1e-8);
                         dl_tensor::compare::assert_close_slices(&grads.get(&x).unwrap().to_vec(), &fdx, tol);
-                        dl_tensor::compare::assert_close_slices(&layer.weight.grad(&grads).unwrap().to_vec(), &fdw, tol);
-                        dl_tensor::compare::assert_close_slices(&layer.bias.as_ref().unwrap().grad(&grads).unwrap().to_vec(), &fdb, tol);
+                        dl_tensor::compare::assert_close_slices(
+                            &layer.weight.grad(&grads).unwrap().to_vec(),
+                            &fdw,
+                            tol,
+                        );
+                        dl_tensor::compare::assert_close_slices(
+                            &layer.bias.as_ref().unwrap().grad(&grads).unwrap().to_vec(),
+                            &fdb,
+                            tol,
+                        );
                     }
                 }
             }
@@ -230,7 +296,8 @@ fn same_padding_keeps_the_size_for_odd_and_even_kernels() {
 #[test]
 fn depthwise_conv2d_module_with_bias_matches_loops() {
     let mut rng = seeded_rng(12);
-    let conv = Conv2d::<f64>::new(3, 6, (3, 3), ConvOptions::default().groups(3).padding(1).stride(2), &mut rng).unwrap();
+    let conv =
+        Conv2d::<f64>::new(3, 6, (3, 3), ConvOptions::default().groups(3).padding(1).stride(2), &mut rng).unwrap();
     assert_eq!(conv.weight.shape(), vec![6, 1, 3, 3]);
     let xt = Tensor::<f64>::randn(&[2, 3, 7, 8], &mut rng);
     let x = Var::leaf(xt.clone(), true);

@@ -92,7 +92,11 @@ fn pool_loop(x: &Tensor<f64>, k: usize, s: usize, p: usize, max: bool) -> Tensor
                         }
                     }
                 }
-                out.push(if max { vals.iter().cloned().fold(f64::NEG_INFINITY, f64::max) } else { vals.iter().sum::<f64>() / (k * k) as f64 });
+                out.push(if max {
+                    vals.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
+                } else {
+                    vals.iter().sum::<f64>() / (k * k) as f64
+                });
             }
         }
     }
@@ -112,12 +116,21 @@ fn pooling_matches_direct_loops_and_passes_gradcheck() {
             let ap = Module::<f64>::forward(&AvgPool2d::new(opts), &x).unwrap();
             assert_close(ap.value(), &pool_loop(&xt, k, s, p, false), Tolerance::new(1e-14, 1e-14));
             // random normal inputs have no ties, so max pooling is differentiable there
-            let r = check_primitive(MaxPool2dPrimitive::new(opts), std::slice::from_ref(&xt), &GradcheckOptions::default()).unwrap();
+            let r =
+                check_primitive(MaxPool2dPrimitive::new(opts), std::slice::from_ref(&xt), &GradcheckOptions::default())
+                    .unwrap();
             assert!(r.passed(), "max pool {k} {s} {p}: {r}");
-            let r = dl_autodiff::gradcheck::gradcheck(|v: &[Var<f64>]| Module::<f64>::forward(&AvgPool2d::new(opts), &v[0]).map_err(|e| match e {
-                LayerError::Autodiff(a) => a,
-                other => panic!("{other}"),
-            }), &[xt], &GradcheckOptions::default()).unwrap();
+            let r = dl_autodiff::gradcheck::gradcheck(
+                |v: &[Var<f64>]| {
+                    Module::<f64>::forward(&AvgPool2d::new(opts), &v[0]).map_err(|e| match e {
+                        LayerError::Autodiff(a) => a,
+                        other => panic!("{other}"),
+                    })
+                },
+                &[xt],
+                &GradcheckOptions::default(),
+            )
+            .unwrap();
             assert!(r.passed(), "avg pool {k} {s} {p}: {r}");
         }
     }
@@ -130,8 +143,19 @@ fn max_pool_plain_and_recorded_backward_passes_route_the_same_gradient() {
     let mut rng = seeded_rng(11);
     for &(k, s, p) in &[(2, 2, 0), (3, 2, 1), (3, 1, 1)] {
         let x = Var::leaf(Tensor::<f64>::randn(&[2, 3, 7, 6], &mut rng), true);
-        let c = Var::constant(Tensor::<f64>::randn(Module::<f64>::forward(&MaxPool2d::new(PoolOptions::new(k).stride(s).padding(p)), &x).unwrap().value().shape(), &mut rng));
-        let loss = Module::<f64>::forward(&MaxPool2d::new(PoolOptions::new(k).stride(s).padding(p)), &x).unwrap().mul(&c).unwrap().sum_all().unwrap();
+        let c = Var::constant(Tensor::<f64>::randn(
+            Module::<f64>::forward(&MaxPool2d::new(PoolOptions::new(k).stride(s).padding(p)), &x)
+                .unwrap()
+                .value()
+                .shape(),
+            &mut rng,
+        ));
+        let loss = Module::<f64>::forward(&MaxPool2d::new(PoolOptions::new(k).stride(s).padding(p)), &x)
+            .unwrap()
+            .mul(&c)
+            .unwrap()
+            .sum_all()
+            .unwrap();
         let recorded = dl_autodiff::backward_with(&loss, None, dl_autodiff::BackwardOptions::create_graph()).unwrap();
         let plain = loss.backward().unwrap();
         assert_close(plain.get(&x).unwrap(), recorded.get(&x).unwrap(), Tolerance::new(0.0, 0.0));
@@ -177,9 +201,15 @@ fn max_pool_backward_routes_to_the_first_maximum_on_ties() {
     assert_eq!(y.value().to_vec(), vec![5.0, 5.0]);
     let g = y.sum_all().unwrap().backward().unwrap();
     assert_eq!(g.get(&x).unwrap().to_vec(), vec![0.0, 2.0, 0.0, 0.0, 0.0, 0.0]);
-    let gap = Module::<f64>::forward(&GlobalAvgPool::new(), &Var::constant(t64((0..8).map(f64::from).collect(), &[1, 2, 2, 2]))).unwrap();
+    let gap = Module::<f64>::forward(
+        &GlobalAvgPool::new(),
+        &Var::constant(t64((0..8).map(f64::from).collect(), &[1, 2, 2, 2])),
+    )
+    .unwrap();
     assert_eq!(gap.value().to_vec(), vec![1.5, 5.5]);
-    let msg = Module::<f64>::forward(&MaxPool2d::new(PoolOptions::new(2)), &Var::constant(Tensor::zeros(&[3, 4]))).unwrap_err().to_string();
+    let msg = Module::<f64>::forward(&MaxPool2d::new(PoolOptions::new(2)), &Var::constant(Tensor::zeros(&[3, 4])))
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("MaxPool2d") && msg.contains("[3, 4]"), "{msg}");
 }
 
@@ -204,7 +234,9 @@ fn cross_entropy_is_finite_and_exact_at_extreme_logits_with_and_without_smoothin
     let rows = nll_rows(&logits, 3);
     for &eps in &[0.0, 0.1] {
         // (1 - eps) CE + eps mean_c(-log p_c), averaged over rows
-        let want: f64 = rows.iter().zip(labels).map(|(r, l)| (1.0 - eps) * r[l] + eps * r.iter().sum::<f64>() / 3.0).sum::<f64>() / 3.0;
+        let want: f64 =
+            rows.iter().zip(labels).map(|(r, l)| (1.0 - eps) * r[l] + eps * r.iter().sum::<f64>() / 3.0).sum::<f64>()
+                / 3.0;
         let x = Var::leaf(t64(logits.clone(), &[3, 3]), true);
         let loss = cross_entropy(&x, &labels, eps).unwrap();
         let got = loss.value().item().unwrap();
@@ -389,7 +421,8 @@ fn safetensors_bytes_follow_the_specification() {
     // read it back by hand: u64 LE header length, JSON, then the buffer
     let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
     assert_eq!((8 + n) % 8, 0);
-    let header: serde_json::Value = serde_json::from_str(std::str::from_utf8(&bytes[8..8 + n]).unwrap().trim_end()).unwrap();
+    let header: serde_json::Value =
+        serde_json::from_str(std::str::from_utf8(&bytes[8..8 + n]).unwrap().trim_end()).unwrap();
     assert_eq!(header["__metadata__"]["format"], "pt");
     assert_eq!(header["a.w"]["dtype"], "F32");
     assert_eq!(header["a.w"]["shape"], serde_json::json!([2, 3]));

@@ -25,7 +25,11 @@ fn pool_loop(x: &Tensor<f64>, k: usize, s: usize, p: usize, max: bool) -> Tensor
                     vals.push(0.0);
                 }
             }
-            out.push(if max { vals.iter().cloned().fold(f64::NEG_INFINITY, f64::max) } else { vals.iter().sum::<f64>() / k as f64 });
+            out.push(if max {
+                vals.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
+            } else {
+                vals.iter().sum::<f64>() / k as f64
+            });
         }
     }
     Tensor::from_vec(out, &[sh[0], sh[1], lo]).unwrap()
@@ -54,7 +58,9 @@ fn pool1d_matches_direct_loops_and_passes_gradcheck() {
             // a sum of k <= 4 terms in another order: a few ulp
             assert_close(ap.value(), &pool_loop(&xt, k, s, p, false), Tolerance::new(1e-14, 1e-14));
             // random normal inputs have no ties, so max pooling is differentiable there
-            let r = check_primitive(MaxPool1dPrimitive::new(opts), std::slice::from_ref(&xt), &GradcheckOptions::default()).unwrap();
+            let r =
+                check_primitive(MaxPool1dPrimitive::new(opts), std::slice::from_ref(&xt), &GradcheckOptions::default())
+                    .unwrap();
             assert!(r.passed(), "max pool1d {k} {s} {p} L {l}: {r}");
             let avg = |v: &[Var<f64>]| Module::<f64>::forward(&AvgPool1d::new(opts), &v[0]).map_err(autodiff);
             let r = gradcheck(avg, std::slice::from_ref(&xt), &GradcheckOptions::default()).unwrap();
@@ -82,7 +88,11 @@ fn padding_ties_and_global_average_by_hand() {
     // overlapping windows accumulate at a shared argmax (position 1 wins two windows)
     let g = y.sum_all().unwrap().backward().unwrap();
     assert_eq!(g.get(&x).unwrap().to_vec(), vec![1.0, 2.0, 1.0, 1.0]);
-    let gap = Module::<f64>::forward(&GlobalAvgPool1d::new(), &Var::constant(Tensor::from_vec((0..6).map(f64::from).collect(), &[1, 2, 3]).unwrap())).unwrap();
+    let gap = Module::<f64>::forward(
+        &GlobalAvgPool1d::new(),
+        &Var::constant(Tensor::from_vec((0..6).map(f64::from).collect(), &[1, 2, 3]).unwrap()),
+    )
+    .unwrap();
     assert_eq!(gap.value().shape(), &[1, 2]);
     assert_eq!(gap.value().to_vec(), vec![1.0, 4.0]);
 }
@@ -92,8 +102,14 @@ fn bad_inputs_name_the_layer_and_the_shapes() {
     let opts = PoolOptions::new(3).stride(2).padding(1);
     let image = Var::constant(Tensor::<f64>::zeros(&[2, 3, 4, 4]));
     for (layer, msg) in [
-        ("MaxPool1d(kernel 3, stride 2, padding 1)", Module::<f64>::forward(&MaxPool1d::new(opts), &image).unwrap_err().to_string()),
-        ("AvgPool1d(kernel 3, stride 2, padding 1)", Module::<f64>::forward(&AvgPool1d::new(opts), &image).unwrap_err().to_string()),
+        (
+            "MaxPool1d(kernel 3, stride 2, padding 1)",
+            Module::<f64>::forward(&MaxPool1d::new(opts), &image).unwrap_err().to_string(),
+        ),
+        (
+            "AvgPool1d(kernel 3, stride 2, padding 1)",
+            Module::<f64>::forward(&AvgPool1d::new(opts), &image).unwrap_err().to_string(),
+        ),
         ("GlobalAvgPool1d", Module::<f64>::forward(&GlobalAvgPool1d::new(), &image).unwrap_err().to_string()),
     ] {
         assert!(msg.contains(layer) && msg.contains("(N, C, L)") && msg.contains("[2, 3, 4, 4]"), "{msg}");

@@ -90,7 +90,11 @@ pub fn compare(actual: &[f64], expected: &[f64], tol: Tolerance) -> Result<(), M
             continue;
         }
         count += 1;
-        let ratio = if a.is_finite() && e.is_finite() { (a - e).abs() / (tol.atol + tol.rtol * e.abs()) } else { f64::INFINITY };
+        let ratio = if a.is_finite() && e.is_finite() {
+            (a - e).abs() / (tol.atol + tol.rtol * e.abs())
+        } else {
+            f64::INFINITY
+        };
         if worst.as_ref().is_none_or(|w| ratio > w.ratio) {
             worst = Some(Mismatch { index: i, actual: a, expected: e, ratio, count: 0, len: actual.len() });
         }

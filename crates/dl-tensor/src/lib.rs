@@ -16,7 +16,7 @@
 //! | [`matmul`] | 2-D and batched `matmul` with broadcast batch dimensions via `matrixmultiply` |
 //! | [`im2col`] | `im2col`/`col2im` for 1-D and 2-D windows with stride, padding, dilation |
 //! | [`npy`] | `.npy` save (atomic) and load |
-//! | [`memory`] | [`MemoryLimit`](memory::MemoryLimit): the machine's available memory (or a stated limit), checked before allocating a size that came from outside |
+//! | [`memory`] | [`MemoryLimit`]: the machine's available memory (or a stated limit), checked before allocating a size that came from outside |
 //! | [`compare`] | the shared relative+absolute [`Tolerance`] used by every crate's tests |
 //! | [`buffer_pool`] | per-thread reuse of large freed buffers, so a training step does not fault fresh pages in from the OS |
 //!
@@ -25,7 +25,7 @@
 //! Constructors that allocate (`zeros`, `full`, `randn`) take their size on trust, as
 //! `Vec::with_capacity` does (an allocation the machine cannot satisfy aborts the process);
 //! a size that comes from outside (a configuration, a file header) is checked first against
-//! a [`MemoryLimit`](memory::MemoryLimit), which refuses it with an error naming what and
+//! a [`MemoryLimit`], which refuses it with an error naming what and
 //! how many bytes, before anything is allocated.
 //!
 //! ```
@@ -62,8 +62,8 @@ pub mod views;
 pub use compare::{Tolerance, assert_close};
 pub use element::{Element, cst};
 pub use error::{Result, TensorError};
-pub use memory::MemoryLimit;
 pub use im2col::{Window, col2im_1d, col2im_2d, im2col_1d, im2col_2d};
+pub use memory::MemoryLimit;
 pub use random::{TensorRng, seeded_rng};
 pub use tensor::Tensor;
 pub use views::IndexArray;

@@ -63,10 +63,13 @@ fn gemm_serial<T: Element>(a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewM
 fn matrices<T: Element>(v: ArrayViewD<'_, T>, lead: usize) -> Vec<ArrayView2<'_, T>> {
     let mut mats = vec![v];
     for _ in 0..lead {
-        mats = mats.into_iter().flat_map(|m| {
-            let len = m.len_of(Axis(0));
-            (0..len).map(move |i| m.clone().index_axis_move(Axis(0), i))
-        }).collect();
+        mats = mats
+            .into_iter()
+            .flat_map(|m| {
+                let len = m.len_of(Axis(0));
+                (0..len).map(move |i| m.clone().index_axis_move(Axis(0), i))
+            })
+            .collect();
     }
     mats.into_iter().map(|m| m.into_dimensionality::<Ix2>().expect("two trailing axes")).collect()
 }
@@ -101,7 +104,8 @@ impl<T: Element> Tensor<T> {
         out_shape.extend([m, n]);
         // Every element is written by the GEMM (beta = 0 does not read C).
         let n_out = out_shape.iter().product::<usize>();
-        let mut out = ArrayD::from_shape_vec(IxDyn(&out_shape), crate::buffer_pool::take::<T>(n_out)).expect("length matches");
+        let mut out =
+            ArrayD::from_shape_vec(IxDyn(&out_shape), crate::buffer_pool::take::<T>(n_out)).expect("length matches");
         if nbatch == 0 || m == 0 || n == 0 {
             return Ok(Tensor::from_ndarray(out));
         }

@@ -6,7 +6,7 @@
 //! and a size whose arithmetic overflows panics; neither can be caught. So every entry point
 //! that takes a size from outside (a configuration, a file header, a user's argument)
 //! computes the bytes it is about to allocate with checked arithmetic
-//! ([`tensor_bytes`], [`checked_numel`](crate::shape::checked_numel)) and compares them with
+//! ([`tensor_bytes`], [`checked_numel`](crate::shape::checked_numel())) and compares them with
 //! a [`MemoryLimit`]:
 //!
 //! | limit | bytes |

@@ -101,9 +101,7 @@ fn parse_bytes(bytes: &[u8], path: &Path, op: &'static str) -> Result<RawNpy> {
         2 | 3 if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
         v => return Err(io_err(op, path, format!("unsupported .npy version {v}"))),
     };
-    let header = bytes
-        .get(hstart..hstart.saturating_add(hlen))
-        .ok_or_else(|| io_err(op, path, "truncated header"))?;
+    let header = bytes.get(hstart..hstart.saturating_add(hlen)).ok_or_else(|| io_err(op, path, "truncated header"))?;
     let header = std::str::from_utf8(header).map_err(|_| io_err(op, path, "header is not text"))?;
     let descr = dict_value(header, "descr")
         .ok_or_else(|| io_err(op, path, "header has no 'descr'"))?
@@ -140,7 +138,12 @@ impl RawNpy {
             return Err(io_err(
                 op,
                 path,
-                format!("payload has {} bytes, shape {:?} of {} needs {needed}", self.data.len(), self.shape, self.descr),
+                format!(
+                    "payload has {} bytes, shape {:?} of {} needs {needed}",
+                    self.data.len(),
+                    self.shape,
+                    self.descr
+                ),
             ));
         }
         Ok((kind, size))
@@ -253,7 +256,8 @@ fn raw_to_indices(raw: RawNpy, path: &Path, op: &'static str) -> Result<IndexArr
         if v < 0 {
             return Err(io_err(op, path, format!("element {i} is negative ({v}), not an index")));
         }
-        let v = usize::try_from(v).map_err(|_| io_err(op, path, format!("element {i} ({v}) does not fit an index on this machine")))?;
+        let v = usize::try_from(v)
+            .map_err(|_| io_err(op, path, format!("element {i} ({v}) does not fit an index on this machine")))?;
         vals.push(v);
     }
     let arr = raw.into_array(vals, path, op)?;

@@ -88,9 +88,7 @@ impl<T: Element> Tensor<T> {
         if !(0.0..=1.0).contains(&p) {
             return Err(TensorError::invalid("bernoulli", shape, format!("probability {p} is outside [0, 1]")));
         }
-        let data = (0..numel(shape))
-            .map(|_| if rng.random::<f64>() < p { T::one() } else { T::zero() })
-            .collect();
+        let data = (0..numel(shape)).map(|_| if rng.random::<f64>() < p { T::one() } else { T::zero() }).collect();
         Self::from_vec(data, shape)
     }
 }
@@ -103,8 +101,10 @@ mod tests {
     fn same_seed_same_bits() {
         let a = Tensor::<f32>::randn(&[7, 5], &mut seeded_rng(3));
         let b = Tensor::<f32>::randn(&[7, 5], &mut seeded_rng(3));
-        assert_eq!(a.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                   b.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+        assert_eq!(
+            a.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            b.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        );
         let c = Tensor::<f32>::randn(&[7, 5], &mut seeded_rng(4));
         assert_ne!(a, c);
     }

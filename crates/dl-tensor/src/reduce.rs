@@ -39,11 +39,7 @@ fn reduce_with<T: Element>(
     let inner: usize = axes.iter().map(|&a| x.shape()[a]).product();
     let out_shape = reduced_shape(x.shape(), &axes, keepdim);
     let outer: usize = kept.iter().map(|&a| x.shape()[a]).product();
-    let data: Vec<T> = if inner == 0 {
-        vec![lane(&[]); outer]
-    } else {
-        flat.chunks(inner).map(&lane).collect()
-    };
+    let data: Vec<T> = if inner == 0 { vec![lane(&[]); outer] } else { flat.chunks(inner).map(&lane).collect() };
     Tensor::from_vec(data, &out_shape)
 }
 

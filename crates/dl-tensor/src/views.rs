@@ -69,7 +69,8 @@ impl<T: Element> Tensor<T> {
     /// Reorders the axes: output axis `i` is input axis `perm[i]` (a strided view).
     pub fn permute(&self, perm: &[usize]) -> Result<Self> {
         let mut seen = vec![false; self.ndim()];
-        let ok = perm.len() == self.ndim() && perm.iter().all(|&p| p < seen.len() && !std::mem::replace(&mut seen[p], true));
+        let ok =
+            perm.len() == self.ndim() && perm.iter().all(|&p| p < seen.len() && !std::mem::replace(&mut seen[p], true));
         if !ok {
             return Err(TensorError::invalid(
                 "permute",
@@ -190,7 +191,8 @@ impl<T: Element> Tensor<T> {
             }
         }
         let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
-        let out = ndarray::concatenate(Axis(ax), &views).map_err(|e| TensorError::invalid("concat", first.shape(), e.to_string()))?;
+        let out = ndarray::concatenate(Axis(ax), &views)
+            .map_err(|e| TensorError::invalid("concat", first.shape(), e.to_string()))?;
         Ok(Tensor::from_ndarray(out))
     }
 
@@ -240,7 +242,13 @@ impl<T: Element> Tensor<T> {
         let mut pos = vec![0usize; self.ndim()];
         for (ix, (o, &i)) in out.iter_mut().zip(idx.iter()).enumerate() {
             if i >= size {
-                return Err(TensorError::IndexOutOfBounds { op: "gather", index: i, axis: ax, size, shape: self.shape().to_vec() });
+                return Err(TensorError::IndexOutOfBounds {
+                    op: "gather",
+                    index: i,
+                    axis: ax,
+                    size,
+                    shape: self.shape().to_vec(),
+                });
             }
             *o = src[IxDyn(pos_with(&mut pos, idx.shape(), ix, ax, i))];
         }
@@ -266,7 +274,13 @@ impl<T: Element> Tensor<T> {
         let mut pos = vec![0usize; self.ndim()];
         for (ix, (&i, &v)) in idx.iter().zip(src.array().iter()).enumerate() {
             if i >= size {
-                return Err(TensorError::IndexOutOfBounds { op: "scatter_add", index: i, axis: ax, size, shape: self.shape().to_vec() });
+                return Err(TensorError::IndexOutOfBounds {
+                    op: "scatter_add",
+                    index: i,
+                    axis: ax,
+                    size,
+                    shape: self.shape().to_vec(),
+                });
             }
             out[IxDyn(pos_with(&mut pos, idx.shape(), ix, ax, i))] += v;
         }

@@ -69,7 +69,8 @@ fn check_broadcast<T: Element>(a_shape: &[usize], b_shape: &[usize], seed: u64) 
     ] {
         let got = got.map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(got.shape(), &out_shape[..], "{}", name);
-        let expect: Vec<f64> = indices(&out_shape).iter().map(|ix| f(av[pick(a_shape, ix)], bv[pick(b_shape, ix)])).collect();
+        let expect: Vec<f64> =
+            indices(&out_shape).iter().map(|ix| f(av[pick(a_shape, ix)], bv[pick(b_shape, ix)])).collect();
         let res = compare(&to_f64(&got), &expect, Tolerance::default_for::<T>());
         prop_assert!(res.is_ok(), "{} {:?} {:?}: {}", name, a_shape, b_shape, res.unwrap_err());
     }
@@ -86,7 +87,12 @@ fn shape_and_axes() -> impl Strategy<Value = (Vec<usize>, Vec<usize>, bool)> {
 /// An f64 reference reduction over one output position's group of input elements.
 type GroupReference = Box<dyn Fn(&Vec<f64>) -> f64>;
 
-fn check_reductions<T: Element>(shape: &[usize], axes: &[usize], keepdim: bool, seed: u64) -> Result<(), TestCaseError> {
+fn check_reductions<T: Element>(
+    shape: &[usize],
+    axes: &[usize],
+    keepdim: bool,
+    seed: u64,
+) -> Result<(), TestCaseError> {
     let x = random::<T>(shape, seed);
     let xv = to_f64(&x);
     let out_shape: Vec<usize> = shape
@@ -109,14 +115,22 @@ fn check_reductions<T: Element>(shape: &[usize], axes: &[usize], keepdim: bool, 
         ("sum", x.sum_axes(&ax, keepdim), Box::new(|g| g.iter().sum())),
         ("mean", x.mean_axes(&ax, keepdim), Box::new(mean)),
         ("max", x.max_axes(&ax, keepdim), Box::new(|g| g.iter().copied().fold(f64::NEG_INFINITY, f64::max))),
-        ("var", x.var_axes(&ax, 0, keepdim), Box::new(move |g| {
-            let m = mean(g);
-            g.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / g.len() as f64
-        })),
-        ("logsumexp", x.logsumexp(&ax, keepdim), Box::new(|g| {
-            let m = g.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            m + g.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
-        })),
+        (
+            "var",
+            x.var_axes(&ax, 0, keepdim),
+            Box::new(move |g| {
+                let m = mean(g);
+                g.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / g.len() as f64
+            }),
+        ),
+        (
+            "logsumexp",
+            x.logsumexp(&ax, keepdim),
+            Box::new(|g| {
+                let m = g.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                m + g.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
+            }),
+        ),
     ];
     for (name, got, f) in cases {
         let got = got.map_err(|e| TestCaseError::fail(e.to_string()))?;
@@ -182,7 +196,9 @@ fn check_views<T: Element>(shape: &[usize], perm_seed: u64, seed: u64) -> Result
     // scatter_add is gather's adjoint: <gather(x), y> = <x, scatter_add(0, y)>
     let y = random::<T>(shape, seed + 9);
     let lhs: f64 = to_f64(&g).iter().zip(to_f64(&y)).map(|(a, b)| a * b).sum();
-    let s = Tensor::<T>::zeros(shape).scatter_add(last as isize, &idx, &y).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let s = Tensor::<T>::zeros(shape)
+        .scatter_add(last as isize, &idx, &y)
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
     let rhs: f64 = to_f64(&x).iter().zip(to_f64(&s)).map(|(a, b)| a * b).sum();
     prop_assert!((lhs - rhs).abs() <= 1e-4 * (1.0 + lhs.abs()), "adjoint {} vs {}", lhs, rhs);
     Ok(())

@@ -130,7 +130,8 @@ fn optimizer_tensors(state: &OptimizerState) -> BTreeMap<String, Tensor<f64>> {
     let mut out = BTreeMap::new();
     for (param, bufs) in &state.buffers {
         for (key, (shape, values)) in bufs {
-            let t = Tensor::from_vec(values.clone(), shape).unwrap_or_else(|_| Tensor::from_vec(values.clone(), &[values.len()]).expect("a flat vector"));
+            let t = Tensor::from_vec(values.clone(), shape)
+                .unwrap_or_else(|_| Tensor::from_vec(values.clone(), &[values.len()]).expect("a flat vector"));
             out.insert(format!("{param}/{key}"), t);
         }
     }
@@ -154,7 +155,8 @@ impl<T: Element> Checkpoint<T> {
         }
         match &self.masks {
             Some(m) => {
-                let tensors: BTreeMap<String, Tensor<T>> = m.iter().map(|(k, mask)| (k.to_string(), mask.to_tensor())).collect();
+                let tensors: BTreeMap<String, Tensor<T>> =
+                    m.iter().map(|(k, mask)| (k.to_string(), mask.to_tensor())).collect();
                 section(&mut out, &dl_layers::serialize::to_safetensors_bytes(&tensors, &none))
             }
             None => section(&mut out, &[]),
@@ -169,7 +171,8 @@ impl<T: Element> Checkpoint<T> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| FrameworkError::io(dir, e))?;
         }
-        dl_tensor::npy::write_atomic("Checkpoint::write", path, &self.to_bytes()).map_err(|e| FrameworkError::io(path, e))
+        dl_tensor::npy::write_atomic("Checkpoint::write", path, &self.to_bytes())
+            .map_err(|e| FrameworkError::io(path, e))
     }
 
     /// Reads and validates a checkpoint file.
@@ -208,15 +211,16 @@ impl<T: Element> Checkpoint<T> {
                 .get(pos..pos + 8)
                 .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize)
                 .ok_or_else(|| err(format!("truncated before the {name} section")))?;
-            let s = body.get(pos + 8..(pos + 8).saturating_add(len)).ok_or_else(|| err(format!("the {name} section is truncated")))?;
+            let s = body
+                .get(pos + 8..(pos + 8).saturating_add(len))
+                .ok_or_else(|| err(format!("the {name} section is truncated")))?;
             sections.push(s);
             pos += 8 + len;
         }
         if pos != body.len() {
             return Err(err(format!("{} unexpected bytes after the last section", body.len() - pos)));
         }
-        let state: TrainingState =
-            serde_json::from_slice(sections[0]).map_err(|e| err(format!("header: {e}")))?;
+        let state: TrainingState = serde_json::from_slice(sections[0]).map_err(|e| err(format!("header: {e}")))?;
         if state.dtype != T::DTYPE {
             return Err(err(format!("holds {} parameters, the network is {}", state.dtype, T::DTYPE)));
         }
@@ -232,7 +236,9 @@ impl<T: Element> Checkpoint<T> {
         let (opt, _) = dl_layers::serialize::from_safetensors_bytes::<f64>(path, sections[2])?;
         let mut buffers = OptimizerState::default().buffers;
         for (key, t) in opt {
-            let (param, buf) = key.rsplit_once('/').ok_or_else(|| err(format!("optimiser state: key '{key}' is not '<param>/<buffer>'")))?;
+            let (param, buf) = key
+                .rsplit_once('/')
+                .ok_or_else(|| err(format!("optimiser state: key '{key}' is not '<param>/<buffer>'")))?;
             buffers.entry(param.to_string()).or_default().insert(buf.to_string(), (t.shape().to_vec(), t.to_vec()));
         }
         let best_params = if sections[3].is_empty() {
@@ -264,7 +270,10 @@ impl<T: Element> Checkpoint<T> {
         let err = |what: String| FrameworkError::checkpoint(path, what);
         for (name, t) in &self.params {
             if let Some(kind) = crate::train::non_finite_kind(t) {
-                return Err(err(format!("parameter '{name}' holds {}: a run cannot continue from it", with_article(kind))));
+                return Err(err(format!(
+                    "parameter '{name}' holds {}: a run cannot continue from it",
+                    with_article(kind)
+                )));
             }
         }
         for (name, t) in self.best_params.iter().flatten() {
@@ -275,7 +284,9 @@ impl<T: Element> Checkpoint<T> {
         for (param, bufs) in &self.optimizer.buffers {
             for (key, (_, values)) in bufs {
                 if let Some(v) = values.iter().find(|v| !v.is_finite()) {
-                    return Err(err(format!("optimiser state '{param}/{key}' holds {v}: a run cannot continue from it")));
+                    return Err(err(format!(
+                        "optimiser state '{param}/{key}' holds {v}: a run cannot continue from it"
+                    )));
                 }
             }
         }

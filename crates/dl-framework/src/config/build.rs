@@ -10,8 +10,8 @@ use std::rc::Rc;
 use dl_autodiff::{Var, no_grad};
 use dl_init::CriticalInit;
 use dl_layers::{
-    Act, AvgPool1d, AvgPool2d, Conv1d, Conv2d, ConvOptions, Flatten, GlobalAvgPool, Linear, MaxPool1d, MaxPool2d, Module, PoolOptions,
-    Recurrent, Residual, Sequential,
+    Act, AvgPool1d, AvgPool2d, Conv1d, Conv2d, ConvOptions, Flatten, GlobalAvgPool, Linear, MaxPool1d, MaxPool2d,
+    Module, PoolOptions, Recurrent, Residual, Sequential,
 };
 use dl_tensor::{Element, MemoryLimit, Tensor, TensorRng, seeded_rng};
 
@@ -74,7 +74,9 @@ fn output_shape<T: Element>(module: &mut dyn Module<T>, shape: &[usize], path: &
     module.set_training(false);
     let out = no_grad(|| module.forward(&Var::constant(Tensor::zeros(&batch))));
     module.set_training(true);
-    let out = out.map_err(|e| FrameworkError::config(path, format!("does not fit its input of per-example shape {shape:?}: {e}")))?;
+    let out = out.map_err(|e| {
+        FrameworkError::config(path, format!("does not fit its input of per-example shape {shape:?}: {e}"))
+    })?;
     Ok(out.shape()[1..].to_vec())
 }
 
@@ -141,7 +143,10 @@ impl NetworkConfig {
             InitConfig::Pytorch => None,
             InitConfig::Critical { activation, sigma_b2 } => {
                 if !(sigma_b2.is_finite() && *sigma_b2 >= 0.0) {
-                    return Err(FrameworkError::config("init.sigma_b2", format!("must be a finite variance >= 0, got {sigma_b2}")));
+                    return Err(FrameworkError::config(
+                        "init.sigma_b2",
+                        format!("must be a finite variance >= 0, got {sigma_b2}"),
+                    ));
                 }
                 standard_parameterisation_only()?;
                 let c = CriticalInit::new(&activation.to_mean_field(), *sigma_b2)
@@ -150,10 +155,16 @@ impl NetworkConfig {
             }
             InitConfig::Gaussian { sigma_w2, sigma_b2 } => {
                 if !(sigma_w2.is_finite() && *sigma_w2 > 0.0) {
-                    return Err(FrameworkError::config("init.sigma_w2", format!("must be a finite variance > 0, got {sigma_w2}")));
+                    return Err(FrameworkError::config(
+                        "init.sigma_w2",
+                        format!("must be a finite variance > 0, got {sigma_w2}"),
+                    ));
                 }
                 if !(sigma_b2.is_finite() && *sigma_b2 >= 0.0) {
-                    return Err(FrameworkError::config("init.sigma_b2", format!("must be a finite variance >= 0, got {sigma_b2}")));
+                    return Err(FrameworkError::config(
+                        "init.sigma_b2",
+                        format!("must be a finite variance >= 0, got {sigma_b2}"),
+                    ));
                 }
                 standard_parameterisation_only()?;
                 // the same Gaussian draws as the critical scheme, at the given variances
@@ -173,16 +184,22 @@ impl NetworkConfig {
         }
         if let Parameterisation::Ntk { sigma_w, sigma_b } = self.parameterisation {
             if !(sigma_w.is_finite() && sigma_w > 0.0) {
-                return Err(FrameworkError::config("parameterisation.sigma_w", format!("must be a finite standard deviation > 0, got {sigma_w}")));
+                return Err(FrameworkError::config(
+                    "parameterisation.sigma_w",
+                    format!("must be a finite standard deviation > 0, got {sigma_w}"),
+                ));
             }
             if !(sigma_b.is_finite() && sigma_b >= 0.0) {
-                return Err(FrameworkError::config("parameterisation.sigma_b", format!("must be a finite standard deviation >= 0, got {sigma_b}")));
+                return Err(FrameworkError::config(
+                    "parameterisation.sigma_b",
+                    format!("must be a finite standard deviation >= 0, got {sigma_b}"),
+                ));
             }
         }
         let abc = self.abc_plan(critical)?;
         let built = self.build_layers::<T>(critical, scheme, abc, limit)?;
-        let mut net =
-            Network::new(built.layers, self.input_shape.clone(), built.output_shape, built.dropout_rngs).with_lr_factors(built.lr_factors);
+        let mut net = Network::new(built.layers, self.input_shape.clone(), built.output_shape, built.dropout_rngs)
+            .with_lr_factors(built.lr_factors);
         net.set_origin(self.clone(), built.footprints);
         if let Some(alpha) = self.lazy_scale {
             if !(alpha.is_finite() && alpha > 0.0) {
@@ -210,7 +227,16 @@ impl NetworkConfig {
         abc: Option<AbcPlan>,
         limit: MemoryLimit,
     ) -> Result<BuiltLayers<T>> {
-        let mut b = Builder { cfg: self, critical, scheme, rng: seeded_rng(self.seed), dropout_rngs: Vec::new(), abc, dense_index: 0, last_dense: None };
+        let mut b = Builder {
+            cfg: self,
+            critical,
+            scheme,
+            rng: seeded_rng(self.seed),
+            dropout_rngs: Vec::new(),
+            abc,
+            dense_index: 0,
+            last_dense: None,
+        };
         let mut shape = self.input_shape.clone();
         let mut layers = Vec::new();
         let mut lr_factors = BTreeMap::new();
@@ -231,7 +257,11 @@ impl NetworkConfig {
                         }
                     }
                 }
-                layers.push(NetworkLayer { module, config_path: path.clone(), dense_multipliers: dense.map(|d| d.multipliers) });
+                layers.push(NetworkLayer {
+                    module,
+                    config_path: path.clone(),
+                    dense_multipliers: dense.map(|d| d.multipliers),
+                });
             }
             footprints.push((path, f));
         }
@@ -264,7 +294,10 @@ impl NetworkConfig {
             }
         }
         if base_units.len() != units.len() {
-            return Err(FrameworkError::config(field, format!("{} entries for {} dense layers", base_units.len(), units.len())));
+            return Err(FrameworkError::config(
+                field,
+                format!("{} entries for {} dense layers", base_units.len(), units.len()),
+            ));
         }
         if let Some(k) = base_units.iter().position(|&u| u == 0) {
             return Err(FrameworkError::config(format!("{field}[{k}]"), "must be positive"));
@@ -273,7 +306,10 @@ impl NetworkConfig {
         if units[last].1 != base_units[last] {
             return Err(FrameworkError::config(
                 format!("{field}[{last}]"),
-                format!("the output layer's units are fixed: the network has {} outputs, the base {}", units[last].1, base_units[last]),
+                format!(
+                    "the output layer's units are fixed: the network has {} outputs, the base {}",
+                    units[last].1, base_units[last]
+                ),
             ));
         }
         let mut ratio = 1.0;
@@ -282,7 +318,10 @@ impl NetworkConfig {
             if k > 0 && r != ratio {
                 return Err(FrameworkError::config(
                     format!("layers[{i}].units"),
-                    format!("every hidden layer must be the same multiple of its base width: {u} / {} = {r}, but the first is {ratio}", base_units[k]),
+                    format!(
+                        "every hidden layer must be the same multiple of its base width: {u} / {} = {r}, but the first is {ratio}",
+                        base_units[k]
+                    ),
                 ));
             }
             ratio = r;
@@ -342,9 +381,17 @@ fn check_footprint<T: Element>(
     let refuse = |e: dl_tensor::TensorError| FrameworkError::config(path, e.to_string());
     let f = layer_footprint(layer, input);
     let input_elems = dl_tensor::shape::checked_numel(input).and_then(|n| u64::try_from(n).ok());
-    let bytes = f.as_ref().and_then(|f| f.one_example()).zip(input_elems).and_then(|(a, b)| a.checked_add(b)).and_then(|e| e.checked_mul(size));
+    let bytes = f
+        .as_ref()
+        .and_then(|f| f.one_example())
+        .zip(input_elems)
+        .and_then(|(a, b)| a.checked_add(b))
+        .and_then(|e| e.checked_mul(size));
     limit
-        .check(format!("{kind} layer (its parameters, one example's input and activations, and its working memory)"), bytes)
+        .check(
+            format!("{kind} layer (its parameters, one example's input and activations, and its working memory)"),
+            bytes,
+        )
         .map_err(refuse)?;
     let f = f.expect("checked above: an overflowing footprint is refused");
     *state_total = state_total.checked_add(f.state).unwrap_or(u64::MAX);
@@ -360,7 +407,12 @@ const MAX_NESTING: usize = 64;
 impl Builder<'_> {
     /// The modules of one configured layer (a weighted layer and its activation are two),
     /// updating `shape` to the per-example output shape.
-    fn layer<T: Element>(&mut self, layer: &LayerConfig, path: &str, shape: &mut Vec<usize>) -> Result<Vec<Box<dyn Module<T>>>> {
+    fn layer<T: Element>(
+        &mut self,
+        layer: &LayerConfig,
+        path: &str,
+        shape: &mut Vec<usize>,
+    ) -> Result<Vec<Box<dyn Module<T>>>> {
         let mut out: Vec<Box<dyn Module<T>>> = Vec::new();
         let activation = match layer {
             LayerConfig::Dense { units, bias, activation } => {
@@ -368,7 +420,9 @@ impl Builder<'_> {
                 if shape.len() != 1 {
                     return Err(FrameworkError::config(
                         path,
-                        format!("dense needs a flat input (features,), got per-example shape {shape:?}; add a flatten layer"),
+                        format!(
+                            "dense needs a flat input (features,), got per-example shape {shape:?}; add a flatten layer"
+                        ),
                     ));
                 }
                 out.push(Box::new(self.dense::<T>(shape[0], *units, *bias, path)?));
@@ -377,9 +431,17 @@ impl Builder<'_> {
             LayerConfig::Conv1d { channels, kernel_size, stride, padding, dilation, groups, bias, activation } => {
                 self.check_conv(path, *channels, *kernel_size, *stride, *dilation, *groups)?;
                 if shape.len() != 2 {
-                    return Err(FrameworkError::config(path, format!("conv1d needs inputs (channels, length), got per-example shape {shape:?}")));
+                    return Err(FrameworkError::config(
+                        path,
+                        format!("conv1d needs inputs (channels, length), got per-example shape {shape:?}"),
+                    ));
                 }
-                let opts = ConvOptions::default().stride(*stride).padding(*padding).dilation(*dilation).groups(*groups).bias(*bias);
+                let opts = ConvOptions::default()
+                    .stride(*stride)
+                    .padding(*padding)
+                    .dilation(*dilation)
+                    .groups(*groups)
+                    .bias(*bias);
                 let conv = Conv1d::<T>::new(shape[0], *channels, *kernel_size, opts, &mut self.rng)
                     .map_err(|e| FrameworkError::config(path, e.to_string()))?;
                 self.reinit(&conv.weight, conv.bias.as_ref(), path)?;
@@ -389,9 +451,17 @@ impl Builder<'_> {
             LayerConfig::Conv2d { channels, kernel_size, stride, padding, dilation, groups, bias, activation } => {
                 self.check_conv(path, *channels, *kernel_size, *stride, *dilation, *groups)?;
                 if shape.len() != 3 {
-                    return Err(FrameworkError::config(path, format!("conv2d needs inputs (channels, height, width), got per-example shape {shape:?}")));
+                    return Err(FrameworkError::config(
+                        path,
+                        format!("conv2d needs inputs (channels, height, width), got per-example shape {shape:?}"),
+                    ));
                 }
-                let opts = ConvOptions::default().stride(*stride).padding(*padding).dilation(*dilation).groups(*groups).bias(*bias);
+                let opts = ConvOptions::default()
+                    .stride(*stride)
+                    .padding(*padding)
+                    .dilation(*dilation)
+                    .groups(*groups)
+                    .bias(*bias);
                 let conv = Conv2d::<T>::new(shape[0], *channels, (*kernel_size, *kernel_size), opts, &mut self.rng)
                     .map_err(|e| FrameworkError::config(path, e.to_string()))?;
                 self.reinit(&conv.weight, conv.bias.as_ref(), path)?;
@@ -406,14 +476,23 @@ impl Builder<'_> {
                 let stride = stride.unwrap_or(*kernel_size);
                 check_positive(&format!("{path}.stride"), stride)?;
                 if 2 * padding > *kernel_size {
-                    return Err(FrameworkError::config(format!("{path}.padding"), "must be at most half the kernel size"));
+                    return Err(FrameworkError::config(
+                        format!("{path}.padding"),
+                        "must be at most half the kernel size",
+                    ));
                 }
                 let one_d = matches!(layer, LayerConfig::MaxPool1d { .. } | LayerConfig::AvgPool1d { .. });
                 if one_d && shape.len() != 2 {
-                    return Err(FrameworkError::config(path, format!("1-D pooling needs inputs (channels, length), got per-example shape {shape:?}")));
+                    return Err(FrameworkError::config(
+                        path,
+                        format!("1-D pooling needs inputs (channels, length), got per-example shape {shape:?}"),
+                    ));
                 }
                 if !one_d && shape.len() != 3 {
-                    return Err(FrameworkError::config(path, format!("2-D pooling needs inputs (channels, height, width), got per-example shape {shape:?}")));
+                    return Err(FrameworkError::config(
+                        path,
+                        format!("2-D pooling needs inputs (channels, height, width), got per-example shape {shape:?}"),
+                    ));
                 }
                 let opts = PoolOptions::new(*kernel_size).stride(stride).padding(*padding);
                 out.push(match layer {
@@ -426,7 +505,10 @@ impl Builder<'_> {
             }
             LayerConfig::GlobalAvgPool => {
                 if shape.len() < 2 {
-                    return Err(FrameworkError::config(path, format!("global_avg_pool needs inputs (channels, ...spatial), got per-example shape {shape:?}")));
+                    return Err(FrameworkError::config(
+                        path,
+                        format!("global_avg_pool needs inputs (channels, ...spatial), got per-example shape {shape:?}"),
+                    ));
                 }
                 out.push(Box::new(GlobalAvgPool::new()));
                 None
@@ -440,10 +522,16 @@ impl Builder<'_> {
                 check_positive(&format!("{path}.dim"), *dim)?;
                 let std = std.unwrap_or(1.0);
                 if !(std.is_finite() && std >= 0.0) {
-                    return Err(FrameworkError::config(format!("{path}.std"), format!("must be a finite standard deviation >= 0, got {std}")));
+                    return Err(FrameworkError::config(
+                        format!("{path}.std"),
+                        format!("must be a finite standard deviation >= 0, got {std}"),
+                    ));
                 }
                 if matches!(self.cfg.parameterisation, Parameterisation::Ntk { .. }) {
-                    return Err(FrameworkError::config(path, "the ntk parameterisation is implemented for dense layers only"));
+                    return Err(FrameworkError::config(
+                        path,
+                        "the ntk parameterisation is implemented for dense layers only",
+                    ));
                 }
                 let emb = Embedding::<T>::new(*num_embeddings, *dim, &mut self.rng);
                 if std != 1.0 {
@@ -469,19 +557,25 @@ impl Builder<'_> {
             | LayerConfig::GroupNorm { .. }
             | LayerConfig::InstanceNorm { .. }
             | LayerConfig::RmsNorm { .. } => {
-                let norm = super::norm::build::<T>(layer, path, shape)?.expect("a normalisation entry builds a normalisation layer");
+                let norm = super::norm::build::<T>(layer, path, shape)?
+                    .expect("a normalisation entry builds a normalisation layer");
                 out.push(norm);
                 None
             }
             LayerConfig::Recurrent { cell, hidden_size, bidirectional, output } => {
                 check_positive(&format!("{path}.hidden_size"), *hidden_size)?;
                 if matches!(self.cfg.parameterisation, Parameterisation::Ntk { .. }) {
-                    return Err(FrameworkError::config(path, "the ntk parameterisation is implemented for dense layers only"));
+                    return Err(FrameworkError::config(
+                        path,
+                        "the ntk parameterisation is implemented for dense layers only",
+                    ));
                 }
                 if shape.len() != 2 {
                     return Err(FrameworkError::config(
                         path,
-                        format!("a recurrent layer needs sequences (length, features), got per-example shape {shape:?}"),
+                        format!(
+                            "a recurrent layer needs sequences (length, features), got per-example shape {shape:?}"
+                        ),
                     ));
                 }
                 let inner = Recurrent::new(cell.to_layer(), shape[1], *hidden_size, *bidirectional, &mut self.rng);
@@ -490,7 +584,10 @@ impl Builder<'_> {
             }
             LayerConfig::Residual { body, projection } => {
                 if path.matches(".body[").count() >= MAX_NESTING {
-                    return Err(FrameworkError::config(path, format!("residual blocks nest more than {MAX_NESTING} deep")));
+                    return Err(FrameworkError::config(
+                        path,
+                        format!("residual blocks nest more than {MAX_NESTING} deep"),
+                    ));
                 }
                 if body.is_empty() {
                     return Err(FrameworkError::config(format!("{path}.body"), "must hold at least one layer"));
@@ -507,7 +604,9 @@ impl Builder<'_> {
                 } else if !projection {
                     return Err(FrameworkError::config(
                         format!("{path}.projection"),
-                        format!("the body maps per-example shape {input:?} to {shape:?}; set \"projection\": true for a learned shortcut"),
+                        format!(
+                            "the body maps per-example shape {input:?} to {shape:?}; set \"projection\": true for a learned shortcut"
+                        ),
                     ));
                 } else {
                     let proj = self.projection::<T>(&input, shape, path)?;
@@ -526,7 +625,15 @@ impl Builder<'_> {
         Ok(out)
     }
 
-    fn check_conv(&self, path: &str, channels: usize, kernel: usize, stride: usize, dilation: usize, groups: usize) -> Result<()> {
+    fn check_conv(
+        &self,
+        path: &str,
+        channels: usize,
+        kernel: usize,
+        stride: usize,
+        dilation: usize,
+        groups: usize,
+    ) -> Result<()> {
         check_positive(&format!("{path}.channels"), channels)?;
         check_positive(&format!("{path}.kernel_size"), kernel)?;
         check_positive(&format!("{path}.stride"), stride)?;
@@ -543,7 +650,8 @@ impl Builder<'_> {
         self.dense_index += 1;
         let plain = DenseRecord { multipliers: (1.0, 1.0), weight_lr: LrFactors::ONE, bias_lr: LrFactors::ONE };
         if let Parameterisation::Ntk { sigma_w, sigma_b } = self.cfg.parameterisation {
-            let lin = Linear::ntk(fan_in, units, bias, sigma_w, sigma_b, &mut self.rng).map_err(|e| FrameworkError::config(path, e.to_string()))?;
+            let lin = Linear::ntk(fan_in, units, bias, sigma_w, sigma_b, &mut self.rng)
+                .map_err(|e| FrameworkError::config(path, e.to_string()))?;
             self.last_dense = Some(DenseRecord { multipliers: lin.multipliers(), ..plain });
             return Ok(lin);
         }
@@ -556,7 +664,8 @@ impl Builder<'_> {
         // The standard draws (the same generator calls as `reinit`), each variance scaled
         // by the square of r^(b_SP - b): exactly 1 at the base width.
         let role = LayerRole::of(index, plan.dense_count);
-        let (fw, fb) = (init_factor(plan.scheme, role, false, plan.ratio), init_factor(plan.scheme, role, true, plan.ratio));
+        let (fw, fb) =
+            (init_factor(plan.scheme, role, false, plan.ratio), init_factor(plan.scheme, role, true, plan.ratio));
         let draw = CriticalInit { sigma_w2: plan.sigma_w2 * fw * fw, sigma_b2: plan.sigma_b2 * fb * fb };
         lin.weight.set(draw.weight::<T>(units, fan_in, &mut self.rng)?)?;
         if let Some(b) = &lin.bias {
@@ -565,16 +674,27 @@ impl Builder<'_> {
         let s = DenseScaling::anchored(plan.scheme, role, plan.ratio, plan.sigma_w2, plan.sigma_b2, fan_in)
             .map_err(|e| FrameworkError::config("parameterisation", format!("{path}: {e}")))?;
         let lr = |p: dl_theory::feature_learning::ParamScaling| LrFactors { sgd: p.sgd_lr, adam: p.adam_lr };
-        self.last_dense = Some(DenseRecord { multipliers: (s.weight.multiplier, s.bias.multiplier), weight_lr: lr(s.weight), bias_lr: lr(s.bias) });
+        self.last_dense = Some(DenseRecord {
+            multipliers: (s.weight.multiplier, s.bias.multiplier),
+            weight_lr: lr(s.weight),
+            bias_lr: lr(s.bias),
+        });
         Ok(lin.with_multipliers(s.weight.multiplier, s.bias.multiplier)?)
     }
 
     /// Redraws a weighted layer's parameters under the critical or gaussian scheme (a no-op
     /// for PyTorch's default, which the layer constructors already drew).
-    fn reinit<T: Element>(&mut self, weight: &dl_layers::Param<T>, bias: Option<&dl_layers::Param<T>>, path: &str) -> Result<()> {
+    fn reinit<T: Element>(
+        &mut self,
+        weight: &dl_layers::Param<T>,
+        bias: Option<&dl_layers::Param<T>>,
+        path: &str,
+    ) -> Result<()> {
         let shape = weight.shape();
         if let Some(scheme) = self.scheme {
-            let w = scheme.draw::<T>(&shape, 1, &mut self.rng).map_err(|e| FrameworkError::config("init", format!("{path}: {e}")))?;
+            let w = scheme
+                .draw::<T>(&shape, 1, &mut self.rng)
+                .map_err(|e| FrameworkError::config("init", format!("{path}: {e}")))?;
             weight.set(w).map_err(|e| FrameworkError::config(path, e.to_string()))?;
             if let Some(b) = bias {
                 b.set(Tensor::zeros(&b.shape()))?;
@@ -594,7 +714,12 @@ impl Builder<'_> {
     /// The learned shortcut from per-example shape `from` to `to`: a linear map for flat
     /// features, a strided 1x1 convolution for feature maps.
     fn projection<T: Element>(&mut self, from: &[usize], to: &[usize], path: &str) -> Result<Box<dyn Module<T>>> {
-        let mismatch = || FrameworkError::config(format!("{path}.projection"), format!("no 1x1 projection maps per-example shape {from:?} to {to:?}"));
+        let mismatch = || {
+            FrameworkError::config(
+                format!("{path}.projection"),
+                format!("no 1x1 projection maps per-example shape {from:?} to {to:?}"),
+            )
+        };
         // the stride that takes length a to length b (verified below by running the layer)
         let stride_of = |a: usize, b: usize| if b > 0 { Some(a.div_ceil(b)) } else { None };
         let proj: Box<dyn Module<T>> = match (from.len(), to.len()) {

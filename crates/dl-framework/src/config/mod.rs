@@ -606,7 +606,9 @@ pub struct NetworkConfig {
 pub fn parse_file<C: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<C> {
     let text = std::fs::read_to_string(path).map_err(|e| FrameworkError::io(path, e))?;
     parse_json(&text).map_err(|e| match e {
-        FrameworkError::Config { path: field, message } => FrameworkError::config(format!("{}: {field}", path.display()), message),
+        FrameworkError::Config { path: field, message } => {
+            FrameworkError::config(format!("{}: {field}", path.display()), message)
+        }
         other => other,
     })
 }

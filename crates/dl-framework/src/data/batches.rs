@@ -36,11 +36,7 @@ impl<'a, T: Element> Batches<'a, T> {
     /// The number of batches this iterator yields in total.
     pub fn num_batches(&self) -> usize {
         let n = self.order.len();
-        if self.drop_last {
-            n / self.batch_size
-        } else {
-            n.div_ceil(self.batch_size)
-        }
+        if self.drop_last { n / self.batch_size } else { n.div_ceil(self.batch_size) }
     }
 }
 
@@ -53,10 +49,7 @@ impl<'a, T: Element> Iterator for Batches<'a, T> {
             return None;
         }
         let end = self.pos + remaining.min(self.batch_size);
-        let batch = self
-            .data
-            .subset(&self.order[self.pos..end])
-            .expect("order holds valid indices");
+        let batch = self.data.subset(&self.order[self.pos..end]).expect("order holds valid indices");
         self.pos = end;
         Some(batch)
     }
@@ -68,28 +61,15 @@ impl<T: Element> Dataset<T> {
     /// `None`, in dataset order. The last batch may be smaller (see [`Batches::drop_last`]).
     ///
     /// Errors: `batch_size == 0`.
-    pub fn batches<R: Rng + ?Sized>(
-        &self,
-        batch_size: usize,
-        shuffle: Option<&mut R>,
-    ) -> Result<Batches<'_, T>> {
+    pub fn batches<R: Rng + ?Sized>(&self, batch_size: usize, shuffle: Option<&mut R>) -> Result<Batches<'_, T>> {
         if batch_size == 0 {
-            return Err(DataError::invalid(
-                "Dataset::batches",
-                "batch_size must be at least 1",
-            ));
+            return Err(DataError::invalid("Dataset::batches", "batch_size must be at least 1"));
         }
         let order = match shuffle {
             Some(rng) => permutation(self.len(), rng),
             None => (0..self.len()).collect(),
         };
-        Ok(Batches {
-            data: self,
-            order,
-            batch_size,
-            pos: 0,
-            drop_last: false,
-        })
+        Ok(Batches { data: self, order, batch_size, pos: 0, drop_last: false })
     }
 }
 
@@ -107,10 +87,7 @@ mod tests {
     fn sequential_batches_cover_in_order() {
         let d = data(10);
         let b: Vec<_> = d.batches::<TensorRng>(4, None).unwrap().collect();
-        assert_eq!(
-            b.iter().map(Dataset::len).collect::<Vec<_>>(),
-            vec![4, 4, 2]
-        );
+        assert_eq!(b.iter().map(Dataset::len).collect::<Vec<_>>(), vec![4, 4, 2]);
         assert_eq!(b[2].features().to_vec(), vec![8.0, 9.0]);
         assert_eq!(b[1].labels().unwrap(), &[0, 1, 0, 1]);
         let it = d.batches::<TensorRng>(4, None).unwrap().drop_last();
@@ -128,11 +105,7 @@ mod tests {
                 .flat_map(|b| {
                     // labels travel with their features
                     let f = b.features().to_vec();
-                    assert!(
-                        f.iter()
-                            .zip(b.labels().unwrap())
-                            .all(|(x, &l)| *x as usize % 2 == l)
-                    );
+                    assert!(f.iter().zip(b.labels().unwrap()).all(|(x, &l)| *x as usize % 2 == l));
                     f
                 })
                 .collect()

@@ -34,11 +34,7 @@ impl CsvTable {
 
     /// The value at `(row, col)`, or `None` outside the table.
     pub fn get(&self, row: usize, col: usize) -> Option<f64> {
-        if row < self.rows() && col < self.cols {
-            self.values.get(row * self.cols + col).copied()
-        } else {
-            None
-        }
+        if row < self.rows() && col < self.cols { self.values.get(row * self.cols + col).copied() } else { None }
     }
 
     /// The value at `(row, col)`; the caller has checked the bounds.
@@ -113,13 +109,7 @@ impl CsvTable {
         let Some((cols, _)) = cols.filter(|_| !lines.is_empty()) else {
             return Err(DataError::format(path, "no data rows"));
         };
-        Ok(CsvTable {
-            path: path.into(),
-            header,
-            cols,
-            values,
-            lines,
-        })
+        Ok(CsvTable { path: path.into(), header, cols, values, lines })
     }
 
     /// Reads and parses a CSV file, refusing non-finite cells; invalid UTF-8 is reported
@@ -131,10 +121,7 @@ impl CsvTable {
     /// Reads and parses a CSV file; `allow_non_finite` accepts `nan` and `inf` cells.
     pub fn read_with(path: &std::path::Path, has_header: bool, allow_non_finite: bool) -> Result<Self> {
         let name = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| DataError::Io {
-            path: name.clone(),
-            detail: e.to_string(),
-        })?;
+        let bytes = std::fs::read(path).map_err(|e| DataError::Io { path: name.clone(), detail: e.to_string() })?;
         let text = text_of(&name, &bytes)?;
         Self::parse_with(&name, text, has_header, allow_non_finite)
     }
@@ -147,12 +134,7 @@ impl CsvTable {
         let Some(v) = self.get(row, col) else {
             return Err(DataError::invalid(
                 "CsvTable::label",
-                format!(
-                    "cell ({row}, {col}) is outside the {} x {} table of {}",
-                    self.rows(),
-                    self.cols,
-                    self.path
-                ),
+                format!("cell ({row}, {col}) is outside the {} x {} table of {}", self.rows(), self.cols, self.path),
             ));
         };
         if v < 0.0 || v.fract() != 0.0 || v > 9.007_199_254_740_992e15 {
@@ -180,18 +162,11 @@ pub(crate) fn text_of<'a>(path: &str, bytes: &'a [u8]) -> Result<&'a str> {
 }
 
 fn parse_cell(path: &str, line: usize, column: usize, cell: &str, allow_non_finite: bool) -> Result<f64> {
-    let err = |detail: String| DataError::Cell {
-        path: path.into(),
-        line,
-        column,
-        detail,
-    };
+    let err = |detail: String| DataError::Cell { path: path.into(), line, column, detail };
     if cell.is_empty() {
         return Err(err("empty cell".into()));
     }
-    let v: f64 = cell
-        .parse()
-        .map_err(|_| err(format!("'{cell}' is not a number")))?;
+    let v: f64 = cell.parse().map_err(|_| err(format!("'{cell}' is not a number")))?;
     if !v.is_finite() && !allow_non_finite {
         return Err(err(format!(
             "'{cell}' is not a finite number (non-finite features are refused unless LoadOptions::allow_non_finite is set)"
@@ -206,8 +181,7 @@ mod tests {
 
     #[test]
     fn parses_with_header_whitespace_and_crlf() {
-        let t =
-            CsvTable::parse("a.csv", "x, y ,label\r\n1,2.5, 0 \r\n\n-3e2,4,1\n\n", true).unwrap();
+        let t = CsvTable::parse("a.csv", "x, y ,label\r\n1,2.5, 0 \r\n\n-3e2,4,1\n\n", true).unwrap();
         assert_eq!(t.header.as_deref().unwrap(), &["x", "y", "label"]);
         assert_eq!((t.rows(), t.cols), (2, 3));
         assert_eq!(t.values, vec![1.0, 2.5, 0.0, -300.0, 4.0, 1.0]);
@@ -243,28 +217,17 @@ mod tests {
     #[test]
     fn errors_name_path_line_and_column() {
         let e = CsvTable::parse("data/mine.csv", "1,2,3\n4,5,abc\n", false).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "data/mine.csv:2: column 3: 'abc' is not a number"
-        );
+        assert_eq!(e.to_string(), "data/mine.csv:2: column 3: 'abc' is not a number");
         let e = CsvTable::parse("m.csv", "1,2,3\n4,5\n", false).unwrap_err();
         assert_eq!(e.to_string(), "m.csv:2: 2 columns, but line 1 has 3");
         let e = CsvTable::parse("m.csv", "1,,3\n", false).unwrap_err();
         assert_eq!(e.to_string(), "m.csv:1: column 2: empty cell");
         let e = CsvTable::parse("m.csv", "1,inf\n", false).unwrap_err();
         assert!(e.to_string().contains("not a finite number"));
-        assert!(
-            CsvTable::parse("m.csv", "a,b\n", true)
-                .unwrap_err()
-                .to_string()
-                .contains("no data rows")
-        );
+        assert!(CsvTable::parse("m.csv", "a,b\n", true).unwrap_err().to_string().contains("no data rows"));
         assert!(CsvTable::parse("m.csv", "", false).is_err());
         let t = CsvTable::parse("m.csv", "1,-2\n3,2.5\n", false).unwrap();
-        assert_eq!(
-            t.label(0, 1).unwrap_err().to_string(),
-            "m.csv:1: column 2: label -2 is not a non-negative integer"
-        );
+        assert_eq!(t.label(0, 1).unwrap_err().to_string(), "m.csv:1: column 2: label -2 is not a non-negative integer");
         assert!(t.label(1, 1).is_err());
         assert!(t.label(2, 0).is_err() && t.get(0, 2).is_none());
         assert_eq!(t.get(1, 1), Some(2.5));

@@ -75,10 +75,7 @@ pub fn permutation<R: Rng + ?Sized>(n: usize, rng: &mut R) -> Vec<usize> {
 /// Checks that `fraction` is a number in [0, 1].
 pub(crate) fn check_fraction(op: &'static str, name: &str, fraction: f64) -> Result<()> {
     if !(0.0..=1.0).contains(&fraction) {
-        return Err(DataError::invalid(
-            op,
-            format!("{name} must be in [0, 1], got {fraction}"),
-        ));
+        return Err(DataError::invalid(op, format!("{name} must be in [0, 1], got {fraction}")));
     }
     Ok(())
 }
@@ -91,16 +88,10 @@ impl<T: Element> Dataset<T> {
     pub fn new(features: Tensor<T>, targets: Targets<T>) -> Result<Self> {
         let ctx = "Dataset::new";
         let Some(&n) = features.shape().first() else {
-            return Err(DataError::shape(
-                ctx,
-                "features must have shape (N, ...), got a 0-d tensor",
-            ));
+            return Err(DataError::shape(ctx, "features must have shape (N, ...), got a 0-d tensor"));
         };
         match &targets {
-            Targets::Classes {
-                labels,
-                num_classes,
-            } => {
+            Targets::Classes { labels, num_classes } => {
                 if labels.len() != n {
                     return Err(DataError::shape(
                         ctx,
@@ -114,14 +105,10 @@ impl<T: Element> Dataset<T> {
                 // Counting classes (class_counts, one_hot rows) allocates one slot per
                 // class: a count no machine can hold is refused here, not in the allocator.
                 if *num_classes > 1 << 20 {
-                    dl_tensor::MemoryLimit::available().check_tensor::<usize>(
-                        format!("{ctx}: counting {num_classes} classes"),
-                        &[*num_classes],
-                    )?;
+                    dl_tensor::MemoryLimit::available()
+                        .check_tensor::<usize>(format!("{ctx}: counting {num_classes} classes"), &[*num_classes])?;
                 }
-                if let Some((index, &label)) =
-                    labels.iter().enumerate().find(|(_, l)| **l >= *num_classes)
-                {
+                if let Some((index, &label)) = labels.iter().enumerate().find(|(_, l)| **l >= *num_classes) {
                     return Err(DataError::LabelOutOfRange {
                         context: ctx.into(),
                         index,
@@ -147,18 +134,8 @@ impl<T: Element> Dataset<T> {
     }
 
     /// A classification dataset: features (N, ...), `labels` of length N, each `< num_classes`.
-    pub fn classification(
-        features: Tensor<T>,
-        labels: Vec<usize>,
-        num_classes: usize,
-    ) -> Result<Self> {
-        Self::new(
-            features,
-            Targets::Classes {
-                labels,
-                num_classes,
-            },
-        )
+    pub fn classification(features: Tensor<T>, labels: Vec<usize>, num_classes: usize) -> Result<Self> {
+        Self::new(features, Targets::Classes { labels, num_classes })
     }
 
     /// A regression dataset: features (N, ...) and targets (N, ...).
@@ -229,19 +206,12 @@ impl<T: Element> Dataset<T> {
     /// The dataset in another float type (features and regression targets converted).
     pub fn cast<U: Element>(&self) -> Dataset<U> {
         let targets = match &self.targets {
-            Targets::Classes {
-                labels,
-                num_classes,
-            } => Targets::Classes {
-                labels: labels.clone(),
-                num_classes: *num_classes,
-            },
+            Targets::Classes { labels, num_classes } => {
+                Targets::Classes { labels: labels.clone(), num_classes: *num_classes }
+            }
             Targets::Regression(y) => Targets::Regression(y.cast::<U>()),
         };
-        Dataset {
-            features: self.features.cast::<U>(),
-            targets,
-        }
+        Dataset { features: self.features.cast::<U>(), targets }
     }
 
     /// The examples at `indices`, in that order (repeats allowed).
@@ -257,13 +227,9 @@ impl<T: Element> Dataset<T> {
         }
         let features = gather_rows(&self.features, indices);
         let targets = match &self.targets {
-            Targets::Classes {
-                labels,
-                num_classes,
-            } => Targets::Classes {
-                labels: indices.iter().map(|&i| labels[i]).collect(),
-                num_classes: *num_classes,
-            },
+            Targets::Classes { labels, num_classes } => {
+                Targets::Classes { labels: indices.iter().map(|&i| labels[i]).collect(), num_classes: *num_classes }
+            }
             Targets::Regression(y) => Targets::Regression(gather_rows(y, indices)),
         };
         Ok(Dataset { features, targets })
@@ -284,11 +250,7 @@ impl<T: Element> Dataset<T> {
 
     /// A random split: a permutation drawn from `rng`, its first `round(N * test_fraction)`
     /// indices to the test set; both sides keep the original order of their examples.
-    pub fn random_split<R: Rng + ?Sized>(
-        &self,
-        test_fraction: f64,
-        rng: &mut R,
-    ) -> Result<Split<T>> {
+    pub fn random_split<R: Rng + ?Sized>(&self, test_fraction: f64, rng: &mut R) -> Result<Split<T>> {
         check_fraction("Dataset::random_split", "test_fraction", test_fraction)?;
         let perm = permutation(self.len(), rng);
         let n_test = (self.len() as f64 * test_fraction).round() as usize;
@@ -296,10 +258,7 @@ impl<T: Element> Dataset<T> {
         let mut train = perm[n_test..].to_vec();
         test.sort_unstable();
         train.sort_unstable();
-        Ok(Split {
-            train: self.subset(&train)?,
-            test: self.subset(&test)?,
-        })
+        Ok(Split { train: self.subset(&train)?, test: self.subset(&test)? })
     }
 
     /// A stratified split of a classification dataset: for each class `c` in turn, the
@@ -309,18 +268,11 @@ impl<T: Element> Dataset<T> {
     /// of their examples. Class proportions are preserved to within one example per class.
     ///
     /// Errors: a regression dataset, `test_fraction` outside [0, 1].
-    pub fn stratified_split<R: Rng + ?Sized>(
-        &self,
-        test_fraction: f64,
-        rng: &mut R,
-    ) -> Result<Split<T>> {
+    pub fn stratified_split<R: Rng + ?Sized>(&self, test_fraction: f64, rng: &mut R) -> Result<Split<T>> {
         let op = "Dataset::stratified_split";
         check_fraction(op, "test_fraction", test_fraction)?;
         let (Some(labels), Some(k)) = (self.labels(), self.num_classes()) else {
-            return Err(DataError::invalid(
-                op,
-                "needs class labels, but this is a regression dataset",
-            ));
+            return Err(DataError::invalid(op, "needs class labels, but this is a regression dataset"));
         };
         let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); k];
         for (i, &c) in labels.iter().enumerate() {
@@ -335,10 +287,7 @@ impl<T: Element> Dataset<T> {
         }
         test.sort_unstable();
         train.sort_unstable();
-        Ok(Split {
-            train: self.subset(&train)?,
-            test: self.subset(&test)?,
-        })
+        Ok(Split { train: self.subset(&train)?, test: self.subset(&test)? })
     }
 
     /// The number of examples of each class (`None` for regression).
@@ -365,23 +314,14 @@ mod tests {
     #[test]
     fn validation_names_the_problem() {
         let x = Tensor::<f64>::zeros(&[4, 3]);
-        let e = Dataset::classification(x.clone(), vec![0, 1, 2], 3)
-            .unwrap_err()
-            .to_string();
+        let e = Dataset::classification(x.clone(), vec![0, 1, 2], 3).unwrap_err().to_string();
         assert!(e.contains("4 examples") && e.contains("3 labels"), "{e}");
         let e = Dataset::classification(x.clone(), vec![0, 1, 5, 0], 3).unwrap_err();
         assert_eq!(
             e,
-            DataError::LabelOutOfRange {
-                context: "Dataset::new".into(),
-                index: 2,
-                label: 5,
-                num_classes: 3
-            }
+            DataError::LabelOutOfRange { context: "Dataset::new".into(), index: 2, label: 5, num_classes: 3 }
         );
-        let e = Dataset::regression(x.clone(), Tensor::zeros(&[5, 1]))
-            .unwrap_err()
-            .to_string();
+        let e = Dataset::regression(x.clone(), Tensor::zeros(&[5, 1])).unwrap_err().to_string();
         assert!(e.contains("[4, 3]") && e.contains("[5, 1]"), "{e}");
         assert!(Dataset::regression(Tensor::scalar(1.0), Tensor::zeros(&[1])).is_err());
         assert!(Dataset::regression(x, Tensor::zeros(&[4])).is_ok());
@@ -393,12 +333,7 @@ mod tests {
         let s = d.subset(&[3, 0, 3]).unwrap();
         assert_eq!(s.features().to_vec(), vec![6., 7., 0., 1., 6., 7.]);
         assert_eq!(s.labels().unwrap(), &[0, 0, 0]);
-        assert!(
-            d.subset(&[10])
-                .unwrap_err()
-                .to_string()
-                .contains("index 10")
-        );
+        assert!(d.subset(&[10]).unwrap_err().to_string().contains("index 10"));
         let (a, b) = d.split_at(4).unwrap();
         assert_eq!((a.len(), b.len()), (4, 6));
         assert_eq!(b.features().to_vec()[0], 8.0);
@@ -431,12 +366,7 @@ mod tests {
         assert!(d.stratified_split(1.5, &mut seeded_rng(0)).is_err());
         assert!(d.stratified_split(f64::NAN, &mut seeded_rng(0)).is_err());
         let r = Dataset::regression(Tensor::<f64>::zeros(&[3, 1]), Tensor::zeros(&[3])).unwrap();
-        assert!(
-            r.stratified_split(0.5, &mut seeded_rng(0))
-                .unwrap_err()
-                .to_string()
-                .contains("regression")
-        );
+        assert!(r.stratified_split(0.5, &mut seeded_rng(0)).unwrap_err().to_string().contains("regression"));
     }
 
     proptest::proptest! {

@@ -35,10 +35,7 @@ pub fn load_digits<T: Element>() -> Result<Dataset<T>> {
 /// 0..9, gzip-compressed); with [`Checksum::Verify`] it must be the vendored file.
 ///
 /// Errors name the path, and for content errors the line and column.
-pub fn load_digits_from_dir<T: Element>(
-    dir: impl AsRef<Path>,
-    checksum: Checksum,
-) -> Result<Dataset<T>> {
+pub fn load_digits_from_dir<T: Element>(dir: impl AsRef<Path>, checksum: Checksum) -> Result<Dataset<T>> {
     let (name, bytes) = read_from_dir(dir.as_ref(), &DIGITS_CSV_GZ, checksum)?;
     parse_digits(&name, &bytes)
 }
@@ -61,10 +58,7 @@ fn parse_digits<T: Element>(name: &str, gz: &[u8]) -> Result<Dataset<T>> {
     if table.cols != cols {
         return Err(DataError::Format {
             path: name.into(),
-            detail: format!(
-                "rows have {} columns, expected {cols} (64 pixels and a label)",
-                table.cols
-            ),
+            detail: format!("rows have {} columns, expected {cols} (64 pixels and a label)", table.cols),
         });
     }
     let mut pixels = Vec::with_capacity(table.rows() * DIGITS_PIXELS);
@@ -106,15 +100,8 @@ mod tests {
     /// The decompressed CSV, read independently of the loader (flate2 + str::split only).
     fn raw_rows() -> Vec<Vec<u32>> {
         let mut text = String::new();
-        std::io::Read::read_to_string(
-            &mut flate2::read::GzDecoder::new(DIGITS_CSV_GZ.bytes),
-            &mut text,
-        )
-        .unwrap();
-        text.lines()
-            .filter(|l| !l.is_empty())
-            .map(|l| l.split(',').map(|c| c.parse().unwrap()).collect())
-            .collect()
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(DIGITS_CSV_GZ.bytes), &mut text).unwrap();
+        text.lines().filter(|l| !l.is_empty()).map(|l| l.split(',').map(|c| c.parse().unwrap()).collect()).collect()
     }
 
     #[test]
@@ -127,10 +114,7 @@ mod tests {
             counts[r[64] as usize] += 1;
         }
         assert_eq!(counts.iter().sum::<usize>(), 1797);
-        assert!(
-            counts.iter().all(|&c| (170..=190).contains(&c)),
-            "{counts:?}"
-        );
+        assert!(counts.iter().all(|&c| (170..=190).contains(&c)), "{counts:?}");
 
         let d = load_digits::<f64>().unwrap();
         assert_eq!(d.features().shape(), &[1797, 64]);
@@ -157,22 +141,13 @@ mod tests {
         let s = digits_split::<f64>(0.25, 3).unwrap();
         let test_counts = s.test.class_counts().unwrap();
         for c in 0..10 {
-            assert_eq!(
-                test_counts[c],
-                (counts[c] as f64 * 0.25).round() as usize,
-                "class {c}"
-            );
-            assert_eq!(
-                s.train.class_counts().unwrap()[c] + test_counts[c],
-                counts[c]
-            );
+            assert_eq!(test_counts[c], (counts[c] as f64 * 0.25).round() as usize, "class {c}");
+            assert_eq!(s.train.class_counts().unwrap()[c] + test_counts[c], counts[c]);
         }
         // Disjoint and covering: every image (features + label) appears exactly once.
         let key = |d: &Dataset<f64>, i: usize| -> Vec<u64> {
-            let mut k: Vec<u64> = d.features().to_vec()[i * 64..(i + 1) * 64]
-                .iter()
-                .map(|v| (v * 16.0) as u64)
-                .collect();
+            let mut k: Vec<u64> =
+                d.features().to_vec()[i * 64..(i + 1) * 64].iter().map(|v| (v * 16.0) as u64).collect();
             k.push(d.labels().unwrap()[i] as u64);
             k
         };
@@ -191,9 +166,7 @@ mod tests {
     fn directory_loading_checks_and_names_the_path() {
         let dir = std::env::temp_dir().join(format!("dl-framework-digits-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let e = load_digits_from_dir::<f64>(&dir.join("nowhere"), Checksum::Skip)
-            .unwrap_err()
-            .to_string();
+        let e = load_digits_from_dir::<f64>(&dir.join("nowhere"), Checksum::Skip).unwrap_err().to_string();
         assert!(e.contains("nowhere") && e.contains("digits.csv.gz"), "{e}");
         std::fs::write(dir.join("digits.csv.gz"), DIGITS_CSV_GZ.bytes).unwrap();
         let d = load_digits_from_dir::<f64>(&dir, Checksum::Verify).unwrap();
@@ -207,26 +180,17 @@ mod tests {
         std::fs::write(dir.join("digits.csv.gz"), enc.finish().unwrap()).unwrap();
         let e = load_digits_from_dir::<f64>(&dir, Checksum::Verify).unwrap_err();
         assert!(matches!(e, DataError::Checksum { .. }), "{e}");
-        let e = load_digits_from_dir::<f64>(&dir, Checksum::Skip)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("digits.csv.gz:2: column 64") && e.contains("17"),
-            "{e}"
-        );
+        let e = load_digits_from_dir::<f64>(&dir, Checksum::Skip).unwrap_err().to_string();
+        assert!(e.contains("digits.csv.gz:2: column 64") && e.contains("17"), "{e}");
 
         // Truncated gzip and a label out of range.
         std::fs::write(dir.join("digits.csv.gz"), &DIGITS_CSV_GZ.bytes[..1000]).unwrap();
-        let e = load_digits_from_dir::<f64>(&dir, Checksum::Skip)
-            .unwrap_err()
-            .to_string();
+        let e = load_digits_from_dir::<f64>(&dir, Checksum::Skip).unwrap_err().to_string();
         assert!(e.contains("gzip"), "{e}");
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         writeln!(enc, "{}", vec!["1"; 64].join(",") + ",10").unwrap();
         std::fs::write(dir.join("digits.csv.gz"), enc.finish().unwrap()).unwrap();
-        let e = load_digits_from_dir::<f64>(&dir, Checksum::Skip)
-            .unwrap_err()
-            .to_string();
+        let e = load_digits_from_dir::<f64>(&dir, Checksum::Skip).unwrap_err().to_string();
         assert!(e.contains(":1: column 65") && e.contains("label 10"), "{e}");
         std::fs::remove_dir_all(&dir).ok();
     }

@@ -71,9 +71,7 @@ pub enum DataError {
         detail: String,
     },
     /// A class label is not below the number of classes.
-    #[error(
-        "{context}: label {label} of example {index} is out of range for {num_classes} classes"
-    )]
+    #[error("{context}: label {label} of example {index} is out of range for {num_classes} classes")]
     LabelOutOfRange {
         /// Where (an operation, or a path).
         context: String,
@@ -102,23 +100,14 @@ pub type Result<T, E = DataError> = std::result::Result<T, E>;
 
 impl DataError {
     pub(crate) fn invalid(op: &'static str, detail: impl Into<String>) -> Self {
-        DataError::InvalidArgument {
-            op,
-            detail: detail.into(),
-        }
+        DataError::InvalidArgument { op, detail: detail.into() }
     }
 
     pub(crate) fn shape(context: impl Into<String>, detail: impl Into<String>) -> Self {
-        DataError::Shape {
-            context: context.into(),
-            detail: detail.into(),
-        }
+        DataError::Shape { context: context.into(), detail: detail.into() }
     }
 
     pub(crate) fn format(path: impl Into<String>, detail: impl Into<String>) -> Self {
-        DataError::Format {
-            path: path.into(),
-            detail: detail.into(),
-        }
+        DataError::Format { path: path.into(), detail: detail.into() }
     }
 }

@@ -65,15 +65,11 @@ mod user;
 pub use batches::Batches;
 pub use csv::CsvTable;
 pub use dataset::{Dataset, Split, Targets, permutation};
-pub use digits::{
-    DIGITS_CLASSES, DIGITS_LEN, DIGITS_PIXELS, digits_split, load_digits, load_digits_from_dir,
-};
+pub use digits::{DIGITS_CLASSES, DIGITS_LEN, DIGITS_PIXELS, digits_split, load_digits, load_digits_from_dir};
 pub use embedded::{Checksum, sha256_hex, verify_sha256};
 pub use error::{DataError, Result};
 pub use mnist1d::{MNIST1D_CLASSES, MNIST1D_LEN, Mnist1d, load_mnist1d, load_mnist1d_from_dir};
-pub use synthetic::{
-    Activation, ModOp, ModularArithmetic, Sinusoid, SparseParity, TeacherNetwork, TwoSpirals,
-};
+pub use synthetic::{Activation, ModOp, ModularArithmetic, Sinusoid, SparseParity, TeacherNetwork, TwoSpirals};
 pub use transform::{Standardizer, one_hot};
 pub use user::{
     DEFAULT_MAX_CLASSES, LoadOptions, load_csv, load_csv_regression, load_csv_regression_with, load_csv_with,

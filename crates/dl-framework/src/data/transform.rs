@@ -21,12 +21,7 @@ pub fn one_hot<T: Element>(labels: &[usize], num_classes: usize) -> Result<Tenso
     let mut out = vec![T::zero(); labels.len() * num_classes];
     for (i, &c) in labels.iter().enumerate() {
         if c >= num_classes {
-            return Err(DataError::LabelOutOfRange {
-                context: "one_hot".into(),
-                index: i,
-                label: c,
-                num_classes,
-            });
+            return Err(DataError::LabelOutOfRange { context: "one_hot".into(), index: i, label: c, num_classes });
         }
         out[i * num_classes + c] = T::one();
     }
@@ -40,10 +35,7 @@ impl<T: Element> Dataset<T> {
     pub fn one_hot(&self) -> Result<Tensor<T>> {
         match (self.labels(), self.num_classes()) {
             (Some(l), Some(k)) => one_hot(l, k),
-            _ => Err(DataError::invalid(
-                "Dataset::one_hot",
-                "needs class labels, but this is a regression dataset",
-            )),
+            _ => Err(DataError::invalid("Dataset::one_hot", "needs class labels, but this is a regression dataset")),
         }
     }
 }
@@ -92,16 +84,8 @@ impl Standardizer {
                 *s += (x.to_f64_exact() - m).powi(2);
             }
         }
-        let scale = var
-            .iter()
-            .map(|s| (s / n as f64).sqrt())
-            .map(|sd| if sd < 1e-12 { 1.0 } else { sd })
-            .collect();
-        Ok(Standardizer {
-            feature_shape: shape[1..].to_vec(),
-            mean,
-            scale,
-        })
+        let scale = var.iter().map(|s| (s / n as f64).sqrt()).map(|sd| if sd < 1e-12 { 1.0 } else { sd }).collect();
+        Ok(Standardizer { feature_shape: shape[1..].to_vec(), mean, scale })
     }
 
     /// Applies `(x - mean) / scale` to features of shape (M, feature_shape...).
@@ -113,9 +97,7 @@ impl Standardizer {
 
     /// Undoes [`transform`](Self::transform): `z * scale + mean`.
     pub fn inverse_transform<T: Element>(&self, features: &Tensor<T>) -> Result<Tensor<T>> {
-        self.map(features, "Standardizer::inverse_transform", |z, m, s| {
-            z * s + m
-        })
+        self.map(features, "Standardizer::inverse_transform", |z, m, s| z * s + m)
     }
 
     /// A copy of `data` with standardised features.
@@ -123,20 +105,12 @@ impl Standardizer {
         data.with_features(self.transform(data.features())?)
     }
 
-    fn map<T: Element>(
-        &self,
-        features: &Tensor<T>,
-        op: &str,
-        f: impl Fn(f64, f64, f64) -> f64,
-    ) -> Result<Tensor<T>> {
+    fn map<T: Element>(&self, features: &Tensor<T>, op: &str, f: impl Fn(f64, f64, f64) -> f64) -> Result<Tensor<T>> {
         let shape = features.shape();
         if shape.len() != self.feature_shape.len() + 1 || shape[1..] != self.feature_shape[..] {
             return Err(DataError::shape(
                 op,
-                format!(
-                    "fitted on examples of shape {:?}, got features {shape:?}",
-                    self.feature_shape
-                ),
+                format!("fitted on examples of shape {:?}, got features {shape:?}", self.feature_shape),
             ));
         }
         let d = self.mean.len().max(1);
@@ -164,10 +138,7 @@ mod tests {
         let t = one_hot::<f32>(&[2, 0], 3).unwrap();
         assert_eq!(t.shape(), &[2, 3]);
         assert_eq!(t.to_vec(), vec![0., 0., 1., 1., 0., 0.]);
-        assert!(matches!(
-            one_hot::<f64>(&[3], 3),
-            Err(DataError::LabelOutOfRange { label: 3, .. })
-        ));
+        assert!(matches!(one_hot::<f64>(&[3], 3), Err(DataError::LabelOutOfRange { label: 3, .. })));
         let r = Dataset::regression(Tensor::<f64>::zeros(&[2, 1]), Tensor::zeros(&[2])).unwrap();
         assert!(r.one_hot().is_err());
     }
@@ -184,18 +155,12 @@ mod tests {
         let z = s.transform(&test).unwrap().to_vec();
         assert!((z[0] - 2.0 / (2.0f64 / 3.0).sqrt()).abs() < 1e-12);
         assert_eq!(z[1], 1.0);
-        let back = s
-            .inverse_transform(&s.transform(&test).unwrap())
-            .unwrap()
-            .to_vec();
+        let back = s.inverse_transform(&s.transform(&test).unwrap()).unwrap().to_vec();
         assert!((back[0] - 4.0).abs() < 1e-12 && (back[1] - 6.0).abs() < 1e-12);
         let zt = s.transform(&train).unwrap().to_vec();
         let m0 = (zt[0] + zt[2] + zt[4]) / 3.0;
         assert!(m0.abs() < 1e-15);
-        let e = s
-            .transform(&Tensor::<f64>::zeros(&[2, 3]))
-            .unwrap_err()
-            .to_string();
+        let e = s.transform(&Tensor::<f64>::zeros(&[2, 3])).unwrap_err().to_string();
         assert!(e.contains("[2]") && e.contains("[2, 3]"), "{e}");
         assert!(Standardizer::fit(&Tensor::<f64>::zeros(&[0, 3])).is_err());
     }

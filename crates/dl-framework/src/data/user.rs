@@ -63,12 +63,18 @@ impl LoadOptions {
         match self.num_classes {
             Some(k) => {
                 if let Some((index, &label)) = labels.iter().enumerate().find(|(_, l)| **l >= k) {
-                    return Err(DataError::LabelOutOfRange { context: context.to_string(), index, label, num_classes: k });
+                    return Err(DataError::LabelOutOfRange {
+                        context: context.to_string(),
+                        index,
+                        label,
+                        num_classes: k,
+                    });
                 }
                 Ok(k)
             }
             None => {
-                let Some((index, &max)) = labels.iter().enumerate().max_by_key(|(i, l)| (**l, std::cmp::Reverse(*i))) else {
+                let Some((index, &max)) = labels.iter().enumerate().max_by_key(|(i, l)| (**l, std::cmp::Reverse(*i)))
+                else {
                     return Ok(0);
                 };
                 if max >= self.max_classes {
@@ -184,10 +190,7 @@ pub fn load_npy_regression_with<T: Element>(
 fn load_features<T: Element>(path: &Path, options: &LoadOptions) -> Result<Tensor<T>> {
     let x = npy::load::<T>(path)?;
     if x.ndim() == 0 {
-        return Err(DataError::shape(
-            path.display().to_string(),
-            "features must have shape (N, ...), got a 0-d array",
-        ));
+        return Err(DataError::shape(path.display().to_string(), "features must have shape (N, ...), got a 0-d array"));
     }
     check_finite(path, "features", &x, options.allow_non_finite)?;
     Ok(x)
@@ -198,10 +201,7 @@ fn columns(table: &CsvTable, target_column: usize) -> Result<Vec<usize>> {
     if target_column >= table.cols {
         return Err(DataError::Format {
             path: table.path.clone(),
-            detail: format!(
-                "target column {target_column} (0-based) does not exist: rows have {} columns",
-                table.cols
-            ),
+            detail: format!("target column {target_column} (0-based) does not exist: rows have {} columns", table.cols),
         });
     }
     Ok((0..table.cols).filter(|&c| c != target_column).collect())
@@ -210,11 +210,7 @@ fn columns(table: &CsvTable, target_column: usize) -> Result<Vec<usize>> {
 fn feature_tensor<T: Element>(table: &CsvTable, feature_cols: &[usize]) -> Result<Tensor<T>> {
     let mut x = Vec::with_capacity(table.rows() * feature_cols.len());
     for r in 0..table.rows() {
-        x.extend(
-            feature_cols
-                .iter()
-                .map(|&c| T::from_f64_lossy(table.at(r, c))),
-        );
+        x.extend(feature_cols.iter().map(|&c| T::from_f64_lossy(table.at(r, c))));
     }
     Ok(Tensor::from_vec(x, &[table.rows(), feature_cols.len()])?)
 }
@@ -228,11 +224,7 @@ fn feature_tensor<T: Element>(table: &CsvTable, feature_cols: &[usize]) -> Resul
 /// Errors name the path, line and column (counted from 1), e.g.
 /// `data/mine.csv:17: column 3: 'abc' is not a number`: unreadable files, non-numeric,
 /// non-finite or empty cells, ragged rows, labels that are negative or not integers.
-pub fn load_csv<T: Element>(
-    path: impl AsRef<Path>,
-    label_column: usize,
-    has_header: bool,
-) -> Result<Dataset<T>> {
+pub fn load_csv<T: Element>(path: impl AsRef<Path>, label_column: usize, has_header: bool) -> Result<Dataset<T>> {
     load_csv_with(path, label_column, has_header, &LoadOptions::default())
 }
 
@@ -245,9 +237,7 @@ pub fn load_csv_with<T: Element>(
 ) -> Result<Dataset<T>> {
     let table = CsvTable::read_with(path.as_ref(), has_header, options.allow_non_finite)?;
     let feature_cols = columns(&table, label_column)?;
-    let labels = (0..table.rows())
-        .map(|r| table.label(r, label_column))
-        .collect::<Result<Vec<_>>>()?;
+    let labels = (0..table.rows()).map(|r| table.label(r, label_column)).collect::<Result<Vec<_>>>()?;
     let k = options.classes(&table.path, &labels, |row| table.lines.get(row).copied())?;
     Dataset::classification(feature_tensor(&table, &feature_cols)?, labels, k)
 }
@@ -284,8 +274,7 @@ mod tests {
     use super::*;
 
     fn dir(name: &str) -> PathBuf {
-        let d =
-            std::env::temp_dir().join(format!("dl-framework-user-{name}-{}", std::process::id()));
+        let d = std::env::temp_dir().join(format!("dl-framework-user-{name}-{}", std::process::id()));
         fs::create_dir_all(&d).unwrap();
         d
     }
@@ -318,28 +307,17 @@ mod tests {
         text.push_str("1,2,abc\n");
         fs::write(&p, &text).unwrap();
         let e = load_csv::<f64>(&p, 2, true).unwrap_err().to_string();
-        assert_eq!(
-            e,
-            format!("{}:17: column 3: 'abc' is not a number", p.display())
-        );
+        assert_eq!(e, format!("{}:17: column 3: 'abc' is not a number", p.display()));
         fs::write(&p, "1,2,0\n3,4\n").unwrap();
         let e = load_csv::<f64>(&p, 2, false).unwrap_err().to_string();
-        assert!(
-            e.ends_with("mine.csv:2: 2 columns, but line 1 has 3"),
-            "{e}"
-        );
+        assert!(e.ends_with("mine.csv:2: 2 columns, but line 1 has 3"), "{e}");
         fs::write(&p, "1,2,0\n3,4,1.5\n").unwrap();
         let e = load_csv::<f64>(&p, 2, false).unwrap_err().to_string();
-        assert!(
-            e.ends_with("mine.csv:2: column 3: label 1.5 is not a non-negative integer"),
-            "{e}"
-        );
+        assert!(e.ends_with("mine.csv:2: column 3: label 1.5 is not a non-negative integer"), "{e}");
         fs::write(&p, b"1,2,0\n\x00\xff\xfe garbage\n").unwrap();
         let e = load_csv::<f64>(&p, 2, false).unwrap_err().to_string();
         assert!(e.contains("mine.csv") && e.contains("line 2"), "{e}");
-        let e = load_csv::<f64>(d.join("absent.csv"), 0, false)
-            .unwrap_err()
-            .to_string();
+        let e = load_csv::<f64>(d.join("absent.csv"), 0, false).unwrap_err().to_string();
         assert!(e.contains("absent.csv"), "{e}");
     }
 
@@ -350,19 +328,14 @@ mod tests {
         npy::save(d.join("x.npy"), &x).unwrap();
         // Labels written as <i8 by hand (npy::save writes floats only).
         let write_labels = |name: &str, labels: &[i64]| {
-            let mut header = format!(
-                "{{'descr': '<i8', 'fortran_order': False, 'shape': ({},), }}",
-                labels.len()
-            );
+            let mut header = format!("{{'descr': '<i8', 'fortran_order': False, 'shape': ({},), }}", labels.len());
             let unpadded = 10 + header.len() + 1;
             header.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
             header.push('\n');
             let mut b = b"\x93NUMPY\x01\x00".to_vec();
             b.extend_from_slice(&(header.len() as u16).to_le_bytes());
             b.extend_from_slice(header.as_bytes());
-            labels
-                .iter()
-                .for_each(|l| b.extend_from_slice(&l.to_le_bytes()));
+            labels.iter().for_each(|l| b.extend_from_slice(&l.to_le_bytes()));
             fs::write(d.join(name), b).unwrap();
         };
         write_labels("y.npy", &[0, 2, 1, 2]);
@@ -370,45 +343,24 @@ mod tests {
         assert_eq!(ds.num_classes(), Some(3));
         assert_eq!(ds.features().to_vec()[11], 11.0);
         let e = load_npy_dataset::<f32>(d.join("x.npy"), d.join("y.npy"), Some(2)).unwrap_err();
-        assert!(
-            matches!(
-                e,
-                DataError::LabelOutOfRange {
-                    index: 1,
-                    label: 2,
-                    num_classes: 2,
-                    ..
-                }
-            ),
-            "{e}"
-        );
+        assert!(matches!(e, DataError::LabelOutOfRange { index: 1, label: 2, num_classes: 2, .. }), "{e}");
         assert!(e.to_string().contains("y.npy"));
         write_labels("y3.npy", &[0, 1, 1]);
-        let e = load_npy_dataset::<f32>(d.join("x.npy"), d.join("y3.npy"), None)
-            .unwrap_err()
-            .to_string();
+        let e = load_npy_dataset::<f32>(d.join("x.npy"), d.join("y3.npy"), None).unwrap_err().to_string();
         assert!(e.contains("y3.npy") && e.contains("[4, 3]"), "{e}");
         write_labels("yneg.npy", &[0, -1, 1, 1]);
-        let e = load_npy_dataset::<f32>(d.join("x.npy"), d.join("yneg.npy"), None)
-            .unwrap_err()
-            .to_string();
+        let e = load_npy_dataset::<f32>(d.join("x.npy"), d.join("yneg.npy"), None).unwrap_err().to_string();
         assert!(e.contains("yneg.npy") && e.contains("negative"), "{e}");
         // Float labels are rejected; float targets are fine for regression.
-        let e = load_npy_dataset::<f32>(d.join("x.npy"), d.join("x.npy"), None)
-            .unwrap_err()
-            .to_string();
+        let e = load_npy_dataset::<f32>(d.join("x.npy"), d.join("x.npy"), None).unwrap_err().to_string();
         assert!(e.contains("not an integer"), "{e}");
         let r = load_npy_regression::<f64>(d.join("x.npy"), d.join("x.npy")).unwrap();
         assert_eq!(r.regression_targets().unwrap(), &x);
         npy::save(d.join("t5.npy"), &Tensor::<f64>::zeros(&[5])).unwrap();
-        let e = load_npy_regression::<f64>(d.join("x.npy"), d.join("t5.npy"))
-            .unwrap_err()
-            .to_string();
+        let e = load_npy_regression::<f64>(d.join("x.npy"), d.join("t5.npy")).unwrap_err().to_string();
         assert!(e.contains("t5.npy") && e.contains("[5]"), "{e}");
         fs::write(d.join("junk.npy"), b"\x93NUMPY\x01").unwrap();
-        let e = load_npy_dataset::<f64>(d.join("junk.npy"), d.join("y.npy"), None)
-            .unwrap_err()
-            .to_string();
+        let e = load_npy_dataset::<f64>(d.join("junk.npy"), d.join("y.npy"), None).unwrap_err().to_string();
         assert!(e.contains("junk.npy"), "{e}");
     }
 }

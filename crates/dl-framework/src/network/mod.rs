@@ -92,7 +92,12 @@ impl<T: Element> Network<T> {
         dropout_rngs: Vec<Rc<RefCell<TensorRng>>>,
     ) -> Self {
         Network {
-            layers, input_shape, output_shape, dropout_rngs, training: true, config: None,
+            layers,
+            input_shape,
+            output_shape,
+            dropout_rngs,
+            training: true,
+            config: None,
             footprints: Vec::new(),
             lr_factors: BTreeMap::new(),
             lazy: None,

@@ -8,11 +8,8 @@ use dl_tensor::{Element, Tensor, cst};
 /// Scales the gradients so that their joint L2 norm is at most `max_norm`; returns the
 /// norm before clipping.
 pub fn clip_grad_norm<T: Element>(grads: &mut [&mut Tensor<T>], max_norm: f64) -> f64 {
-    let total: f64 = grads
-        .iter()
-        .map(|g| g.to_vec().iter().map(|v| v.to_f64_exact().powi(2)).sum::<f64>())
-        .sum::<f64>()
-        .sqrt();
+    let total: f64 =
+        grads.iter().map(|g| g.to_vec().iter().map(|v| v.to_f64_exact().powi(2)).sum::<f64>()).sum::<f64>().sqrt();
     let coef = max_norm / (total + 1e-6);
     if coef < 1.0 {
         for g in grads.iter_mut() {

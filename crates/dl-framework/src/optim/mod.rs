@@ -143,7 +143,13 @@ pub(crate) fn check_shapes<T: Element>(p: &Param<'_, T>) -> Result<(), OptimErro
     Ok(())
 }
 
-pub(crate) fn check_range(field: &'static str, value: f64, lo: f64, hi: f64, reason: &'static str) -> Result<(), OptimError> {
+pub(crate) fn check_range(
+    field: &'static str,
+    value: f64,
+    lo: f64,
+    hi: f64,
+    reason: &'static str,
+) -> Result<(), OptimError> {
     if !(value >= lo && value <= hi) {
         return Err(OptimError::Hyperparameter { field, value, reason });
     }
@@ -171,7 +177,8 @@ impl<T: Element> Buffers<T> {
         let fresh = !self.map.contains_key(name);
         let n = self.keys.len();
         let len = shape.iter().product();
-        let (_, slots) = self.map.entry(name.to_string()).or_insert_with(|| (shape.to_vec(), vec![vec![T::zero(); len]; n]));
+        let (_, slots) =
+            self.map.entry(name.to_string()).or_insert_with(|| (shape.to_vec(), vec![vec![T::zero(); len]; n]));
         (slots.as_mut_slice(), fresh)
     }
 
@@ -202,13 +209,19 @@ impl<T: Element> Buffers<T> {
                     .get(*key)
                     .ok_or_else(|| OptimError::State(format!("parameter '{name}': buffer '{key}' is missing")))?;
                 if Some(vals.len()) != dl_tensor::shape::checked_numel(shape) {
-                    return Err(OptimError::State(format!("parameter '{name}': buffer '{key}' has {} values for shape {shape:?}", vals.len())));
+                    return Err(OptimError::State(format!(
+                        "parameter '{name}': buffer '{key}' has {} values for shape {shape:?}",
+                        vals.len()
+                    )));
                 }
                 slots.push(vals.iter().map(|&v| T::from_f64_lossy(v)).collect());
                 param_shape = shape.clone();
             }
             if let Some(extra) = bufs.keys().find(|k| !self.keys.contains(&k.as_str())) {
-                return Err(OptimError::State(format!("parameter '{name}': unexpected buffer '{extra}' (expected {:?})", self.keys)));
+                return Err(OptimError::State(format!(
+                    "parameter '{name}': unexpected buffer '{extra}' (expected {:?})",
+                    self.keys
+                )));
             }
             map.insert(name.clone(), (param_shape, slots));
         }

@@ -48,10 +48,18 @@ impl LrSchedule {
             LrSchedule::Constant => Ok(()),
             LrSchedule::Step { step_size, gamma } => {
                 if *step_size == 0 {
-                    return Err(OptimError::Hyperparameter { field: "step_size", value: 0.0, reason: "must be positive" });
+                    return Err(OptimError::Hyperparameter {
+                        field: "step_size",
+                        value: 0.0,
+                        reason: "must be positive",
+                    });
                 }
                 if !(*gamma > 0.0 && gamma.is_finite()) {
-                    return Err(OptimError::Hyperparameter { field: "gamma", value: *gamma, reason: "must be positive and finite" });
+                    return Err(OptimError::Hyperparameter {
+                        field: "gamma",
+                        value: *gamma,
+                        reason: "must be positive and finite",
+                    });
                 }
                 Ok(())
             }
@@ -60,13 +68,21 @@ impl LrSchedule {
                     return Err(OptimError::Hyperparameter { field: "t_max", value: 0.0, reason: "must be positive" });
                 }
                 if !(*eta_min >= 0.0 && eta_min.is_finite()) {
-                    return Err(OptimError::Hyperparameter { field: "eta_min", value: *eta_min, reason: "must be non-negative" });
+                    return Err(OptimError::Hyperparameter {
+                        field: "eta_min",
+                        value: *eta_min,
+                        reason: "must be non-negative",
+                    });
                 }
                 Ok(())
             }
             LrSchedule::Warmup { steps, then } => {
                 if *steps == 0 {
-                    return Err(OptimError::Hyperparameter { field: "steps", value: 0.0, reason: "warm-up needs at least one step" });
+                    return Err(OptimError::Hyperparameter {
+                        field: "steps",
+                        value: 0.0,
+                        reason: "warm-up needs at least one step",
+                    });
                 }
                 then.validate()
             }

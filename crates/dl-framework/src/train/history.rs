@@ -86,7 +86,9 @@ impl History {
     /// quoted (RFC 4180).
     pub fn to_csv(&self) -> String {
         let names = self.names();
-        let quote = |s: &str| if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() };
+        let quote = |s: &str| {
+            if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+        };
         let mut out = String::from("step,epoch");
         for n in &names {
             out.push(',');
@@ -111,7 +113,8 @@ impl History {
         std::fs::create_dir_all(dir).map_err(|e| FrameworkError::io(dir, e))?;
         for (name, text) in [("history.json", self.to_json()), ("history.csv", self.to_csv())] {
             let path = dir.join(name);
-            dl_tensor::npy::write_atomic("History::write", &path, text.as_bytes()).map_err(|e| FrameworkError::io(&path, e))?;
+            dl_tensor::npy::write_atomic("History::write", &path, text.as_bytes())
+                .map_err(|e| FrameworkError::io(&path, e))?;
         }
         Ok(())
     }

@@ -36,9 +36,9 @@ impl Loss {
     /// Checks the loss's own parameters; errors name the field.
     pub fn validate(&self) -> Result<()> {
         match *self {
-            Loss::CrossEntropy { label_smoothing } if !(0.0..=1.0).contains(&label_smoothing) => {
-                Err(FrameworkError::config("loss.label_smoothing", format!("must lie in [0, 1], got {label_smoothing}")))
-            }
+            Loss::CrossEntropy { label_smoothing } if !(0.0..=1.0).contains(&label_smoothing) => Err(
+                FrameworkError::config("loss.label_smoothing", format!("must lie in [0, 1], got {label_smoothing}")),
+            ),
             _ => Ok(()),
         }
     }

@@ -192,7 +192,10 @@ impl TrainConfig {
         if let Some(e) = &self.early_stopping {
             crate::config::check_positive("early_stopping.patience", e.patience)?;
             if !(e.min_delta.is_finite() && e.min_delta >= 0.0) {
-                return Err(FrameworkError::config("early_stopping.min_delta", format!("must be finite and >= 0, got {}", e.min_delta)));
+                return Err(FrameworkError::config(
+                    "early_stopping.min_delta",
+                    format!("must be finite and >= 0, got {}", e.min_delta),
+                ));
             }
         }
         self.optimizer.validate()?;

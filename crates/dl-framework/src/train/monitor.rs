@@ -58,12 +58,19 @@ fn norm<T: Element>(t: &Tensor<T>) -> f64 {
 }
 
 fn labels_of<T: Element>(data: &Dataset<T>, what: &str) -> Result<Vec<usize>> {
-    data.labels().map(<[usize]>::to_vec).ok_or_else(|| FrameworkError::DataMismatch(format!("{what} needs class labels, got regression targets")))
+    data.labels()
+        .map(<[usize]>::to_vec)
+        .ok_or_else(|| FrameworkError::DataMismatch(format!("{what} needs class labels, got regression targets")))
 }
 
 /// Mean loss and accuracy of `network` on `data`, in batches of `batch_size`, without
 /// recording a graph. The network should be in evaluation mode.
-pub fn evaluate<T: Element>(network: &Network<T>, data: &Dataset<T>, loss: &Loss, batch_size: usize) -> Result<(f64, f64)> {
+pub fn evaluate<T: Element>(
+    network: &Network<T>,
+    data: &Dataset<T>,
+    loss: &Loss,
+    batch_size: usize,
+) -> Result<(f64, f64)> {
     let labels = labels_of(data, "evaluation")?;
     network.check_input(data.features().shape())?;
     let (mut total, mut correct) = (0.0, 0.0);
@@ -117,7 +124,8 @@ impl<T: Element> Monitor<T> for GradientStatsMonitor {
         self.every
     }
     fn observe(&mut self, ctx: &MonitorContext<'_, T>) -> Result<Vec<(String, f64)>> {
-        let values: Vec<(String, Tensor<T>)> = ctx.network.parameters().into_iter().map(|p| (p.name, p.param.value())).collect();
+        let values: Vec<(String, Tensor<T>)> =
+            ctx.network.parameters().into_iter().map(|p| (p.name, p.param.value())).collect();
         let mut out = Vec::new();
         for (name, g) in ctx.grads {
             let gn = norm(g);

@@ -22,8 +22,9 @@ impl Progress {
             return Progress::Lines;
         }
         let bar = ProgressBar::new(total_steps);
-        let style = ProgressStyle::with_template("{bar:40} {pos}/{len} steps {msg} [{elapsed_precise} < {eta_precise}]")
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
+        let style =
+            ProgressStyle::with_template("{bar:40} {pos}/{len} steps {msg} [{elapsed_precise} < {eta_precise}]")
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
         bar.set_position(done);
         Progress::Bar(bar)

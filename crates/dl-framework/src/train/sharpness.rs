@@ -72,7 +72,11 @@ impl<T: Element> LossHessian<T> {
             }
             let wrt: Vec<&Var<T>> = self.leaves.iter().collect();
             let hv = grad(&gv, None, &wrt, BackwardOptions::retain())?;
-            Ok(hv.into_iter().zip(&self.shapes).map(|(h, s)| h.map_or_else(|| Tensor::zeros(s), |h| h.value().clone())).collect())
+            Ok(hv
+                .into_iter()
+                .zip(&self.shapes)
+                .map(|(h, s)| h.map_or_else(|| Tensor::zeros(s), |h| h.value().clone()))
+                .collect())
         })
     }
 }
@@ -102,7 +106,12 @@ fn scale<T: Element>(a: &[Tensor<T>], c: f64) -> Vec<Tensor<T>> {
 /// The top Hessian eigenvalue (largest magnitude) by power iteration from a random start
 /// drawn from `rng`: at most `max_iterations` products, stopping when the relative change
 /// of the Rayleigh quotient is at most `tol`.
-pub fn top_hessian_eigenvalue<T: Element>(h: &LossHessian<T>, max_iterations: usize, tol: f64, rng: &mut TensorRng) -> Result<PowerIteration> {
+pub fn top_hessian_eigenvalue<T: Element>(
+    h: &LossHessian<T>,
+    max_iterations: usize,
+    tol: f64,
+    rng: &mut TensorRng,
+) -> Result<PowerIteration> {
     let v0: Vec<Tensor<T>> = h.shapes().iter().map(|s| Tensor::randn(s, rng)).collect();
     let n0 = dot(&v0, &v0).sqrt();
     let mut v = scale(&v0, 1.0 / n0.max(f64::MIN_POSITIVE));

@@ -117,7 +117,9 @@ fn check_training_memory<T: Element>(network: &Network<T>, config: &TrainConfig,
     }
     let size = std::mem::size_of::<T>() as u64;
     let batch = batch as u64;
-    let sum = |f: &dyn Fn(&crate::config::LayerFootprint) -> u64| footprints.iter().try_fold(0u64, |a, (_, fp)| a.checked_add(f(fp)));
+    let sum = |f: &dyn Fn(&crate::config::LayerFootprint) -> u64| {
+        footprints.iter().try_fold(0u64, |a, (_, fp)| a.checked_add(f(fp)))
+    };
     let input = dl_tensor::shape::checked_numel(network.input_shape()).map(|n| n as u64);
     let per_parameter = 2 + config.optimizer.buffers_per_parameter(); // value, gradient, optimiser buffers
     let workspace = footprints.iter().map(|(_, f)| f.workspace).max().unwrap_or(0);
@@ -177,7 +179,8 @@ impl<T: Element> Trainer<T> {
     /// changes otherwise. Replaces any earlier masks.
     pub fn set_masks(&mut self, masks: MaskSet) -> Result<()> {
         let params = self.network.parameters();
-        let shapes: Vec<(String, Vec<usize>)> = params.iter().filter(|p| p.param.requires_grad()).map(|p| (p.name.clone(), p.param.shape())).collect();
+        let shapes: Vec<(String, Vec<usize>)> =
+            params.iter().filter(|p| p.param.requires_grad()).map(|p| (p.name.clone(), p.param.shape())).collect();
         masks.check_shapes("Trainer::set_masks", shapes.iter().map(|(n, s)| (n.as_str(), s.as_slice())))?;
         for p in &params {
             if let Some(mask) = masks.get(&p.name) {
@@ -258,7 +261,9 @@ impl<T: Element> Trainer<T> {
             other => other,
         })?;
         let Some(classes) = data.num_classes() else {
-            return Err(FrameworkError::DataMismatch(format!("{what}: the classification loss needs class labels, got regression targets")));
+            return Err(FrameworkError::DataMismatch(format!(
+                "{what}: the classification loss needs class labels, got regression targets"
+            )));
         };
         let outputs: usize = self.network.output_shape().iter().product();
         if self.network.output_shape().len() != 1 || classes > outputs {
@@ -271,7 +276,14 @@ impl<T: Element> Trainer<T> {
     }
 
     fn diverged(&self, site: DivergenceSite, kind: &'static str, loss: f64) -> FrameworkError {
-        let report = DivergenceReport { step: self.step, epoch: self.epoch, site, kind, loss, last_checkpoint: self.last_checkpoint.clone() };
+        let report = DivergenceReport {
+            step: self.step,
+            epoch: self.epoch,
+            site,
+            kind,
+            loss,
+            last_checkpoint: self.last_checkpoint.clone(),
+        };
         FrameworkError::Diverged(Box::new(report))
     }
 
@@ -279,7 +291,10 @@ impl<T: Element> Trainer<T> {
     pub fn train_step(&mut self, batch: &Dataset<T>) -> Result<StepMetrics> {
         self.check_data(batch, "minibatch")?;
         if self.step == u64::MAX {
-            return Err(FrameworkError::config("max_steps", "the step counter is at u64::MAX: no further step can be counted"));
+            return Err(FrameworkError::config(
+                "max_steps",
+                "the step counter is at u64::MAX: no further step can be counted",
+            ));
         }
         let labels = batch.labels().expect("checked by check_data");
         let lr = self.config.schedule.lr_at(self.base_lr, self.step);
@@ -326,7 +341,9 @@ impl<T: Element> Trainer<T> {
                 }
             }
         }
-        if let Some((name, kind)) = named_grads.iter().filter(|_| full_check).find_map(|(n, g)| non_finite_kind(g).map(|k| (n, k))) {
+        if let Some((name, kind)) =
+            named_grads.iter().filter(|_| full_check).find_map(|(n, g)| non_finite_kind(g).map(|k| (n, k)))
+        {
             return Err(self.diverged(DivergenceSite::Gradient { param: name.clone() }, kind, loss_value));
         }
         let mut observed = Vec::new();
@@ -364,7 +381,11 @@ impl<T: Element> Trainer<T> {
         }
         let grad_norm = match self.config.clip_grad_norm {
             Some(max) => clip_grad_norm(&mut step_params.iter_mut().map(|p| &mut p.grad).collect::<Vec<_>>(), max),
-            None if log_now => step_params.iter().map(|p| p.grad.to_vec().iter().map(|v| v.to_f64_exact().powi(2)).sum::<f64>()).sum::<f64>().sqrt(),
+            None if log_now => step_params
+                .iter()
+                .map(|p| p.grad.to_vec().iter().map(|v| v.to_f64_exact().powi(2)).sum::<f64>())
+                .sum::<f64>()
+                .sqrt(),
             None => f64::NAN,
         };
         let stepped = {
@@ -421,7 +442,10 @@ impl<T: Element> Trainer<T> {
         let bs = self.config.batch_size;
         let per_epoch = if self.config.drop_last { train.len() / bs } else { train.len().div_ceil(bs) };
         if per_epoch == 0 {
-            return Err(FrameworkError::DataMismatch(format!("a training set of {} examples gives no batch of {bs} (drop_last)", train.len())));
+            return Err(FrameworkError::DataMismatch(format!(
+                "a training set of {} examples gives no batch of {bs} (drop_last)",
+                train.len()
+            )));
         }
         check_training_memory(&self.network, &self.config, bs.min(train.len()))?;
         let total = (self.config.epochs as u64).saturating_mul(per_epoch as u64);
@@ -473,7 +497,11 @@ impl<T: Element> Trainer<T> {
             }
             if let Some(v) = valid {
                 let (l, a) = self.evaluate(v)?;
-                self.history.log(self.step, self.epoch - 1, [("val_loss".to_string(), l), ("val_accuracy".to_string(), a)]);
+                self.history.log(
+                    self.step,
+                    self.epoch - 1,
+                    [("val_loss".to_string(), l), ("val_accuracy".to_string(), a)],
+                );
                 line.push_str(&format!(", val loss {l:.4}, val accuracy {a:.4}"));
                 self.early_stopping_update(l);
             }
@@ -493,7 +521,11 @@ impl<T: Element> Trainer<T> {
         let Some(es) = &self.config.early_stopping else { return };
         let best = f64::from_bits(self.early.best_loss_bits);
         if val_loss < best - es.min_delta {
-            self.early = EarlyStoppingState { best_loss_bits: val_loss.to_bits(), best_epoch: Some(self.epoch - 1), bad_epochs: 0 };
+            self.early = EarlyStoppingState {
+                best_loss_bits: val_loss.to_bits(),
+                best_epoch: Some(self.epoch - 1),
+                bad_epochs: 0,
+            };
             if es.restore_best {
                 self.best_params = Some(self.network.state_dict());
             }
@@ -526,7 +558,11 @@ impl<T: Element> Trainer<T> {
 
     fn checkpoint_if_configured(&mut self) -> Result<()> {
         if let Some(path) = self.checkpoint_path() {
-            let bad = self.network.parameters().into_iter().find_map(|p| non_finite_kind(&p.param.value()).map(|k| (p.name, k)));
+            let bad = self
+                .network
+                .parameters()
+                .into_iter()
+                .find_map(|p| non_finite_kind(&p.param.value()).map(|k| (p.name, k)));
             if let Some((param, kind)) = bad {
                 let loss = self.history.last("train_loss").unwrap_or(f64::NAN);
                 return Err(self.diverged(DivergenceSite::Parameter { param }, kind, loss));
@@ -602,7 +638,8 @@ impl<T: Element> Trainer<T> {
         if let (Some(theirs), Ok(ours)) = (&state.train_config, serde_json::to_value(&self.config)) {
             changes.extend(config_changes(theirs, &ours, ""));
         }
-        if let (Some(theirs), Some(Ok(ours))) = (&state.network_config, self.network.config().map(serde_json::to_value)) {
+        if let (Some(theirs), Some(Ok(ours))) = (&state.network_config, self.network.config().map(serde_json::to_value))
+        {
             changes.extend(config_changes(theirs, &ours, "network"));
         }
         changes.retain(|c| !policy.allows(&c.field));
@@ -614,14 +651,20 @@ impl<T: Element> Trainer<T> {
         let err = |m: String| FrameworkError::checkpoint(path, m);
         ck.validate_finite(path)?;
         // parameters and buffers (running statistics): what `state_dict` holds
-        let own: BTreeMap<String, Vec<usize>> = self.network.state_dict().into_iter().map(|(k, t)| (k, t.shape().to_vec())).collect();
+        let own: BTreeMap<String, Vec<usize>> =
+            self.network.state_dict().into_iter().map(|(k, t)| (k, t.shape().to_vec())).collect();
         let fits = |params: &BTreeMap<String, Tensor<T>>| {
-            params.len() == own.len() && params.iter().all(|(k, t)| own.get(k).is_some_and(|s| s.as_slice() == t.shape()))
+            params.len() == own.len()
+                && params.iter().all(|(k, t)| own.get(k).is_some_and(|s| s.as_slice() == t.shape()))
         };
         if !fits(&ck.params) {
             let theirs: Vec<String> = ck.params.iter().map(|(k, t)| format!("{k} {:?}", t.shape())).collect();
             let ours: Vec<String> = own.iter().map(|(k, s)| format!("{k} {s:?}")).collect();
-            return Err(err(format!("its parameters [{}] do not fit the network's [{}]", theirs.join(", "), ours.join(", "))));
+            return Err(err(format!(
+                "its parameters [{}] do not fit the network's [{}]",
+                theirs.join(", "),
+                ours.join(", ")
+            )));
         }
         if ck.best_params.as_ref().is_some_and(|b| !fits(b)) {
             return Err(err("its best-epoch parameters do not fit the network".into()));
@@ -642,10 +685,15 @@ impl<T: Element> Trainer<T> {
             }
         }
         if let Some(m) = &ck.masks {
-            m.check_shapes("Trainer::restore", own.iter().map(|(k, s)| (k.as_str(), s.as_slice()))).map_err(|e| err(e.to_string()))?;
+            m.check_shapes("Trainer::restore", own.iter().map(|(k, s)| (k.as_str(), s.as_slice())))
+                .map_err(|e| err(e.to_string()))?;
         }
         if ck.state.dropout_rngs.len() != self.network.rng_states().len() {
-            return Err(err(format!("{} dropout generators for a network with {}", ck.state.dropout_rngs.len(), self.network.rng_states().len())));
+            return Err(err(format!(
+                "{} dropout generators for a network with {}",
+                ck.state.dropout_rngs.len(),
+                self.network.rng_states().len()
+            )));
         }
         let refused = self.refused_config_changes(&ck.state, policy);
         if !refused.is_empty() {

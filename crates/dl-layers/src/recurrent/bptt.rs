@@ -63,7 +63,14 @@ pub struct Needs {
 /// BPTT through a recorded sequence: `saved` from [`super::sequence::forward_sequence`],
 /// the input `x (T B I)`, the weights `w_ih (G H, I)`, `w_hh (G H, H)` (row-major slices) and
 /// the cotangent `u` of the packed output `(T + S, B, H)`.
-pub fn rnn_backward<T: Element>(saved: &Saved<T>, x: &[T], w_ih: &[T], w_hh: &[T], u: &[T], needs: Needs) -> SequenceGrads<T> {
+pub fn rnn_backward<T: Element>(
+    saved: &Saved<T>,
+    x: &[T],
+    w_ih: &[T],
+    w_hh: &[T],
+    u: &[T],
+    needs: Needs,
+) -> SequenceGrads<T> {
     #[cfg(target_arch = "x86_64")]
     if avx512_available() {
         // SAFETY: AVX-512F is present (detected at run time).
@@ -80,12 +87,26 @@ pub fn rnn_backward<T: Element>(saved: &Saved<T>, x: &[T], w_ih: &[T], w_hh: &[T
 /// The CPU has AVX-512F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn rnn_backward_avx512<T: Element>(saved: &Saved<T>, x: &[T], w_ih: &[T], w_hh: &[T], u: &[T], needs: Needs) -> SequenceGrads<T> {
+unsafe fn rnn_backward_avx512<T: Element>(
+    saved: &Saved<T>,
+    x: &[T],
+    w_ih: &[T],
+    w_hh: &[T],
+    u: &[T],
+    needs: Needs,
+) -> SequenceGrads<T> {
     rnn_backward_body(saved, x, w_ih, w_hh, u, needs)
 }
 
 #[inline(always)]
-fn rnn_backward_body<T: Element>(saved: &Saved<T>, x: &[T], w_ih: &[T], w_hh: &[T], u: &[T], needs: Needs) -> SequenceGrads<T> {
+fn rnn_backward_body<T: Element>(
+    saved: &Saved<T>,
+    x: &[T],
+    w_ih: &[T],
+    w_hh: &[T],
+    u: &[T],
+    needs: Needs,
+) -> SequenceGrads<T> {
     let d = saved.dims;
     let (tb, bh, gh, hh) = (d.t * d.b, d.b * d.h, d.gh(), d.h);
     let kind = saved.kind;
@@ -124,14 +145,17 @@ fn rnn_backward_body<T: Element>(saved: &Saved<T>, x: &[T], w_ih: &[T], w_hh: &[
                     dh_prev[r].iter_mut().for_each(|v| *v = T::zero());
                 }
                 CellKind::RnnRelu => {
-                    da.iter_mut().zip(dhr.iter().zip(h_t)).for_each(|(a, (&g, &h))| *a = if h > T::zero() { g } else { T::zero() });
+                    da.iter_mut()
+                        .zip(dhr.iter().zip(h_t))
+                        .for_each(|(a, (&g, &h))| *a = if h > T::zero() { g } else { T::zero() });
                     dh_prev[r].iter_mut().for_each(|v| *v = T::zero());
                 }
                 CellKind::Lstm => {
                     let gates = &saved.gates[row..row + gh];
                     // every slice cut to exactly `hh`, so the loop runs without bounds
                     // checks and vectorises
-                    let (i, f, g, o) = (&gates[..hh], &gates[hh..2 * hh], &gates[2 * hh..3 * hh], &gates[3 * hh..4 * hh]);
+                    let (i, f, g, o) =
+                        (&gates[..hh], &gates[hh..2 * hh], &gates[2 * hh..3 * hh], &gates[3 * hh..4 * hh]);
                     let tanh_c = &saved.extra[(t * d.b + b) * hh..][..hh];
                     let c_prev = &saved.cells[t * bh + r.start..][..hh];
                     let (da_i, rest) = da.split_at_mut(hh);

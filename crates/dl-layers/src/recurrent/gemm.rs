@@ -45,7 +45,10 @@ pub(crate) fn gemm<T: Element>(beta: T, c: &mut [T], a: Mat<'_, T>, b: Mat<'_, T
     let (m, k) = a.dims();
     let (kb, n) = b.dims();
     assert!(k == kb, "gemm: inner dimensions {k} and {kb} differ (internal invariant)");
-    assert!(a.data.len() >= a.rows * a.cols && b.data.len() >= b.rows * b.cols && c.len() >= m * n, "gemm: a buffer is shorter than its shape (internal invariant)");
+    assert!(
+        a.data.len() >= a.rows * a.cols && b.data.len() >= b.rows * b.cols && c.len() >= m * n,
+        "gemm: a buffer is shorter than its shape (internal invariant)"
+    );
     if m == 0 || n == 0 {
         return;
     }
@@ -59,7 +62,22 @@ pub(crate) fn gemm<T: Element>(beta: T, c: &mut [T], a: Mat<'_, T>, b: Mat<'_, T
     // describe m x k, k x n and m x n matrices inside their slices, and `c` is a unique
     // borrow, so it aliases neither `a` nor `b`.
     unsafe {
-        T::gemm(m, k, n, T::one(), a.data.as_ptr(), rsa, csa, b.data.as_ptr(), rsb, csb, beta, c.as_mut_ptr(), n as isize, 1);
+        T::gemm(
+            m,
+            k,
+            n,
+            T::one(),
+            a.data.as_ptr(),
+            rsa,
+            csa,
+            b.data.as_ptr(),
+            rsb,
+            csb,
+            beta,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
+        );
     }
 }
 
@@ -79,7 +97,8 @@ pub(crate) fn gemm_parallel<T: Element>(c: &mut [T], a: Mat<'_, T>, b: Mat<'_, T
         c[..m * n].iter_mut().for_each(|v| *v = T::zero());
         return;
     }
-    let c = ArrayViewMut2::from_shape((m, n), &mut c[..m * n]).expect("gemm_parallel: c is shorter than m x n (internal invariant)");
+    let c = ArrayViewMut2::from_shape((m, n), &mut c[..m * n])
+        .expect("gemm_parallel: c is shorter than m x n (internal invariant)");
     gemm_into(view(a), view(b), c);
 }
 

@@ -264,7 +264,10 @@ impl<T: Element> Recurrent<T> {
                     }
                     (None, true) => Some(Var::constant(Tensor::zeros(&[d, b, h]))),
                     (Some(_), false) => {
-                        return Err(LayerError::config(self.describe(), "only the LSTM takes an initial cell state c0"));
+                        return Err(LayerError::config(
+                            self.describe(),
+                            "only the LSTM takes an initial cell state c0",
+                        ));
                     }
                     (None, false) => None,
                 };

@@ -82,8 +82,13 @@ impl<T: Element> Primitive<T> for SequencePrimitive<T> {
         let d = saved.dims;
         let n = values.len();
         let contiguous = |t: &Tensor<T>| t.contiguous();
-        let (x, w_ih, w_hh, uc) = (contiguous(values[0]), contiguous(values[n - 4]), contiguous(values[n - 3]), contiguous(u.value()));
-        let needs = Needs { x: ctx.needs(0), weights: ctx.needs(n - 4) || ctx.needs(n - 3), biases: ctx.needs(n - 2) || ctx.needs(n - 1) };
+        let (x, w_ih, w_hh, uc) =
+            (contiguous(values[0]), contiguous(values[n - 4]), contiguous(values[n - 3]), contiguous(u.value()));
+        let needs = Needs {
+            x: ctx.needs(0),
+            weights: ctx.needs(n - 4) || ctx.needs(n - 3),
+            biases: ctx.needs(n - 2) || ctx.needs(n - 1),
+        };
         let g = rnn_backward(saved, slice(&x), slice(&w_ih), slice(&w_hh), slice(&uc), needs);
         let var = |data: Option<Vec<T>>, shape: &[usize], need: bool| -> Result<Option<Var<T>>> {
             match data {

@@ -50,7 +50,14 @@ pub fn check_inputs<T: Element>(kind: CellKind, inputs: &[&Tensor<T>], mask: Opt
     let op = kind.op_name();
     let n_in = 6 + usize::from(kind.has_cell_state());
     if inputs.len() != n_in {
-        return Err(invalid(op, format!("expected {n_in} inputs [x, h0, {}w_ih, w_hh, b_ih, b_hh], got {}", if kind.has_cell_state() { "c0, " } else { "" }, inputs.len())));
+        return Err(invalid(
+            op,
+            format!(
+                "expected {n_in} inputs [x, h0, {}w_ih, w_hh, b_ih, b_hh], got {}",
+                if kind.has_cell_state() { "c0, " } else { "" },
+                inputs.len()
+            ),
+        ));
     }
     let x = inputs[0].shape();
     if x.len() != 3 {
@@ -71,13 +78,19 @@ pub fn check_inputs<T: Element>(kind: CellKind, inputs: &[&Tensor<T>], mask: Opt
     want.push(("b_hh", inputs[n_in - 1].shape(), vec![d.gh()]));
     for (name, got, expect) in want {
         if got != expect.as_slice() {
-            return Err(invalid(op, format!("{name} has shape {got:?}, expected {expect:?} for x of shape {x:?} and hidden size {}", d.h)));
+            return Err(invalid(
+                op,
+                format!("{name} has shape {got:?}, expected {expect:?} for x of shape {x:?} and hidden size {}", d.h),
+            ));
         }
     }
     if let Some(m) = mask
         && m.len() != d.t * d.b
     {
-        return Err(invalid(op, format!("the mask has {} entries, expected time x batch = {} x {} for x of shape {x:?}", m.len(), d.t, d.b)));
+        return Err(invalid(
+            op,
+            format!("the mask has {} entries, expected time x batch = {} x {} for x of shape {x:?}", m.len(), d.t, d.b),
+        ));
     }
     Ok(d)
 }
@@ -112,7 +125,11 @@ impl<T> Saved<T> {
 /// Runs the recurrence on `[x, h0, (c0), w_ih, w_hh, b_ih, b_hh]` and returns the packed
 /// output `(T + S, B, H)` (outputs `y_t`, zero at padded steps, then `h_n`, then `c_n` for
 /// the LSTM) with what the backward needs.
-pub fn forward_sequence<T: Element>(kind: CellKind, inputs: &[&Tensor<T>], mask: Option<&[bool]>) -> Result<(Tensor<T>, Saved<T>)> {
+pub fn forward_sequence<T: Element>(
+    kind: CellKind,
+    inputs: &[&Tensor<T>],
+    mask: Option<&[bool]>,
+) -> Result<(Tensor<T>, Saved<T>)> {
     #[cfg(target_arch = "x86_64")]
     if avx512_available() {
         // SAFETY: AVX-512F is present (detected at run time).
@@ -129,12 +146,20 @@ pub fn forward_sequence<T: Element>(kind: CellKind, inputs: &[&Tensor<T>], mask:
 /// The CPU has AVX-512F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn forward_sequence_avx512<T: Element>(kind: CellKind, inputs: &[&Tensor<T>], mask: Option<&[bool]>) -> Result<(Tensor<T>, Saved<T>)> {
+unsafe fn forward_sequence_avx512<T: Element>(
+    kind: CellKind,
+    inputs: &[&Tensor<T>],
+    mask: Option<&[bool]>,
+) -> Result<(Tensor<T>, Saved<T>)> {
     forward_sequence_body(kind, inputs, mask)
 }
 
 #[inline(always)]
-fn forward_sequence_body<T: Element>(kind: CellKind, inputs: &[&Tensor<T>], mask: Option<&[bool]>) -> Result<(Tensor<T>, Saved<T>)> {
+fn forward_sequence_body<T: Element>(
+    kind: CellKind,
+    inputs: &[&Tensor<T>],
+    mask: Option<&[bool]>,
+) -> Result<(Tensor<T>, Saved<T>)> {
     let d = check_inputs(kind, inputs, mask)?;
     let lstm = kind.has_cell_state();
     let n_in = inputs.len();
@@ -166,7 +191,8 @@ fn forward_sequence_body<T: Element>(kind: CellKind, inputs: &[&Tensor<T>], mask
     if lstm {
         cells[..bh].copy_from_slice(sl(2));
     }
-    let mut extra = if kind == CellKind::RnnTanh || kind == CellKind::RnnRelu { Vec::new() } else { vec![T::zero(); tb * d.h] };
+    let mut extra =
+        if kind == CellKind::RnnTanh || kind == CellKind::RnnRelu { Vec::new() } else { vec![T::zero(); tb * d.h] };
     let mut hw = if fused { Vec::new() } else { vec![T::zero(); d.b * gh] };
     let mask_vec = mask.map(|m| m.to_vec());
     for t in 0..d.t {
@@ -207,7 +233,9 @@ fn forward_sequence_body<T: Element>(kind: CellKind, inputs: &[&Tensor<T>], mask
                     let (f, rest) = rest.split_at(hd);
                     let (g, o) = rest.split_at(hd);
                     let c_next = &mut crest[r.clone()];
-                    for ((c, &cp), ((&fv, &iv), &gv)) in c_next.iter_mut().zip(&c_prev[r.clone()]).zip(f.iter().zip(i).zip(g)) {
+                    for ((c, &cp), ((&fv, &iv), &gv)) in
+                        c_next.iter_mut().zip(&c_prev[r.clone()]).zip(f.iter().zip(i).zip(g))
+                    {
                         *c = fv * cp + iv * gv;
                     }
                     let tanh_c = &mut extra_t[r.clone()];

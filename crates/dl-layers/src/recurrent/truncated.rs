@@ -65,13 +65,23 @@ pub struct TbpttResult<T: Element> {
 /// run over `x (T, B, I)` (optional mask `(T, B)`), for each of `params` (for instance
 /// `layer.parameters()` plus a readout's). `step_loss` returns `None` at steps without a
 /// loss. Unidirectional layers only: a backward direction would need the future.
-pub fn truncated_bptt<T, F>(layer: &Recurrent<T>, x: &Tensor<T>, mask: Option<&Tensor<T>>, schedule: TbpttSchedule, params: &[NamedParam<T>], step_loss: F) -> Result<TbpttResult<T>>
+pub fn truncated_bptt<T, F>(
+    layer: &Recurrent<T>,
+    x: &Tensor<T>,
+    mask: Option<&Tensor<T>>,
+    schedule: TbpttSchedule,
+    params: &[NamedParam<T>],
+    step_loss: F,
+) -> Result<TbpttResult<T>>
 where
     T: Element,
     F: Fn(usize, &Var<T>) -> Result<Option<Var<T>>>,
 {
     if layer.bidirectional() {
-        return Err(LayerError::config(layer.describe(), "truncated BPTT runs forward in time; a bidirectional layer needs the whole sequence"));
+        return Err(LayerError::config(
+            layer.describe(),
+            "truncated BPTT runs forward in time; a bidirectional layer needs the whole sequence",
+        ));
     }
     let s = x.shape();
     if s.len() != 3 {
@@ -83,7 +93,11 @@ where
     let mut states: Vec<Option<RecurrentState<T>>> = vec![None];
     no_grad(|| -> Result<()> {
         for t in 0..t_len {
-            let out = layer.forward_sequence(&Var::constant(x.narrow(0, t, 1)?), states[t].as_ref(), narrow_mask(t, 1)?.as_ref())?;
+            let out = layer.forward_sequence(
+                &Var::constant(x.narrow(0, t, 1)?),
+                states[t].as_ref(),
+                narrow_mask(t, 1)?.as_ref(),
+            )?;
             states.push(Some(out.state()));
         }
         Ok(())

@@ -35,7 +35,8 @@ pub fn unrolled_sequence<T: Element>(kind: CellKind, inputs: &[&Var<T>], mask: O
             CellKind::RnnRelu => (gx.add(&gh)?.relu()?, None),
             CellKind::Lstm => {
                 let a = gx.add(&gh)?;
-                let (i, f, g, o) = (gate(&a, 0)?.sigmoid()?, gate(&a, 1)?.sigmoid()?, gate(&a, 2)?.tanh()?, gate(&a, 3)?.sigmoid()?);
+                let (i, f, g, o) =
+                    (gate(&a, 0)?.sigmoid()?, gate(&a, 1)?.sigmoid()?, gate(&a, 2)?.tanh()?, gate(&a, 3)?.sigmoid()?);
                 let c_prev = c.as_ref().expect("the LSTM carries c");
                 let c_t = f.mul(c_prev)?.add(&i.mul(&g)?)?;
                 (o.mul(&c_t.tanh()?)?, Some(c_t))

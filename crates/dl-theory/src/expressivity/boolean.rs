@@ -185,7 +185,7 @@ const ENUMERATION_WEIGHT: [i64; 5] = [2, 2, 3, 5, 9];
 
 /// The exact number `T(n)` of threshold functions of `n <= 5` inputs, by enumeration: the
 /// truth tables of `1[w . x >= t]` over non-negative integer weights up to
-/// [`ENUMERATION_WEIGHT`] and every threshold between distinct sums, then every negation
+/// `ENUMERATION_WEIGHT` and every threshold between distinct sums, then every negation
 /// of inputs (`x_j -> 1 - x_j` turns a positive weight into a negative one). Published
 /// values: 4, 14, 104, 1882, 94572 (OEIS A000609).
 pub fn threshold_function_count(n: usize) -> Result<u64> {

@@ -141,10 +141,8 @@ impl Experiment for LearnabilityGap {
                     let grads = loss.backward()?;
                     let mut sp = parameters_for_step(&net, &grads);
                     {
-                        let mut params: Vec<OptParam<'_, f64>> = sp
-                            .iter_mut()
-                            .map(|p| OptParam::new(&p.name, &mut p.value, &p.grad))
-                            .collect();
+                        let mut params: Vec<OptParam<'_, f64>> =
+                            sp.iter_mut().map(|p| OptParam::new(&p.name, &mut p.value, &p.grad)).collect();
                         opt.step(&mut params).map_err(fail)?;
                     }
                     commit_step(sp).map_err(fail)?;

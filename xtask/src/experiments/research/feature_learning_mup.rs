@@ -34,15 +34,14 @@ use serde_json::{Value, json};
 use crate::claims::{Claim, Criterion, Measured};
 use crate::context::RunContext;
 use crate::error::ExperimentError;
-use crate::experiments::synthesis::digits_mlp::fw;
 use crate::experiment::{Experiment, Size};
+use crate::experiments::synthesis::digits_mlp::fw;
 use crate::metrics::{Metrics, num};
 use crate::plot::{LineChart, Scale, SeriesKind, seed_summary};
 use crate::replicates::par_map;
 
 /// Feature learning in width (muP against NTK) and in scale (Chizat's alpha).
 pub struct FeatureLearningMup;
-
 
 fn theory(e: impl std::fmt::Display) -> ExperimentError {
     ExperimentError::Invalid(e.to_string())

@@ -44,15 +44,14 @@ use serde_json::{Value, json};
 use crate::claims::{Claim, Criterion, Measured};
 use crate::context::{RunContext, derive_seed};
 use crate::error::ExperimentError;
-use crate::experiments::synthesis::digits_mlp::fw;
 use crate::experiment::{Experiment, Size};
+use crate::experiments::synthesis::digits_mlp::fw;
 use crate::metrics::{Metrics, num};
 use crate::plot::{LineChart, Scale, SeriesKind};
 use crate::replicates::par_map;
 
 /// Lottery tickets on MNIST-1D.
 pub struct LotteryTickets;
-
 
 fn lt(e: LotteryError) -> ExperimentError {
     ExperimentError::Invalid(e.to_string())

@@ -32,29 +32,20 @@ pub use teacher::{Activation, TeacherNetwork};
 
 fn finite(op: &'static str, name: &str, v: f64) -> Result<()> {
     if !v.is_finite() {
-        return Err(DataError::invalid(
-            op,
-            format!("{name} must be finite, got {v}"),
-        ));
+        return Err(DataError::invalid(op, format!("{name} must be finite, got {v}")));
     }
     Ok(())
 }
 
 fn non_negative(op: &'static str, name: &str, v: f64) -> Result<()> {
     if v.is_nan() || v < 0.0 || !v.is_finite() {
-        return Err(DataError::invalid(
-            op,
-            format!("{name} must be finite and >= 0, got {v}"),
-        ));
+        return Err(DataError::invalid(op, format!("{name} must be finite and >= 0, got {v}")));
     }
     Ok(())
 }
 
 fn to_tensor<T: Element>(v: Vec<f64>, shape: &[usize]) -> Result<Tensor<T>> {
-    Ok(Tensor::from_vec(
-        v.into_iter().map(T::from_f64_lossy).collect(),
-        shape,
-    )?)
+    Ok(Tensor::from_vec(v.into_iter().map(T::from_f64_lossy).collect(), shape)?)
 }
 
 // ---- teacher network ----------------------------------------------------------------

@@ -52,10 +52,7 @@ fn pow_mod(mut base: u128, mut exp: u128, p: u128) -> u128 {
 }
 
 fn is_prime(p: usize) -> bool {
-    p >= 2
-        && (2..)
-            .take_while(|d| d * d <= p)
-            .all(|d| !p.is_multiple_of(d))
+    p >= 2 && (2..).take_while(|d| d * d <= p).all(|d| !p.is_multiple_of(d))
 }
 
 /// The algorithmic dataset of Power et al. (2022): every pair `(a, b)` in `0..p` (with
@@ -77,16 +74,10 @@ impl ModularArithmetic {
     pub fn new(p: usize, op: ModOp) -> Result<Self> {
         let name = "ModularArithmetic::new";
         if !(2..=Self::MAX_P).contains(&p) {
-            return Err(DataError::invalid(
-                name,
-                format!("p must be in 2..={}, got {p}", Self::MAX_P),
-            ));
+            return Err(DataError::invalid(name, format!("p must be in 2..={}, got {p}", Self::MAX_P)));
         }
         if op == ModOp::Div && !is_prime(p) {
-            return Err(DataError::invalid(
-                name,
-                format!("division mod {p} needs a prime p"),
-            ));
+            return Err(DataError::invalid(name, format!("division mod {p} needs a prime p")));
         }
         Ok(ModularArithmetic { p, op })
     }
@@ -94,9 +85,7 @@ impl ModularArithmetic {
     /// Every `(a, b, a op b mod p)`, ordered by a then b.
     pub fn table(&self) -> Vec<(usize, usize, usize)> {
         let p = self.p;
-        (0..p)
-            .flat_map(|a| (0..p).filter_map(move |b| self.op.apply(a, b, p).map(|c| (a, b, c))))
-            .collect()
+        (0..p).flat_map(|a| (0..p).filter_map(move |b| self.op.apply(a, b, p).map(|c| (a, b, c)))).collect()
     }
 
     /// The whole table as a dataset: features (rows, 2p), labels in `0..p`.
@@ -116,7 +105,8 @@ impl ModularArithmetic {
     /// numbers (the input of an embedding layer), labels in `0..p`.
     pub fn tokens<T: Element>(&self) -> Result<Dataset<T>> {
         let table = self.table();
-        let x = table.iter().flat_map(|&(a, b, _)| [T::from_f64_lossy(a as f64), T::from_f64_lossy(b as f64)]).collect();
+        let x =
+            table.iter().flat_map(|&(a, b, _)| [T::from_f64_lossy(a as f64), T::from_f64_lossy(b as f64)]).collect();
         let labels = table.iter().map(|&(_, _, c)| c).collect();
         Dataset::classification(Tensor::from_vec(x, &[table.len(), 2])?, labels, self.p)
     }
@@ -124,11 +114,7 @@ impl ModularArithmetic {
     /// The table split at random: a permutation drawn from `rng`, its first
     /// `round(rows * train_fraction)` pairs are the training set, the rest the test set
     /// (each side in table order).
-    pub fn split<T: Element, R: Rng + ?Sized>(
-        &self,
-        train_fraction: f64,
-        rng: &mut R,
-    ) -> Result<Split<T>> {
+    pub fn split<T: Element, R: Rng + ?Sized>(&self, train_fraction: f64, rng: &mut R) -> Result<Split<T>> {
         check_fraction("ModularArithmetic::split", "train_fraction", train_fraction)?;
         split_rows(self.dataset::<T>()?, train_fraction, rng)
     }
@@ -148,10 +134,7 @@ fn split_rows<T: Element, R: Rng + ?Sized>(all: Dataset<T>, train_fraction: f64,
     let (mut train, mut test) = (perm[..n_train].to_vec(), perm[n_train..].to_vec());
     train.sort_unstable();
     test.sort_unstable();
-    Ok(Split {
-        train: all.subset(&train)?,
-        test: all.subset(&test)?,
-    })
+    Ok(Split { train: all.subset(&train)?, test: all.subset(&test)? })
 }
 
 // ---- two spirals --------------------------------------------------------------------

@@ -30,9 +30,7 @@ impl SparseParity {
         {
             return Err(DataError::invalid(
                 op,
-                format!(
-                    "relevant bits must be distinct, non-empty and < {n_bits}, got {relevant:?}"
-                ),
+                format!("relevant bits must be distinct, non-empty and < {n_bits}, got {relevant:?}"),
             ));
         }
         Ok(SparseParity { n_bits, relevant })
@@ -61,20 +59,11 @@ impl SparseParity {
                 format!("expected {} bits, got {}", self.n_bits, bits.len()),
             ));
         }
-        Ok(self
-            .relevant
-            .iter()
-            .filter(|&&i| bits.get(i).copied().unwrap_or(false))
-            .count()
-            % 2)
+        Ok(self.relevant.iter().filter(|&&i| bits.get(i).copied().unwrap_or(false)).count() % 2)
     }
 
     /// `n` examples: features (n, n_bits) in {-1, +1}, labels 0/1 (2 classes).
-    pub fn generate<T: Element, R: Rng + ?Sized>(
-        &self,
-        n: usize,
-        rng: &mut R,
-    ) -> Result<Dataset<T>> {
+    pub fn generate<T: Element, R: Rng + ?Sized>(&self, n: usize, rng: &mut R) -> Result<Dataset<T>> {
         let mut x = Vec::with_capacity(n * self.n_bits);
         let mut labels = Vec::with_capacity(n);
         for _ in 0..n {

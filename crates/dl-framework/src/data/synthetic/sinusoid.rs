@@ -1,7 +1,7 @@
 //! [`Sinusoid`]: `y = A sin(omega x + phi) + noise` (Finn et al. 2017).
 
-use dl_tensor::random::standard_normal_f64;
 use dl_tensor::Element;
+use dl_tensor::random::standard_normal_f64;
 use rand::{Rng, RngExt};
 
 use super::super::dataset::Dataset;
@@ -29,14 +29,7 @@ pub struct Sinusoid {
 impl Default for Sinusoid {
     /// `sin(x)` on [-5, 5) without noise.
     fn default() -> Self {
-        Sinusoid {
-            amplitude: 1.0,
-            omega: 1.0,
-            phase: 0.0,
-            x_min: -5.0,
-            x_max: 5.0,
-            noise_std: 0.0,
-        }
+        Sinusoid { amplitude: 1.0, omega: 1.0, phase: 0.0, x_min: -5.0, x_max: 5.0, noise_std: 0.0 }
     }
 }
 
@@ -46,11 +39,7 @@ impl Sinusoid {
     pub fn random_task<R: Rng + ?Sized>(rng: &mut R) -> Self {
         let amplitude = 0.1 + 4.9 * rng.random::<f64>();
         let phase = std::f64::consts::PI * rng.random::<f64>();
-        Sinusoid {
-            amplitude,
-            phase,
-            ..Self::default()
-        }
+        Sinusoid { amplitude, phase, ..Self::default() }
     }
 
     /// The noiseless target at `x`.
@@ -61,11 +50,7 @@ impl Sinusoid {
     /// `n` examples: features (n, 1), targets (n, 1).
     ///
     /// Errors: a non-finite parameter, `x_min >= x_max`, a negative `noise_std`.
-    pub fn generate<T: Element, R: Rng + ?Sized>(
-        &self,
-        n: usize,
-        rng: &mut R,
-    ) -> Result<Dataset<T>> {
+    pub fn generate<T: Element, R: Rng + ?Sized>(&self, n: usize, rng: &mut R) -> Result<Dataset<T>> {
         let op = "Sinusoid::generate";
         for (name, v) in [
             ("amplitude", self.amplitude),
@@ -77,21 +62,12 @@ impl Sinusoid {
             finite(op, name, v)?;
         }
         if self.x_min >= self.x_max {
-            return Err(DataError::invalid(
-                op,
-                format!("need x_min < x_max, got [{}, {})", self.x_min, self.x_max),
-            ));
+            return Err(DataError::invalid(op, format!("need x_min < x_max, got [{}, {})", self.x_min, self.x_max)));
         }
         non_negative(op, "noise_std", self.noise_std)?;
-        let xs: Vec<f64> = (0..n)
-            .map(|_| self.x_min + (self.x_max - self.x_min) * rng.random::<f64>())
-            .collect();
+        let xs: Vec<f64> = (0..n).map(|_| self.x_min + (self.x_max - self.x_min) * rng.random::<f64>()).collect();
         let noise = standard_normal_f64(n, rng);
-        let ys = xs
-            .iter()
-            .zip(noise)
-            .map(|(&x, z)| self.eval(x) + self.noise_std * z)
-            .collect();
+        let ys = xs.iter().zip(noise).map(|(&x, z)| self.eval(x) + self.noise_std * z).collect();
         Dataset::regression(to_tensor(xs, &[n, 1])?, to_tensor(ys, &[n, 1])?)
     }
 }

@@ -1,7 +1,7 @@
 //! [`TwoSpirals`]: two interleaved Archimedean spirals (Lang and Witbrock 1988).
 
-use dl_tensor::random::standard_normal_f64;
 use dl_tensor::Element;
+use dl_tensor::random::standard_normal_f64;
 use rand::Rng;
 
 use super::super::dataset::Dataset;
@@ -26,22 +26,14 @@ pub struct TwoSpirals {
 impl Default for TwoSpirals {
     /// 97 points per class and about 3 turns, as Lang and Witbrock's original; no noise.
     fn default() -> Self {
-        TwoSpirals {
-            points_per_class: 97,
-            turns: 3.0,
-            noise_std: 0.0,
-        }
+        TwoSpirals { points_per_class: 97, turns: 3.0, noise_std: 0.0 }
     }
 }
 
 impl TwoSpirals {
     /// The noiseless radius and angle of point `i`.
     pub fn polar(&self, i: usize) -> (f64, f64) {
-        let t = if self.points_per_class > 1 {
-            i as f64 / (self.points_per_class - 1) as f64
-        } else {
-            0.0
-        };
+        let t = if self.points_per_class > 1 { i as f64 / (self.points_per_class - 1) as f64 } else { 0.0 };
         (0.1 + 0.9 * t, 2.0 * std::f64::consts::PI * self.turns * t)
     }
 
@@ -51,10 +43,7 @@ impl TwoSpirals {
     pub fn generate<T: Element, R: Rng + ?Sized>(&self, rng: &mut R) -> Result<Dataset<T>> {
         let op = "TwoSpirals::generate";
         if self.turns.is_nan() || self.turns <= 0.0 || !self.turns.is_finite() {
-            return Err(DataError::invalid(
-                op,
-                format!("turns must be finite and > 0, got {}", self.turns),
-            ));
+            return Err(DataError::invalid(op, format!("turns must be finite and > 0, got {}", self.turns)));
         }
         non_negative(op, "noise_std", self.noise_std)?;
         let n = self.points_per_class;

@@ -72,23 +72,12 @@ impl<T: Element> TeacherNetwork<T> {
         for w in widths.windows(2) {
             let (fan_in, fan_out) = (w[0], w[1]);
             let std = (sigma_w2 / fan_in as f64).sqrt();
-            let wv = standard_normal_f64(fan_in * fan_out, rng)
-                .into_iter()
-                .map(|z| std * z)
-                .collect();
+            let wv = standard_normal_f64(fan_in * fan_out, rng).into_iter().map(|z| std * z).collect();
             weights.push(to_tensor(wv, &[fan_in, fan_out])?);
-            let bv = standard_normal_f64(fan_out, rng)
-                .into_iter()
-                .map(|z| sigma_b2.sqrt() * z)
-                .collect();
+            let bv = standard_normal_f64(fan_out, rng).into_iter().map(|z| sigma_b2.sqrt() * z).collect();
             biases.push(to_tensor(bv, &[fan_out])?);
         }
-        Ok(TeacherNetwork {
-            widths: widths.to_vec(),
-            activation,
-            weights,
-            biases,
-        })
+        Ok(TeacherNetwork { widths: widths.to_vec(), activation, weights, biases })
     }
 
     /// The input and output widths, after checking that the (public) fields agree:
@@ -117,11 +106,7 @@ impl<T: Element> TeacherNetwork<T> {
         if x.ndim() != 2 || x.shape()[1] != self.widths[0] {
             return Err(DataError::shape(
                 "TeacherNetwork::forward",
-                format!(
-                    "inputs must have shape (N, {}), got {:?}",
-                    self.widths[0],
-                    x.shape()
-                ),
+                format!("inputs must have shape (N, {}), got {:?}", self.widths[0], x.shape()),
             ));
         }
         let mut h = x.clone();
@@ -138,51 +123,30 @@ impl<T: Element> TeacherNetwork<T> {
 
     /// `n` inputs `x ~ N(0, I)` with regression targets `teacher(x) + noise`, the noise
     /// i.i.d. `N(0, noise_std^2)`. Features (n, input), targets (n, output).
-    pub fn regression_data<R: Rng + ?Sized>(
-        &self,
-        n: usize,
-        noise_std: f64,
-        rng: &mut R,
-    ) -> Result<Dataset<T>> {
+    pub fn regression_data<R: Rng + ?Sized>(&self, n: usize, noise_std: f64, rng: &mut R) -> Result<Dataset<T>> {
         let op = "TeacherNetwork::regression_data";
         non_negative(op, "noise_std", noise_std)?;
         let (input, out) = self.io_widths(op)?;
         let x = to_tensor(standard_normal_f64(n * input, rng), &[n, input])?;
         let y = self.forward(&x)?;
         let noise = standard_normal_f64(n * out, rng);
-        let y: Vec<f64> = y
-            .to_vec()
-            .iter()
-            .zip(noise)
-            .map(|(v, z)| v.to_f64_exact() + noise_std * z)
-            .collect();
+        let y: Vec<f64> = y.to_vec().iter().zip(noise).map(|(v, z)| v.to_f64_exact() + noise_std * z).collect();
         Dataset::regression(x, to_tensor(y, &[n, out])?)
     }
 
     /// `n` inputs `x ~ N(0, I)` labelled by the argmax of the teacher's outputs (the first
     /// maximum on ties); `num_classes` is the output width, which must be at least 2.
-    pub fn classification_data<R: Rng + ?Sized>(
-        &self,
-        n: usize,
-        rng: &mut R,
-    ) -> Result<Dataset<T>> {
+    pub fn classification_data<R: Rng + ?Sized>(&self, n: usize, rng: &mut R) -> Result<Dataset<T>> {
         let op = "TeacherNetwork::classification_data";
         let (input, k) = self.io_widths(op)?;
         if k < 2 {
-            return Err(DataError::invalid(
-                op,
-                "needs an output width of at least 2 classes",
-            ));
+            return Err(DataError::invalid(op, "needs an output width of at least 2 classes"));
         }
         let x = to_tensor(standard_normal_f64(n * input, rng), &[n, input])?;
         let y = self.forward(&x)?.to_vec();
         let labels = y
             .chunks_exact(k)
-            .map(|row| {
-                row.iter()
-                    .enumerate()
-                    .fold(0, |best, (j, v)| if *v > row[best] { j } else { best })
-            })
+            .map(|row| row.iter().enumerate().fold(0, |best, (j, v)| if *v > row[best] { j } else { best }))
             .collect();
         Dataset::classification(x, labels, k)
     }

@@ -51,12 +51,7 @@ fn simpson_erf(x: f64) -> f64 {
 
 #[test]
 fn teacher_matches_a_direct_loop_forward_pass() {
-    for act in [
-        Activation::Linear,
-        Activation::Relu,
-        Activation::Tanh,
-        Activation::Erf,
-    ] {
+    for act in [Activation::Linear, Activation::Relu, Activation::Tanh, Activation::Erf] {
         let mut rng = seeded_rng(5);
         let t = TeacherNetwork::<f64>::random(&[5, 16, 8, 3], act, 2.0, 0.1, &mut rng).unwrap();
         let d = t.regression_data(20, 0.0, &mut rng).unwrap();
@@ -67,12 +62,7 @@ fn teacher_matches_a_direct_loop_forward_pass() {
             for j in 0..3 {
                 // Summation order differs from the GEMM kernel: allow a few ulps of
                 // the magnitudes involved (sums of 16 terms of order 1).
-                assert!(
-                    (y[n * 3 + j] - want[j]).abs() < 1e-12,
-                    "{act:?} {n} {j}: {} vs {}",
-                    y[n * 3 + j],
-                    want[j]
-                );
+                assert!((y[n * 3 + j] - want[j]).abs() < 1e-12, "{act:?} {n} {j}: {} vs {}", y[n * 3 + j], want[j]);
             }
         }
         let c = t.classification_data(30, &mut rng).unwrap();
@@ -83,31 +73,14 @@ fn teacher_matches_a_direct_loop_forward_pass() {
     }
     let mut rng = seeded_rng(0);
     assert!(TeacherNetwork::<f32>::random(&[3], Activation::Relu, 1.0, 0.0, &mut rng).is_err());
-    assert!(
-        TeacherNetwork::<f32>::random(&[3, 0, 1], Activation::Relu, 1.0, 0.0, &mut rng)
-            .is_err()
-    );
-    assert!(
-        TeacherNetwork::<f32>::random(&[3, 1], Activation::Relu, -1.0, 0.0, &mut rng).is_err()
-    );
-    let t =
-        TeacherNetwork::<f32>::random(&[3, 1], Activation::Relu, 1.0, 0.0, &mut rng).unwrap();
+    assert!(TeacherNetwork::<f32>::random(&[3, 0, 1], Activation::Relu, 1.0, 0.0, &mut rng).is_err());
+    assert!(TeacherNetwork::<f32>::random(&[3, 1], Activation::Relu, -1.0, 0.0, &mut rng).is_err());
+    let t = TeacherNetwork::<f32>::random(&[3, 1], Activation::Relu, 1.0, 0.0, &mut rng).unwrap();
     assert!(t.classification_data(4, &mut rng).is_err());
-    assert!(
-        t.forward(&Tensor::zeros(&[2, 4]))
-            .unwrap_err()
-            .to_string()
-            .contains("(N, 3)")
-    );
+    assert!(t.forward(&Tensor::zeros(&[2, 4])).unwrap_err().to_string().contains("(N, 3)"));
     let mut broken = t.clone();
     broken.weights.clear();
-    assert!(
-        broken
-            .forward(&Tensor::zeros(&[2, 3]))
-            .unwrap_err()
-            .to_string()
-            .contains("inconsistent")
-    );
+    assert!(broken.forward(&Tensor::zeros(&[2, 3])).unwrap_err().to_string().contains("inconsistent"));
     broken.widths.clear();
     assert!(broken.regression_data(2, 0.0, &mut rng).is_err());
 }
@@ -116,14 +89,7 @@ fn teacher_matches_a_direct_loop_forward_pass() {
 fn teacher_weight_variance_is_sigma_w2_over_fan_in() {
     // 400 x 400 weights: the sample variance has relative standard error
     // sqrt(2 / 160000) ~ 0.35%; allow 5 standard errors.
-    let t = TeacherNetwork::<f64>::random(
-        &[400, 400, 1],
-        Activation::Tanh,
-        2.0,
-        0.0,
-        &mut seeded_rng(9),
-    )
-    .unwrap();
+    let t = TeacherNetwork::<f64>::random(&[400, 400, 1], Activation::Tanh, 2.0, 0.0, &mut seeded_rng(9)).unwrap();
     let w = t.weights[0].to_vec();
     let var = w.iter().map(|v| v * v).sum::<f64>() / w.len() as f64;
     assert!((var / (2.0 / 400.0) - 1.0).abs() < 5.0 * 0.0036, "{var}");
@@ -180,10 +146,7 @@ fn modular_table_is_complete_and_correct() {
     let m = ModularArithmetic::new(11, ModOp::Div).unwrap();
     let t = m.table();
     assert_eq!(t.len(), 11 * 10);
-    assert!(
-        t.iter().all(|&(a, b, c)| (c * b) % 11 == a),
-        "c = a / b means c b = a"
-    );
+    assert!(t.iter().all(|&(a, b, c)| (c * b) % 11 == a), "c = a / b means c b = a");
     assert!(ModularArithmetic::new(12, ModOp::Div).is_err());
     assert!(ModularArithmetic::new(1, ModOp::Add).is_err());
 
@@ -201,11 +164,7 @@ fn modular_table_is_complete_and_correct() {
         .collect();
     rows.sort();
     rows.dedup();
-    assert_eq!(
-        rows.len(),
-        169,
-        "train and test are disjoint and cover the table"
-    );
+    assert_eq!(rows.len(), 169, "train and test are disjoint and cover the table");
     assert_eq!(s, m.split::<f32, _>(0.3, &mut seeded_rng(2)).unwrap());
     assert!(m.split::<f32, _>(1.2, &mut seeded_rng(2)).is_err());
 
@@ -226,18 +185,12 @@ fn modular_table_is_complete_and_correct() {
 
 #[test]
 fn spirals_radius_grows_with_angle() {
-    let s = TwoSpirals {
-        points_per_class: 50,
-        turns: 2.0,
-        noise_std: 0.0,
-    };
+    let s = TwoSpirals { points_per_class: 50, turns: 2.0, noise_std: 0.0 };
     let d = s.generate::<f64, _>(&mut seeded_rng(0)).unwrap();
     assert_eq!(d.features().shape(), &[100, 2]);
     let x = d.features().to_vec();
     for class in 0..2 {
-        let pts: Vec<(f64, f64)> = (0..50)
-            .map(|i| (x[(2 * i + class) * 2], x[(2 * i + class) * 2 + 1]))
-            .collect();
+        let pts: Vec<(f64, f64)> = (0..50).map(|i| (x[(2 * i + class) * 2], x[(2 * i + class) * 2 + 1])).collect();
         // Unwrap the angle along the spiral and check r = 0.1 + 0.9 theta / (2 pi turns).
         let mut theta = pts[0].1.atan2(pts[0].0);
         let offset = theta;
@@ -246,50 +199,27 @@ fn spirals_radius_grows_with_angle() {
             let r = px.hypot(py);
             if i > 0 {
                 let mut d = py.atan2(px) - (theta % (2.0 * std::f64::consts::PI));
-                d = (d + std::f64::consts::PI).rem_euclid(2.0 * std::f64::consts::PI)
-                    - std::f64::consts::PI;
+                d = (d + std::f64::consts::PI).rem_euclid(2.0 * std::f64::consts::PI) - std::f64::consts::PI;
                 assert!(d > 0.0, "angle increases");
                 theta += d;
                 assert!(r > prev_r, "radius increases with angle");
             }
             let expect = 0.1 + 0.9 * (theta - offset) / (4.0 * std::f64::consts::PI);
-            assert!(
-                (r - expect).abs() < 1e-12,
-                "class {class} point {i}: r {r} vs {expect}"
-            );
+            assert!((r - expect).abs() < 1e-12, "class {class} point {i}: r {r} vs {expect}");
             prev_r = r;
         }
         assert_eq!(d.labels().unwrap()[class], class);
     }
     // Class 1 is class 0 rotated by pi.
     assert!((x[0] + x[2]).abs() < 1e-15 && (x[1] + x[3]).abs() < 1e-15);
-    let noisy = TwoSpirals {
-        noise_std: 0.1,
-        ..s
-    }
-    .generate::<f32, _>(&mut seeded_rng(0))
-    .unwrap();
-    assert_ne!(
-        noisy.features().to_vec(),
-        d.cast::<f32>().features().to_vec()
-    );
-    assert!(
-        TwoSpirals { turns: 0.0, ..s }
-            .generate::<f64, _>(&mut seeded_rng(0))
-            .is_err()
-    );
+    let noisy = TwoSpirals { noise_std: 0.1, ..s }.generate::<f32, _>(&mut seeded_rng(0)).unwrap();
+    assert_ne!(noisy.features().to_vec(), d.cast::<f32>().features().to_vec());
+    assert!(TwoSpirals { turns: 0.0, ..s }.generate::<f64, _>(&mut seeded_rng(0)).is_err());
 }
 
 #[test]
 fn sinusoid_targets_follow_the_formula() {
-    let s = Sinusoid {
-        amplitude: 2.0,
-        omega: 3.0,
-        phase: 0.5,
-        x_min: -1.0,
-        x_max: 2.0,
-        noise_std: 0.0,
-    };
+    let s = Sinusoid { amplitude: 2.0, omega: 3.0, phase: 0.5, x_min: -1.0, x_max: 2.0, noise_std: 0.0 };
     let d = s.generate::<f64, _>(200, &mut seeded_rng(4)).unwrap();
     let x = d.features().to_vec();
     let y = d.regression_targets().unwrap().to_vec();
@@ -299,41 +229,13 @@ fn sinusoid_targets_follow_the_formula() {
     }
     // Noise: residuals have standard deviation noise_std. 20000 draws: the sample
     // standard deviation has relative standard error 1/sqrt(2n) = 0.5%; allow 5 of them.
-    let noisy = Sinusoid {
-        noise_std: 0.3,
-        ..s
-    }
-    .generate::<f64, _>(20_000, &mut seeded_rng(4))
-    .unwrap();
+    let noisy = Sinusoid { noise_std: 0.3, ..s }.generate::<f64, _>(20_000, &mut seeded_rng(4)).unwrap();
     let xs = noisy.features().to_vec();
     let ys = noisy.regression_targets().unwrap().to_vec();
-    let var = xs
-        .iter()
-        .zip(&ys)
-        .map(|(x, y)| (y - s.eval(*x)).powi(2))
-        .sum::<f64>()
-        / 20_000.0;
+    let var = xs.iter().zip(&ys).map(|(x, y)| (y - s.eval(*x)).powi(2)).sum::<f64>() / 20_000.0;
     assert!((var.sqrt() / 0.3 - 1.0).abs() < 0.025, "{}", var.sqrt());
-    assert!(
-        Sinusoid {
-            x_min: 1.0,
-            x_max: 1.0,
-            ..s
-        }
-        .generate::<f64, _>(3, &mut seeded_rng(0))
-        .is_err()
-    );
-    assert!(
-        Sinusoid {
-            noise_std: -1.0,
-            ..s
-        }
-        .generate::<f64, _>(3, &mut seeded_rng(0))
-        .is_err()
-    );
+    assert!(Sinusoid { x_min: 1.0, x_max: 1.0, ..s }.generate::<f64, _>(3, &mut seeded_rng(0)).is_err());
+    assert!(Sinusoid { noise_std: -1.0, ..s }.generate::<f64, _>(3, &mut seeded_rng(0)).is_err());
     let task = Sinusoid::random_task(&mut seeded_rng(3));
-    assert!(
-        (0.1..5.0).contains(&task.amplitude)
-            && (0.0..std::f64::consts::PI).contains(&task.phase)
-    );
+    assert!((0.1..5.0).contains(&task.amplitude) && (0.0..std::f64::consts::PI).contains(&task.phase));
 }
