@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 
-use crate::train::DivergenceReport;
+use crate::divergence::DivergenceReport;
 
 /// What went wrong in dl-framework.
 #[derive(Debug, thiserror::Error)]

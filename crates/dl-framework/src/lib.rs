@@ -11,7 +11,17 @@
 //! | [`optim`] | SGD (momentum, Nesterov), Adam/AdamW, RMSprop, each with per-parameter learning-rate factors; schedules; clipping |
 //! | [`data`] | the vendored digits and MNIST-1D datasets, synthetic generators, loaders for users' `.npy` and CSV files, seeded minibatches, standardisation |
 //! | [`analysis`] | [`theoretical_analysis`](analysis::theoretical_analysis): linear regions along lines and 2-D slices, signal propagation against mean field, the empirical NTK's spectrum (by Jacobian, or layer by layer for dense networks), the spectral margin bound beside the observed gap |
+//! | [`loss`] | [`Loss`](loss::Loss), accuracy, and [`evaluate`](loss::evaluate): a network's mean loss and accuracy on a dataset |
+//! | [`divergence`] | [`DivergenceReport`](divergence::DivergenceReport): where a NaN or infinity first appeared |
+//! | [`history`] | [`History`]: the per-step records of a run, to JSON and CSV |
+//! | [`rng_state`] | [`RngState`](rng_state::RngState): a ChaCha generator's exact position, for checkpoints |
 //! | [`error`] | [`FrameworkError`] |
+//!
+//! The modules form a one-way stack, each using only those below it (bottom first: `optim`,
+//! `data`, `divergence`, `error`, `history`, `rng_state`, `config`, `network`, `loss`,
+//! `analysis`, `checkpoint`, `train`), checked by `tests/module_layering.rs`. The old paths
+//! stay valid: `train` re-exports the loss, history and divergence types, `checkpoint` the
+//! generator state and `network` the recurrent output kind.
 //!
 //! The training loop is described with its equations in `docs/training.md`, the
 //! theoretical analysis and the NTK monitors in `docs/theoretical_analysis.md`.
@@ -53,9 +63,13 @@ pub mod analysis;
 pub mod checkpoint;
 pub mod config;
 pub mod data;
+pub mod divergence;
 pub mod error;
+pub mod history;
+pub mod loss;
 pub mod network;
 pub mod optim;
+pub mod rng_state;
 pub mod train;
 
 /// The module trait every network implements (`parameters`, `state_dict`, `forward`, ...),

@@ -64,7 +64,7 @@ pub use report::{Expressivity, Generalisation, TheoreticalReport};
 pub use signal::{SignalLayer, SignalSummary, mean_field_activation, signal_propagation};
 
 use crate::data::Dataset;
-use crate::train::{Loss, evaluate};
+use crate::loss::{Loss, evaluate};
 
 /// What [`theoretical_analysis`] measures, and on how much data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

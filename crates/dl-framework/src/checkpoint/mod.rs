@@ -26,8 +26,6 @@
 //! [`ResumePolicy`](crate::train::ResumePolicy)), so a truncated, corrupt, non-finite or
 //! mismatched file loads nothing.
 
-mod rng;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -35,13 +33,13 @@ use dl_tensor::{Element, Tensor};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use rng::RngState;
+pub use crate::rng_state::RngState;
 
 use dl_theory::lottery::{Mask, MaskSet};
 
 use crate::error::{FrameworkError, Result};
+use crate::history::History;
 use crate::optim::OptimizerState;
-use crate::train::History;
 
 /// The magic bytes at the start of every checkpoint.
 pub const MAGIC: &[u8; 8] = b"DLFWCKPT";
@@ -269,7 +267,7 @@ impl<T: Element> Checkpoint<T> {
     pub fn validate_finite(&self, path: &Path) -> Result<()> {
         let err = |what: String| FrameworkError::checkpoint(path, what);
         for (name, t) in &self.params {
-            if let Some(kind) = crate::train::non_finite_kind(t) {
+            if let Some(kind) = crate::divergence::non_finite_kind(t) {
                 return Err(err(format!(
                     "parameter '{name}' holds {}: a run cannot continue from it",
                     with_article(kind)
@@ -277,7 +275,7 @@ impl<T: Element> Checkpoint<T> {
             }
         }
         for (name, t) in self.best_params.iter().flatten() {
-            if let Some(kind) = crate::train::non_finite_kind(t) {
+            if let Some(kind) = crate::divergence::non_finite_kind(t) {
                 return Err(err(format!("best-epoch parameter '{name}' holds {}", with_article(kind))));
             }
         }

@@ -24,8 +24,8 @@
 
 use dl_tensor::shape::checked_numel;
 
+use super::RecurrentOutputKind;
 use super::{CellConfig, LayerConfig};
-use crate::network::RecurrentOutputKind;
 
 /// What one configured layer holds in memory, in elements.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -70,10 +70,8 @@
 //! (`layers[2].kernel_size: must be positive`, `layers[4]: dense needs a flat input
 //! (features,), got per-example shape [16, 4, 4]; add a flatten layer`).
 
-mod build;
 mod field_path;
 mod footprint;
-mod norm;
 
 use serde::{Deserialize, Serialize};
 
@@ -325,7 +323,7 @@ pub enum LayerConfig {
         bidirectional: bool,
         /// `sequence` (default) or `last`.
         #[serde(default)]
-        output: crate::network::RecurrentOutputKind,
+        output: RecurrentOutputKind,
     },
     /// Batch normalisation (Ioffe and Szegedy 2015): per channel, over the batch (and the
     /// spatial axes) in training, with the running statistics in evaluation. `BatchNorm1d`
@@ -632,6 +630,21 @@ impl NetworkConfig {
     }
 }
 
-pub use build::check_positive;
 pub use field_path::parse_json;
 pub use footprint::{LayerFootprint, layer_footprint};
+
+/// `Ok` if `value >= 1`, else `path: must be positive`.
+pub fn check_positive(path: &str, value: usize) -> Result<()> {
+    if value == 0 { Err(FrameworkError::config(path, "must be positive")) } else { Ok(()) }
+}
+
+/// What a recurrent layer passes on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecurrentOutputKind {
+    /// Every step's output, `(N, L, D H)`.
+    #[default]
+    Sequence,
+    /// The final state of each direction, `(N, D H)`.
+    Last,
+}

@@ -47,13 +47,6 @@ impl LoadOptions {
         LoadOptions { num_classes: Some(num_classes), ..Self::default() }
     }
 
-    /// The defaults with the class count bounded by what `network` can predict: at most
-    /// as many classes as its (flat) output has entries.
-    pub fn for_network<T: Element>(network: &crate::network::Network<T>) -> Self {
-        let outputs = dl_tensor::shape::checked_numel(network.output_shape()).unwrap_or(usize::MAX);
-        LoadOptions { max_classes: outputs, ..Self::default() }
-    }
-
     /// The number of classes of `labels` (read from `context`) under these rules.
     fn classes(&self, context: &str, labels: &[usize], line_of: impl Fn(usize) -> Option<usize>) -> Result<usize> {
         let where_ = |index: usize| match line_of(index) {

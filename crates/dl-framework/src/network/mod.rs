@@ -10,6 +10,10 @@
 //! parameters, so checkpoints carry them; [`Module::set_training`] reaches every layer, so
 //! evaluation mode switches batch norm to its running statistics.
 //!
+//! The builder ([`NetworkConfig::build`](crate::NetworkConfig::build), with the layer
+//! memory checks) lives here in `build.rs` and `norm_layers.rs`, above the configuration
+//! types it reads.
+//!
 //! Two things the configuration may add beyond the layers:
 //!
 //! - **Learning-rate factors** per parameter ([`Network::lr_factor`]): the abc
@@ -21,7 +25,9 @@
 //!   network at initialisation (built from the same configuration and seed), and the
 //!   trainer divides the loss by `alpha^2` ([`Network::lazy_scale`]).
 
+mod build;
 mod dropout;
+mod norm_layers;
 mod recurrent;
 
 use std::cell::RefCell;
@@ -32,12 +38,23 @@ use dl_autodiff::{Var, no_grad};
 use dl_layers::{LayerError, LayerKind, Module, Param, join_name};
 use dl_tensor::{Element, TensorRng, cst};
 
+pub use crate::config::RecurrentOutputKind;
 pub use dropout::CheckpointedDropout;
-pub use recurrent::{BatchFirstRecurrent, RecurrentOutputKind};
+pub use recurrent::BatchFirstRecurrent;
 
-use crate::checkpoint::RngState;
 use crate::config::{LayerFootprint, NetworkConfig};
 use crate::error::{FrameworkError, Result};
+use crate::rng_state::RngState;
+
+impl crate::data::LoadOptions {
+    /// The defaults with the class count bounded by what `network` can predict: at most
+    /// as many classes as its (flat) output has entries. (Defined beside [`Network`], so
+    /// that the data module does not depend on the network module.)
+    pub fn for_network<T: Element>(network: &Network<T>) -> Self {
+        let outputs = dl_tensor::shape::checked_numel(network.output_shape()).unwrap_or(usize::MAX);
+        crate::data::LoadOptions { max_classes: outputs, ..Self::default() }
+    }
+}
 
 /// One top-level layer: its module and its position.
 pub struct NetworkLayer<T: Element> {

@@ -7,21 +7,10 @@
 //! - `output = "sequence"`: `(N, L, D H)`, every step's output (D = 2 when bidirectional);
 //! - `output = "last"`: `(N, D H)`, the final state `h_n` of each direction side by side.
 
+use crate::config::RecurrentOutputKind;
 use dl_autodiff::Var;
 use dl_layers::{LayerError, LayerKind, Module, Param, Recurrent};
 use dl_tensor::Element;
-use serde::{Deserialize, Serialize};
-
-/// What a recurrent layer passes on.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RecurrentOutputKind {
-    /// Every step's output, `(N, L, D H)`.
-    #[default]
-    Sequence,
-    /// The final state of each direction, `(N, D H)`.
-    Last,
-}
 
 /// [`Recurrent`] over batch-first sequences.
 pub struct BatchFirstRecurrent<T: Element> {

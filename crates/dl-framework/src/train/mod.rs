@@ -8,18 +8,16 @@
 //! | --- | --- |
 //! | `trainer` | [`Trainer`]: `fit`, `train_step`, `evaluate`, `save_checkpoint`, `resume` |
 //! | [`TrainConfig`] (here) | the serde configuration of a run, validated field by field |
-//! | `loss` | [`Loss`] and [`accuracy`] |
+//! | [`crate::loss`] (re-exported) | [`Loss`], [`accuracy`] and [`evaluate`] |
 //! | `monitor` | the [`Monitor`] trait and the loss/accuracy, gradient, activation and sharpness monitors |
 //! | `ntk_monitor` | [`NtkMonitor`]: empirical-NTK drift and kernel-target alignment on a probe batch |
 //! | `sharpness` | [`LossHessian`] (exact Hessian-vector products of the loss) and [`top_hessian_eigenvalue`] (power iteration) |
-//! | `divergence` | [`DivergenceReport`]: the step and the first layer or parameter where a NaN or infinity appeared |
-//! | `history` | [`History`]: records, JSON and CSV |
+//! | `divergence` | [`first_non_finite_activation`]; the report types ([`DivergenceReport`]: the step and the first layer or parameter where a NaN or infinity appeared) are in [`crate::divergence`], re-exported |
+//! | [`crate::history`] (re-exported) | [`History`]: records, JSON and CSV |
 //! | `progress` | an indicatif bar on a terminal, plain lines otherwise |
 //! | `resume` | [`ResumePolicy`] and [`config_changes`]: the fields in which a resumed run's configuration differs from its checkpoint's |
 
 mod divergence;
-mod history;
-mod loss;
 mod monitor;
 mod ntk_monitor;
 mod progress;
@@ -31,12 +29,13 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-pub use divergence::{DivergenceReport, DivergenceSite, first_non_finite_activation, non_finite_kind};
-pub use history::{History, Record};
-pub use loss::{Loss, accuracy};
+pub use crate::divergence::{DivergenceReport, DivergenceSite, non_finite_kind};
+pub use crate::history::{History, Record};
+pub use crate::loss::{Loss, accuracy, evaluate};
+pub use divergence::first_non_finite_activation;
 pub use monitor::{
     ActivationStatsMonitor, GradientStatsMonitor, LossAccuracyMonitor, Monitor, MonitorContext, SharpnessMonitor,
-    activation_statistics, evaluate,
+    activation_statistics,
 };
 pub use ntk_monitor::{NtkMonitor, target_matrix};
 pub use resume::{ConfigChange, ResumePolicy, config_changes};

@@ -13,14 +13,14 @@
 //! [`NtkMonitor`](super::NtkMonitor) (empirical-NTK drift and kernel-target alignment on a
 //! probe batch, against the kernel at initialisation).
 
-use dl_autodiff::{Var, no_grad};
+use dl_autodiff::Var;
 use dl_layers::Module;
 use dl_tensor::{Element, Tensor, seeded_rng};
 
-use super::loss::{Loss, accuracy};
 use super::sharpness::{LossHessian, top_hessian_eigenvalue};
 use crate::data::Dataset;
-use crate::error::{FrameworkError, Result};
+use crate::error::Result;
+use crate::loss::{Loss, evaluate, labels_of};
 use crate::network::Network;
 
 /// What a monitor sees at a step.
@@ -55,34 +55,6 @@ pub trait Monitor<T: Element> {
 
 fn norm<T: Element>(t: &Tensor<T>) -> f64 {
     t.to_vec().iter().map(|v| v.to_f64_exact().powi(2)).sum::<f64>().sqrt()
-}
-
-fn labels_of<T: Element>(data: &Dataset<T>, what: &str) -> Result<Vec<usize>> {
-    data.labels()
-        .map(<[usize]>::to_vec)
-        .ok_or_else(|| FrameworkError::DataMismatch(format!("{what} needs class labels, got regression targets")))
-}
-
-/// Mean loss and accuracy of `network` on `data`, in batches of `batch_size`, without
-/// recording a graph. The network should be in evaluation mode.
-pub fn evaluate<T: Element>(
-    network: &Network<T>,
-    data: &Dataset<T>,
-    loss: &Loss,
-    batch_size: usize,
-) -> Result<(f64, f64)> {
-    let labels = labels_of(data, "evaluation")?;
-    network.check_input(data.features().shape())?;
-    let (mut total, mut correct) = (0.0, 0.0);
-    for batch in data.batches::<dl_tensor::TensorRng>(batch_size.max(1), None)? {
-        let y = labels_of(&batch, "evaluation")?;
-        let logits = no_grad(|| network.forward(&Var::constant(batch.features().clone())))?;
-        let l = no_grad(|| loss.apply(&logits, &y))?;
-        total += l.value().item()?.to_f64_exact() * y.len() as f64;
-        correct += accuracy(logits.value(), &y) * y.len() as f64;
-    }
-    let n = labels.len().max(1) as f64;
-    Ok((total / n, correct / n))
 }
 
 /// Loss and accuracy on a fixed dataset (say a validation subset), every `every` steps:

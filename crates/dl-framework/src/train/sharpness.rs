@@ -19,8 +19,8 @@ use dl_autodiff::{BackwardOptions, Var, enable_grad, grad};
 use dl_layers::Module;
 use dl_tensor::{Element, Tensor, TensorRng};
 
-use super::loss::Loss;
 use crate::error::Result;
+use crate::loss::Loss;
 
 /// The Hessian of a network's loss on one batch, as a linear map on parameter-shaped
 /// vectors (one tensor per trainable parameter, in the network's order).

@@ -39,16 +39,17 @@ use dl_layers::{Module, commit_step, parameters_for_step};
 use dl_tensor::{Element, MemoryLimit, Tensor, TensorRng, cst, seeded_rng};
 use dl_theory::lottery::MaskSet;
 
-use super::divergence::{DivergenceReport, DivergenceSite, first_non_finite_activation, non_finite_kind};
-use super::history::History;
-use super::loss::accuracy;
-use super::monitor::{Monitor, MonitorContext, evaluate};
+use super::divergence::first_non_finite_activation;
+use super::monitor::{Monitor, MonitorContext};
 use super::progress::Progress;
 use super::resume::{ResumePolicy, config_changes};
 use super::{OptimizerConfig, TrainConfig, hyperparameter_error};
 use crate::checkpoint::{Checkpoint, EarlyStoppingState, RngState, TrainingState};
 use crate::data::Dataset;
+use crate::divergence::{DivergenceReport, DivergenceSite, non_finite_kind};
 use crate::error::{FrameworkError, Result};
+use crate::history::History;
+use crate::loss::{accuracy, evaluate};
 use crate::network::Network;
 use crate::optim::{self, Adam, Optimizer, RmsProp, Sgd, clip_grad_norm};
 

@@ -1,10 +1,14 @@
-//! The training objective.
+//! The training objective, and the loss and accuracy of a network on a dataset
+//! ([`evaluate`], shared by the trainer, its monitors and the theoretical analysis).
 
-use dl_autodiff::Var;
+use dl_autodiff::{Var, no_grad};
+use dl_layers::Module;
 use dl_tensor::Element;
 use serde::{Deserialize, Serialize};
 
+use crate::data::Dataset;
 use crate::error::{FrameworkError, Result};
+use crate::network::Network;
 
 /// The loss a classifier is trained on.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -63,4 +67,32 @@ pub fn accuracy<T: Element>(logits: &dl_tensor::Tensor<T>, labels: &[usize]) -> 
         })
         .count();
     if labels.is_empty() { 0.0 } else { correct as f64 / labels.len() as f64 }
+}
+
+pub(crate) fn labels_of<T: Element>(data: &Dataset<T>, what: &str) -> Result<Vec<usize>> {
+    data.labels()
+        .map(<[usize]>::to_vec)
+        .ok_or_else(|| FrameworkError::DataMismatch(format!("{what} needs class labels, got regression targets")))
+}
+
+/// Mean loss and accuracy of `network` on `data`, in batches of `batch_size`, without
+/// recording a graph. The network should be in evaluation mode.
+pub fn evaluate<T: Element>(
+    network: &Network<T>,
+    data: &Dataset<T>,
+    loss: &Loss,
+    batch_size: usize,
+) -> Result<(f64, f64)> {
+    let labels = labels_of(data, "evaluation")?;
+    network.check_input(data.features().shape())?;
+    let (mut total, mut correct) = (0.0, 0.0);
+    for batch in data.batches::<dl_tensor::TensorRng>(batch_size.max(1), None)? {
+        let y = labels_of(&batch, "evaluation")?;
+        let logits = no_grad(|| network.forward(&Var::constant(batch.features().clone())))?;
+        let l = no_grad(|| loss.apply(&logits, &y))?;
+        total += l.value().item()?.to_f64_exact() * y.len() as f64;
+        correct += accuracy(logits.value(), &y) * y.len() as f64;
+    }
+    let n = labels.len().max(1) as f64;
+    Ok((total / n, correct / n))
 }

@@ -16,8 +16,7 @@ use dl_layers::Module;
 use dl_norm::{BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, InstanceNormOptions, LayerNorm, RmsNorm};
 use dl_tensor::Element;
 
-use super::LayerConfig;
-use super::build::check_positive;
+use crate::config::{LayerConfig, check_positive};
 use crate::error::{FrameworkError, Result};
 
 /// `Ok` if `eps` is absent or a finite number `>= 0`.

@@ -2,7 +2,7 @@
 //! path in the error, and the per-example shape is carried from layer to layer (each
 //! layer's output shape is found by running it once on a single zero example, so the
 //! shape rules live in the layers and nowhere else). Normalisation entries are built in
-//! [`super::norm`].
+//! `network/norm_layers.rs`.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -15,20 +15,15 @@ use dl_layers::{
 };
 use dl_tensor::{Element, MemoryLimit, Tensor, TensorRng, seeded_rng};
 
-use super::footprint::{LayerFootprint, layer_footprint};
+use crate::config::{LayerFootprint, check_positive, layer_footprint};
 use std::collections::BTreeMap;
 
 use dl_layers::Embedding;
 use dl_theory::feature_learning::{AbcScheme, DenseScaling, LayerRole, init_factor};
 
-use super::{InitConfig, LayerConfig, NetworkConfig, Parameterisation};
+use super::{BatchFirstRecurrent, CheckpointedDropout, LrFactors, Network, NetworkLayer};
+use crate::config::{InitConfig, LayerConfig, NetworkConfig, Parameterisation};
 use crate::error::{FrameworkError, Result};
-use crate::network::{BatchFirstRecurrent, CheckpointedDropout, LrFactors, Network, NetworkLayer};
-
-/// `Ok` if `value >= 1`, else `path: must be positive`.
-pub fn check_positive(path: &str, value: usize) -> Result<()> {
-    if value == 0 { Err(FrameworkError::config(path, "must be positive")) } else { Ok(()) }
-}
 
 /// What the builder carries from layer to layer.
 struct Builder<'c> {
@@ -557,7 +552,7 @@ impl Builder<'_> {
             | LayerConfig::GroupNorm { .. }
             | LayerConfig::InstanceNorm { .. }
             | LayerConfig::RmsNorm { .. } => {
-                let norm = super::norm::build::<T>(layer, path, shape)?
+                let norm = super::norm_layers::build::<T>(layer, path, shape)?
                     .expect("a normalisation entry builds a normalisation layer");
                 out.push(norm);
                 None
