@@ -253,17 +253,17 @@ fn checkpoint_bytes() -> &'static [u8] {
     })
 }
 
-/// The four sections of checkpoint bytes.
+/// The sections of checkpoint bytes (header, parameters, optimiser, best parameters, masks).
 fn sections(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let body = &bytes[..bytes.len() - 32];
     let mut pos = 12;
-    (0..4)
-        .map(|_| {
-            let len = u64::from_le_bytes(bytes[pos..pos + 8].try_into().unwrap()) as usize;
-            let s = bytes[pos + 8..pos + 8 + len].to_vec();
-            pos += 8 + len;
-            s
-        })
-        .collect()
+    let mut out = Vec::new();
+    while pos < body.len() {
+        let len = u64::from_le_bytes(body[pos..pos + 8].try_into().unwrap()) as usize;
+        out.push(body[pos + 8..pos + 8 + len].to_vec());
+        pos += 8 + len;
+    }
+    out
 }
 
 /// Checkpoint bytes made of `sections`, with a valid checksum.
@@ -450,7 +450,7 @@ proptest! {
     /// field by field, the safetensors sections edited byte by byte or in their headers.
     #[test]
     fn checkpoints_with_valid_checksums_and_corrupt_sections(
-        section in 0usize..4,
+        section in 0usize..5,
         json_edits in prop::collection::vec(json_edit(), 1..3),
         byte_edits in prop::collection::vec(byte_edit(), 1..3),
         structured in any::<bool>(),

@@ -77,18 +77,21 @@ fn small_checkpoint() -> Checkpoint<f32> {
     t.checkpoint()
 }
 
-/// Replaces section `index` (0 header, 1 parameters, 2 optimiser, 3 best parameters) of
-/// checkpoint bytes and recomputes the checksum, so the file is valid up to its content.
+/// Replaces section `index` (0 header, 1 parameters, 2 optimiser, 3 best parameters, 4
+/// pruning masks) of checkpoint bytes, keeps every other section, and recomputes the
+/// checksum, so the file is valid up to its content.
 fn with_section(bytes: &[u8], index: usize, replacement: &[u8]) -> Vec<u8> {
     let body = &bytes[..bytes.len() - 32];
     let mut out = body[..12].to_vec();
     let mut pos = 12;
-    for i in 0..4 {
+    let mut i = 0;
+    while pos < body.len() {
         let len = u64::from_le_bytes(body[pos..pos + 8].try_into().unwrap()) as usize;
         let section = if i == index { replacement } else { &body[pos + 8..pos + 8 + len] };
         out.extend_from_slice(&(section.len() as u64).to_le_bytes());
         out.extend_from_slice(section);
         pos += 8 + len;
+        i += 1;
     }
     let digest = Sha256::digest(&out);
     out.extend_from_slice(&digest);
