@@ -102,7 +102,8 @@ impl NetworkConfig {
     ///     {"type": "dense", "units": 1000000000000}]}"#)?;
     /// let err = huge.build::<f32>().err().map(|e| e.to_string()).unwrap_or_default();
     /// assert!(err.starts_with("invalid configuration: layers[0]: dense layer"), "{err}");
-    /// assert!(err.contains("needs 4004000000000 bytes (3.6 TiB)"), "{err}");
+    /// // 1000·10¹² weights + 10¹² biases + 10¹² outputs + 1000 inputs, 4 bytes each
+    /// assert!(err.contains("needs 4008000000004000 bytes (3.6 PiB)"), "{err}");
     /// # Ok::<(), dl_framework::FrameworkError>(())
     /// ```
     pub fn build<T: Element>(&self) -> Result<Network<T>> {
