@@ -5,7 +5,9 @@
 //! - `empirical_ntk/400/structured`: the empirical NTK (trace over outputs) of 400 points
 //!   for a sampled width-512 depth-3 ReLU MLP of the same architecture
 //!   (`nt.empirical_ntk_fn`); `.../100/batched_64MiB` is the generic Jacobian path under a
-//!   64 MiB budget, whose peak Jacobian bytes are printed to stderr;
+//!   64 MiB budget, whose peak Jacobian bytes are printed to stderr; `.../100/batched_1GiB`
+//!   and `.../400/batched_4GiB` the same path with a budget that holds every Jacobian row
+//!   at once (0.46 and 1.8 GB), as neural-tangents' Jacobian contraction does;
 //! - `kernel_regression/2000x500`: the t = infinity prediction from 2000 training points
 //!   on 500 test points with `diag_reg = 1e-4`, including both kernels and the solve
 //!   (`nt.predict.gradient_descent_mse_ensemble`).
@@ -48,6 +50,12 @@ fn empirical(c: &mut Criterion) {
     let budget = 64 << 20;
     g.bench_function("empirical_ntk/100/batched_64MiB", |b| {
         b.iter(|| black_box(empirical_ntk_batched(&net, &x100, None, OutputKernel::Trace, budget).unwrap()))
+    });
+    g.bench_function("empirical_ntk/100/batched_1GiB", |b| {
+        b.iter(|| black_box(empirical_ntk_batched(&net, &x100, None, OutputKernel::Trace, 1 << 30).unwrap()))
+    });
+    g.bench_function("empirical_ntk/400/batched_4GiB", |b| {
+        b.iter(|| black_box(empirical_ntk_batched(&net, &x400, None, OutputKernel::Trace, 4 << 30).unwrap()))
     });
     g.finish();
     let k = empirical_ntk_batched(&net, &x100, None, OutputKernel::Trace, budget).unwrap();

@@ -121,18 +121,40 @@ where
 }
 
 /// Copies the upper triangle onto the lower one, in 64 x 64 tiles so that the transposed
-/// reads stay in cache.
+/// reads stay in cache. Bands of 64 rows go to rayon's pool: band `b` writes only its own
+/// rows' lower part, `m[i][j]` for `j < i`, and reads only entries above the diagonal,
+/// `m[j][i]` with `j < i`, which no band writes; so the bands are independent and the
+/// result is the same copy whatever the thread count.
 pub(crate) fn mirror_upper(m: &mut Array2<f64>) {
     const TILE: usize = 64;
     let n = m.nrows();
-    for bi in (0..n).step_by(TILE) {
+    debug_assert_eq!(n, m.ncols());
+    if n < 2 {
+        return;
+    }
+    let data = m.as_slice_mut().expect("kernel matrices are in standard layout");
+    // The reads of row band `b` reach into rows above it, so the bands cannot be handed out
+    // as disjoint slices; `Shared` carries the base pointer across threads instead.
+    struct Shared(*mut f64);
+    // SAFETY: the bands write disjoint entries and read only entries nobody writes (above).
+    unsafe impl Sync for Shared {}
+    let base = Shared(data.as_mut_ptr());
+    let band = |bi: usize| {
+        let p = &base;
         for bj in (0..=bi).step_by(TILE) {
             for i in bi..(bi + TILE).min(n) {
                 for j in bj..(bj + TILE).min(i) {
-                    m[[i, j]] = m[[j, i]];
+                    // SAFETY: i, j < n; (i, j) is below the diagonal in this band's rows,
+                    // (j, i) above it (see the function's documentation).
+                    unsafe { *p.0.add(i * n + j) = *p.0.add(j * n + i) };
                 }
             }
         }
+    };
+    if n * n >= 1 << 16 {
+        (0..n).into_par_iter().step_by(TILE).for_each(band);
+    } else {
+        (0..n).step_by(TILE).for_each(band);
     }
 }
 

@@ -24,26 +24,44 @@ use crate::tensor::Tensor;
 /// network step (operands just written by the calling thread) that made a 128x256x256
 /// product slower on two threads than on one, so the split starts at 2^24.
 const PARALLEL_FLOPS: usize = 1 << 24;
-/// Smallest band of rows worth giving a thread.
+/// Smallest band of rows (or columns) worth giving a thread.
 const MIN_ROWS_PER_BAND: usize = 32;
 
-/// C = A B for 2-D views, written into `c` (overwritten), splitting rows across threads
-/// when the product is large.
+/// C = A B for 2-D views, written into `c` (overwritten), splitting rows or columns across
+/// threads when the product is large.
+///
+/// A band of rows multiplies its rows of A by all of B, so every band packs the whole of B;
+/// a band of columns packs the whole of A. The split goes along the longer side of C, which
+/// duplicates the packing of the smaller operand: for a layer's `(128, 784) x (784, 512)`
+/// product, column bands pack A (100k entries) twice instead of B (400k entries). Column
+/// bands are whole multiples of 16 columns, the width of the widest micro-kernel.
 pub fn gemm_into<T: Element>(a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>) {
     let (m, k) = a.dim();
     let n = b.dim().1;
     debug_assert_eq!(b.dim().0, k);
     debug_assert_eq!(c.dim(), (m, n));
     let threads = rayon::current_num_threads();
-    if m * n * k < PARALLEL_FLOPS || threads < 2 || m < 2 * MIN_ROWS_PER_BAND {
+    if m * n * k < PARALLEL_FLOPS || threads < 2 {
         gemm_serial(a, b, c);
         return;
     }
-    let bands = threads.min(m / MIN_ROWS_PER_BAND);
-    let rows = m.div_ceil(bands);
-    let a_bands: Vec<_> = a.axis_chunks_iter(Axis(0), rows).collect();
-    let c_bands: Vec<_> = c.axis_chunks_iter_mut(Axis(0), rows).collect();
-    a_bands.into_par_iter().zip(c_bands).for_each(|(ab, cb)| gemm_serial(ab, b, cb));
+    // Splitting rows repacks all of B in every band, splitting columns all of A: split
+    // the dimension whose other operand is the smaller one to pack twice.
+    if m >= n && m >= 2 * MIN_ROWS_PER_BAND {
+        let bands = threads.min(m / MIN_ROWS_PER_BAND);
+        let rows = m.div_ceil(bands);
+        let a_bands: Vec<_> = a.axis_chunks_iter(Axis(0), rows).collect();
+        let c_bands: Vec<_> = c.axis_chunks_iter_mut(Axis(0), rows).collect();
+        a_bands.into_par_iter().zip(c_bands).for_each(|(ab, cb)| gemm_serial(ab, b, cb));
+    } else if n >= 2 * MIN_ROWS_PER_BAND {
+        let bands = threads.min(n / MIN_ROWS_PER_BAND);
+        let cols = n.div_ceil(bands).next_multiple_of(16);
+        let b_bands: Vec<_> = b.axis_chunks_iter(Axis(1), cols).collect();
+        let c_bands: Vec<_> = c.axis_chunks_iter_mut(Axis(1), cols).collect();
+        b_bands.into_par_iter().zip(c_bands).for_each(|(bb, cb)| gemm_serial(a, bb, cb));
+    } else {
+        gemm_serial(a, b, c);
+    }
 }
 
 fn gemm_serial<T: Element>(a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>) {
@@ -207,5 +225,26 @@ mod tests {
         let c4 = four.install(|| a.matmul(&b).unwrap());
         let bits = |t: &Tensor<f32>| t.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&c1), bits(&c4));
+    }
+
+    #[test]
+    fn column_bands_keep_the_bits_and_match_direct_loops() {
+        // 128 x 784 x 512, a dense layer's product: wider than tall, so it splits by columns
+        // (in bands of 16-column multiples that do not divide 500 evenly below).
+        let mut rng = seeded_rng(4);
+        for (m, k, n) in [(128usize, 784usize, 512usize), (96, 700, 500)] {
+            assert!(m * k * n >= PARALLEL_FLOPS && n > m);
+            let a = Tensor::<f64>::randn(&[m, k], &mut rng);
+            let b = Tensor::<f64>::randn(&[k, n], &mut rng);
+            let pool = |t| rayon::ThreadPoolBuilder::new().num_threads(t).build().unwrap();
+            let c1 = pool(1).install(|| a.matmul(&b).unwrap()).to_vec();
+            for t in [2, 3] {
+                let ct = pool(t).install(|| a.matmul(&b).unwrap()).to_vec();
+                assert!(c1.iter().zip(&ct).all(|(x, y)| x.to_bits() == y.to_bits()), "{t} threads, {m}x{k}x{n}");
+            }
+            for (x, y) in c1.iter().zip(naive(&a, &b)) {
+                assert!((x - y).abs() < 1e-10, "{x} vs {y}");
+            }
+        }
     }
 }

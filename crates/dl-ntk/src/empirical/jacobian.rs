@@ -10,7 +10,7 @@ use ndarray::Array2;
 use super::accumulate::Accumulator;
 use super::{EmpiricalKernel, OutputKernel, check_inputs};
 use crate::error::{NtkError, Result};
-use crate::matrix::a_bt;
+use crate::matrix::a_bt_wide;
 
 const F64_BYTES: usize = std::mem::size_of::<f64>();
 
@@ -107,7 +107,7 @@ fn contract(
     for (k, a) in j1.iter().enumerate() {
         for (k2, b) in j2.iter().enumerate() {
             if acc.needs(k, k2) {
-                let block = a_bt(*a, *b);
+                let block = a_bt_wide(*a, *b);
                 acc.add(k, k2, r0, c0, block.view());
                 if mirror {
                     acc.add(k2, k, c0, r0, block.t());
