@@ -424,13 +424,17 @@ impl Builder<'_> {
                 out.push(Box::new(self.dense::<T>(shape[0], *units, *bias, path)?));
                 *activation
             }
-            LayerConfig::Conv1d { channels, kernel_size, stride, padding, dilation, groups, bias, activation } => {
+            LayerConfig::Conv1d { channels, kernel_size, stride, padding, dilation, groups, bias, activation }
+            | LayerConfig::Conv2d { channels, kernel_size, stride, padding, dilation, groups, bias, activation } => {
                 self.check_conv(path, *channels, *kernel_size, *stride, *dilation, *groups)?;
-                if shape.len() != 2 {
-                    return Err(FrameworkError::config(
-                        path,
-                        format!("conv1d needs inputs (channels, length), got per-example shape {shape:?}"),
-                    ));
+                let two_d = matches!(layer, LayerConfig::Conv2d { .. });
+                let (rank, needs) = if two_d {
+                    (3, "conv2d needs inputs (channels, height, width)")
+                } else {
+                    (2, "conv1d needs inputs (channels, length)")
+                };
+                if shape.len() != rank {
+                    return Err(FrameworkError::config(path, format!("{needs}, got per-example shape {shape:?}")));
                 }
                 let opts = ConvOptions::default()
                     .stride(*stride)
@@ -438,30 +442,19 @@ impl Builder<'_> {
                     .dilation(*dilation)
                     .groups(*groups)
                     .bias(*bias);
-                let conv = Conv1d::<T>::new(shape[0], *channels, *kernel_size, opts, &mut self.rng)
-                    .map_err(|e| FrameworkError::config(path, e.to_string()))?;
-                self.reinit(&conv.weight, conv.bias.as_ref(), path)?;
-                out.push(Box::new(conv));
-                *activation
-            }
-            LayerConfig::Conv2d { channels, kernel_size, stride, padding, dilation, groups, bias, activation } => {
-                self.check_conv(path, *channels, *kernel_size, *stride, *dilation, *groups)?;
-                if shape.len() != 3 {
-                    return Err(FrameworkError::config(
-                        path,
-                        format!("conv2d needs inputs (channels, height, width), got per-example shape {shape:?}"),
-                    ));
+                let config_error = |e: dl_layers::LayerError| FrameworkError::config(path, e.to_string());
+                if two_d {
+                    let kernel = (*kernel_size, *kernel_size);
+                    let conv =
+                        Conv2d::<T>::new(shape[0], *channels, kernel, opts, &mut self.rng).map_err(config_error)?;
+                    self.reinit(&conv.weight, conv.bias.as_ref(), path)?;
+                    out.push(Box::new(conv));
+                } else {
+                    let conv = Conv1d::<T>::new(shape[0], *channels, *kernel_size, opts, &mut self.rng)
+                        .map_err(config_error)?;
+                    self.reinit(&conv.weight, conv.bias.as_ref(), path)?;
+                    out.push(Box::new(conv));
                 }
-                let opts = ConvOptions::default()
-                    .stride(*stride)
-                    .padding(*padding)
-                    .dilation(*dilation)
-                    .groups(*groups)
-                    .bias(*bias);
-                let conv = Conv2d::<T>::new(shape[0], *channels, (*kernel_size, *kernel_size), opts, &mut self.rng)
-                    .map_err(|e| FrameworkError::config(path, e.to_string()))?;
-                self.reinit(&conv.weight, conv.bias.as_ref(), path)?;
-                out.push(Box::new(conv));
                 *activation
             }
             LayerConfig::MaxPool1d { kernel_size, stride, padding }
