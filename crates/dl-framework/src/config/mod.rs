@@ -72,10 +72,15 @@
 
 mod field_path;
 mod footprint;
+mod init;
+mod parameterisation;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{FrameworkError, Result};
+
+pub use init::{Distribution, FanModeConfig, InitConfig};
+pub use parameterisation::Parameterisation;
 
 /// An activation function as written in a configuration: `"relu"`, `"tanh"`, ...,
 /// `{"leaky_relu": 0.01}`, `{"elu": 1.0}`.
@@ -394,179 +399,6 @@ pub enum LayerConfig {
         #[serde(default)]
         projection: bool,
     },
-}
-
-/// How parameters are initialised.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "scheme", rename_all = "snake_case", deny_unknown_fields)]
-pub enum InitConfig {
-    /// PyTorch's default for `nn.Linear` and `nn.Conv*`: `U(-1/sqrt(fan_in), 1/sqrt(fan_in))`.
-    #[default]
-    Pytorch,
-    /// On the critical line of `activation` at bias variance `sigma_b2`:
-    /// `W ~ N(0, sigma_w2 / fan_in)`, `b ~ N(0, sigma_b2)`.
-    Critical {
-        /// The activation whose critical line is used.
-        activation: ActivationConfig,
-        /// The bias variance.
-        #[serde(default)]
-        sigma_b2: f64,
-    },
-    /// Any point of the mean-field phase diagram (Poole et al. 2016; Schoenholz et al.
-    /// 2017): `W ~ N(0, sigma_w2 / fan_in)`, `b ~ N(0, sigma_b2)`, ordered
-    /// (`chi_1 < 1`), critical or chaotic (`chi_1 > 1`) depending on the activation.
-    Gaussian {
-        /// The weight variance times fan_in.
-        sigma_w2: f64,
-        /// The bias variance.
-        #[serde(default)]
-        sigma_b2: f64,
-    },
-    /// Glorot & Bengio (2010): `Var W = gain^2 2 / (fan_in + fan_out)`; biases zero.
-    Xavier {
-        /// `normal` (default) or `uniform` (on `[-a, a]`, `a = gain sqrt(6 / (fan_in + fan_out))`).
-        #[serde(default)]
-        distribution: Distribution,
-        /// The gain (default 1).
-        #[serde(default = "unit_gain")]
-        gain: f64,
-    },
-    /// He et al. (2015): `Var W = gain^2 / fan`; biases zero.
-    Kaiming {
-        /// `normal` (default) or `uniform` (on `[-a, a]`, `a = gain sqrt(3 / fan)`).
-        #[serde(default)]
-        distribution: Distribution,
-        /// The gain (default sqrt 2, ReLU's).
-        #[serde(default = "relu_gain")]
-        gain: f64,
-        /// Whose fan: `fan_in` (default, the forward signal) or `fan_out` (the gradients).
-        #[serde(default)]
-        mode: FanModeConfig,
-    },
-    /// LeCun et al. (1998): `Var W = 1 / fan_in`; biases zero.
-    Lecun {
-        /// `normal` (default) or `uniform`.
-        #[serde(default)]
-        distribution: Distribution,
-    },
-    /// Saxe et al. (2014): `gain` times a Haar-random semi-orthogonal matrix (the weight
-    /// flattened to `out x (in k...)`); biases zero.
-    Orthogonal {
-        /// The gain (default 1).
-        #[serde(default = "unit_gain")]
-        gain: f64,
-    },
-}
-
-/// A weight distribution of the named schemes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Distribution {
-    /// Gaussian.
-    #[default]
-    Normal,
-    /// Uniform with the same variance.
-    Uniform,
-}
-
-/// Which fan the Kaiming scheme preserves.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FanModeConfig {
-    /// `fan_in`: the variance of the forward signal.
-    #[default]
-    FanIn,
-    /// `fan_out`: the variance of the backward gradients.
-    FanOut,
-}
-
-fn unit_gain() -> f64 {
-    1.0
-}
-
-fn relu_gain() -> f64 {
-    std::f64::consts::SQRT_2
-}
-
-impl InitConfig {
-    /// The dl-init weight scheme of a named scheme (`None` for the others).
-    pub fn weight_scheme(&self) -> Option<dl_init::Scheme> {
-        use dl_init::Scheme;
-        Some(match *self {
-            InitConfig::Xavier { distribution: Distribution::Normal, gain } => Scheme::XavierNormal { gain },
-            InitConfig::Xavier { distribution: Distribution::Uniform, gain } => Scheme::XavierUniform { gain },
-            InitConfig::Kaiming { distribution, gain, mode } => {
-                let mode = match mode {
-                    FanModeConfig::FanIn => dl_init::FanMode::FanIn,
-                    FanModeConfig::FanOut => dl_init::FanMode::FanOut,
-                };
-                match distribution {
-                    Distribution::Normal => Scheme::KaimingNormal { gain, mode },
-                    Distribution::Uniform => Scheme::KaimingUniform { gain, mode },
-                }
-            }
-            InitConfig::Lecun { distribution: Distribution::Normal } => Scheme::LeCunNormal,
-            InitConfig::Lecun { distribution: Distribution::Uniform } => Scheme::LeCunUniform,
-            InitConfig::Orthogonal { gain } => Scheme::Orthogonal { gain },
-            InitConfig::Pytorch | InitConfig::Critical { .. } | InitConfig::Gaussian { .. } => return None,
-        })
-    }
-}
-
-/// How the weights carry their scale.
-///
-/// ```json
-/// {"kind": "standard"}
-/// {"kind": "ntk", "sigma_w": 1.414, "sigma_b": 0.1}
-/// {"kind": "mup", "base_units": [64, 64, 10]}
-/// {"kind": "abc", "scheme": "ntk", "base_units": [64, 64, 10]}
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Parameterisation {
-    /// The weights carry their scale (`W ~ N(0, sigma_w^2 / fan_in)` or PyTorch's uniform).
-    #[default]
-    Standard,
-    /// `h = (sigma_w / sqrt(fan_in)) W x + sigma_b b`, `W, b ~ N(0, 1)` (dense layers only).
-    Ntk {
-        /// Weight scale sigma_w (a standard deviation).
-        sigma_w: f64,
-        /// Bias scale sigma_b (a standard deviation).
-        #[serde(default)]
-        sigma_b: f64,
-    },
-    /// The maximal-update parameterisation muP (Yang & Hu 2021), anchored at a base width:
-    /// the network with `base_units` is exactly the standard parameterisation with the
-    /// `gaussian` or `critical` initialisation; at other widths every dense layer gets the
-    /// multipliers, initial scales and learning-rate factors of
-    /// [`dl_theory::feature_learning::DenseScaling::anchored`] (Tensor Programs IV and V,
-    /// Table 3). The same as `{"kind": "abc", "scheme": "mup", ...}`.
-    Mup {
-        /// The units of every dense layer at the base width, in order (the last, the
-        /// number of outputs, must equal the network's). Every hidden layer must be the
-        /// same multiple `r = units / base_units` of its base width.
-        base_units: Vec<usize>,
-    },
-    /// Any scheme of the abc family (`standard`, `ntk`, `mup`) anchored at a base width as
-    /// for `mup`: at the base width all three are the same network, and away from it each
-    /// scales by its own exponents.
-    Abc {
-        /// `standard`, `ntk` or `mup`.
-        scheme: dl_theory::feature_learning::AbcScheme,
-        /// As for `mup`.
-        base_units: Vec<usize>,
-    },
-}
-
-impl Parameterisation {
-    /// The abc scheme and base units of `mup` and `abc`.
-    pub fn anchored(&self) -> Option<(dl_theory::feature_learning::AbcScheme, &[usize])> {
-        match self {
-            Parameterisation::Mup { base_units } => Some((dl_theory::feature_learning::AbcScheme::Mup, base_units)),
-            Parameterisation::Abc { scheme, base_units } => Some((*scheme, base_units)),
-            _ => None,
-        }
-    }
 }
 
 /// A network configuration.
