@@ -25,10 +25,13 @@
 pub mod claims;
 pub mod cli;
 pub mod context;
+pub mod costs;
 pub mod error;
 pub mod experiment;
 pub mod experiments;
 pub mod fsio;
+pub mod manifest;
+pub mod merge;
 pub mod metrics;
 pub mod plot;
 pub mod registry;
@@ -36,6 +39,8 @@ pub mod replicates;
 pub mod report;
 pub mod report_html;
 pub mod runner;
+pub mod shard;
+pub mod share;
 pub mod stamp;
 pub mod timing;
 
