@@ -1,5 +1,8 @@
 //! The runner's contract: unknown ids, unwritable output, failures marked in the index,
-//! atomic report, and the command line.
+//! atomic report, and the command line; `sharding/` (a module of this binary, not one of its
+//! own): sharded runs merged byte for byte, the merge's errors, and the scheduler recipes.
+
+mod sharding;
 
 use std::fs;
 use std::path::{Path, PathBuf};
