@@ -15,6 +15,12 @@
 //!   `--only` run) stay listed, marked with their commit and time, and stale when that
 //!   commit is not the current one.
 //!
+//! A run can be split into shares for job arrays: `--shard k/n` (or a scheduler's
+//! `SLURM_ARRAY_TASK_ID` / `JOB_COMPLETION_INDEX`) runs the experiments [`shard::assign`]
+//! gives share k and writes the share manifest [`manifest::ShareManifest`] instead of the
+//! index; `cargo xtask merge DIR... --out DIR` ([`merge`]) checks the manifests and writes
+//! what a single run writes. See `docs/scale-out.md`.
+//!
 //! Progress: bars on a terminal; otherwise plain lines (a line per experiment stage with
 //! the elapsed time and an estimate of the remainder), so a piped or logged run shows it.
 //!

@@ -30,6 +30,14 @@ pub fn run_share(
         if mine.is_empty() { "" } else { ": " },
         mine.join(", ")
     );
+    // An earlier manifest of this share must not outlive a run of it that is cut short.
+    let manifest_path = opts.out.join(ShareManifest::file_name(shard));
+    match std::fs::remove_file(&manifest_path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(RunError::Write { path: manifest_path, source: e });
+        }
+        _ => {}
+    }
     let records = run_experiments(&experiments, opts)?;
     let mut completed = Vec::new();
     let mut failed = Vec::new();
