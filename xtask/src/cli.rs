@@ -90,10 +90,11 @@ fn experiments(args: ExperimentsArgs) -> Result<(), RunError> {
     let all = registry::all();
     let mut chosen = select(&all, &args.only)?;
     let shard = ShardSpec::resolve(args.shard.as_deref(), args.shards, |name| std::env::var(name).ok())?;
+    let size = if args.quick { Size::Quick } else { Size::Full };
     if args.list {
         if let Some(shard) = shard {
             let ids: Vec<&str> = chosen.iter().map(|e| e.id()).collect();
-            let mine = &assign(&ids, shard.count)[shard.index];
+            let mine = &assign(&ids, shard.count, size)[shard.index];
             chosen.retain(|e| mine.iter().any(|id| id == e.id()));
         }
         let width = chosen.iter().map(|e| e.id().len()).max().unwrap_or(0);
@@ -104,7 +105,7 @@ fn experiments(args: ExperimentsArgs) -> Result<(), RunError> {
         return Ok(());
     }
     let opts = RunOptions {
-        size: if args.quick { Size::Quick } else { Size::Full },
+        size,
         seed: args.seed,
         out: args.out,
         progress: std::io::stdout().is_terminal() && std::io::stderr().is_terminal(),

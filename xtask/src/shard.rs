@@ -8,7 +8,7 @@
 //! otherwise.
 //!
 //! The unit of work is the experiment. The assignment is a pure function of the selection
-//! (in registry order), the number of shares and the cost table [`crate::costs`]: greedy
+//! (in registry order), the number of shares, the size and the cost table [`crate::costs`]: greedy
 //! longest processing time first (the costliest experiment goes to the least loaded share;
 //! ties go to the earlier experiment in registry order and to the lower share). Every
 //! experiment derives its random draws from the run seed and its own keys
@@ -176,18 +176,19 @@ fn within(name: &str, value: &str, k: usize, n: usize) -> Result<ShardSpec, Shar
 }
 
 /// The experiments of `selection` (ids in registry order) assigned to each of `count`
-/// shares: greedy longest processing time first over [`cost_seconds`]. Each share's list
-/// is in registry order.
-pub fn assign(selection: &[&str], count: usize) -> Vec<Vec<String>> {
+/// shares of a run at `size`: greedy longest processing time first over [`cost_seconds`].
+/// Each share's list is in registry order.
+pub fn assign(selection: &[&str], count: usize, size: Size) -> Vec<Vec<String>> {
+    let cost = |i: usize| cost_seconds(selection[i], size);
     let mut order: Vec<usize> = (0..selection.len()).collect();
     // costliest first; a stable sort keeps registry order among equal costs
-    order.sort_by(|&a, &b| cost_seconds(selection[b]).total_cmp(&cost_seconds(selection[a])));
+    order.sort_by(|&a, &b| cost(b).total_cmp(&cost(a)));
     let mut load = vec![0.0_f64; count];
     let mut shares: Vec<Vec<usize>> = vec![Vec::new(); count];
     for i in order {
         let (least, _) =
             load.iter().enumerate().fold((0, f64::INFINITY), |best, (s, &l)| if l < best.1 { (s, l) } else { best });
-        load[least] += cost_seconds(selection[i]);
+        load[least] += cost(i);
         shares[least].push(i);
     }
     shares
@@ -299,29 +300,37 @@ mod tests {
 
     #[test]
     fn assignment_balances_costs_and_covers_the_selection_once() {
-        let all: Vec<&str> = crate::costs::COSTS.iter().map(|(id, _)| *id).collect();
-        let shares = assign(&all, 3);
-        let mut seen: Vec<&str> = shares.iter().flatten().map(String::as_str).collect();
-        seen.sort_unstable();
-        let mut expected = all.clone();
-        expected.sort_unstable();
-        assert_eq!(seen, expected, "every experiment in exactly one share");
-        let loads: Vec<f64> = shares.iter().map(|s| s.iter().map(|id| cost_seconds(id)).sum()).collect();
-        let total: f64 = loads.iter().sum();
-        let largest = crate::costs::COSTS.iter().map(|(_, c)| *c).fold(0.0, f64::max);
-        // LPT's guarantee: no share exceeds the mean load by more than the largest job
-        for l in &loads {
-            assert!(*l <= total / 3.0 + largest, "{loads:?}");
+        let all: Vec<&str> = crate::costs::COSTS.iter().map(|(id, ..)| *id).collect();
+        for size in [Size::Full, Size::Quick] {
+            balanced(&all, &assign(&all, 3, size), size);
         }
-        // the costliest experiment sits alone-first in share 0; shares keep registry order
+        let shares = assign(&all, 3, Size::Full);
+        // the costliest experiment sits first in share 0; shares keep registry order
         assert!(shares[0].contains(&"ntk-finite-vs-infinite".to_string()), "{shares:?}");
         for s in &shares {
             let pos: Vec<usize> = s.iter().map(|id| all.iter().position(|a| a == id).unwrap()).collect();
             assert!(pos.windows(2).all(|w| w[0] < w[1]), "{s:?}");
         }
+        // quick size orders by its own costs: grokking is the costliest there
+        assert!(assign(&all, 3, Size::Quick)[0].contains(&"grokking".to_string()));
         // more shares than experiments: the extra shares are empty
-        let few = assign(&["softmax-stability", "grokking"], 3);
+        let few = assign(&["softmax-stability", "grokking"], 3, Size::Full);
         assert_eq!(few, [vec!["grokking".to_string()], vec!["softmax-stability".to_string()], vec![]]);
+    }
+
+    fn balanced(all: &[&str], shares: &[Vec<String>], size: Size) {
+        let mut seen: Vec<&str> = shares.iter().flatten().map(String::as_str).collect();
+        seen.sort_unstable();
+        let mut expected = all.to_vec();
+        expected.sort_unstable();
+        assert_eq!(seen, expected, "every experiment in exactly one share");
+        let loads: Vec<f64> = shares.iter().map(|s| s.iter().map(|id| cost_seconds(id, size)).sum()).collect();
+        let total: f64 = loads.iter().sum();
+        let largest = all.iter().map(|id| cost_seconds(id, size)).fold(0.0, f64::max);
+        // LPT's guarantee: no share exceeds the mean load by more than the largest job
+        for l in &loads {
+            assert!(*l <= total / 3.0 + largest, "{size:?}: {loads:?}");
+        }
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub fn run_share(
     opts: &RunOptions,
 ) -> Result<ShareManifest, RunError> {
     let ids: Vec<&str> = selection.iter().map(|e| e.id()).collect();
-    let assignment = assign(&ids, shard.count);
+    let assignment = assign(&ids, shard.count, opts.size);
     let mine = &assignment[shard.index];
     let experiments: Vec<&dyn Experiment> =
         selection.iter().copied().filter(|e| mine.iter().any(|id| id == e.id())).collect();
