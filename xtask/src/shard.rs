@@ -177,8 +177,11 @@ fn within(name: &str, value: &str, k: usize, n: usize) -> Result<ShardSpec, Shar
 
 /// The experiments of `selection` (ids in registry order) assigned to each of `count`
 /// shares of a run at `size`: greedy longest processing time first over [`cost_seconds`].
-/// Each share's list is in registry order.
+/// Each share's list is in registry order. No shares (`count` 0) assign nothing.
 pub fn assign(selection: &[&str], count: usize, size: Size) -> Vec<Vec<String>> {
+    if count == 0 {
+        return Vec::new();
+    }
     let cost = |i: usize| cost_seconds(selection[i], size);
     let mut order: Vec<usize> = (0..selection.len()).collect();
     // costliest first; a stable sort keeps registry order among equal costs
@@ -316,6 +319,7 @@ mod tests {
         // more shares than experiments: the extra shares are empty
         let few = assign(&["softmax-stability", "grokking"], 3, Size::Full);
         assert_eq!(few, [vec!["grokking".to_string()], vec!["softmax-stability".to_string()], vec![]]);
+        assert!(assign(&["grokking"], 0, Size::Quick).is_empty(), "no shares, nothing assigned (and no panic)");
     }
 
     fn balanced(all: &[&str], shares: &[Vec<String>], size: Size) {

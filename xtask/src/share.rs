@@ -7,7 +7,7 @@ use crate::error::RunError;
 use crate::experiment::Experiment;
 use crate::manifest::{CompletedUnit, FailedUnit, MANIFEST_FORMAT, ShareManifest};
 use crate::runner::{RunOptions, Status, run_experiments};
-use crate::shard::{ShardSpec, assign, config_hash};
+use crate::shard::{ShardError, ShardSpec, assign, config_hash};
 use crate::stamp::{current_commit, now_utc};
 
 /// Runs share `shard` of `selection` (the whole run's experiments, in registry order) into
@@ -20,7 +20,10 @@ pub fn run_share(
 ) -> Result<ShareManifest, RunError> {
     let ids: Vec<&str> = selection.iter().map(|e| e.id()).collect();
     let assignment = assign(&ids, shard.count, opts.size);
-    let mine = &assignment[shard.index];
+    let mine = assignment.get(shard.index).ok_or_else(|| ShardError::BadSpec {
+        value: shard.to_string(),
+        reason: "the share index is not below the number of shares".to_string(),
+    })?;
     let experiments: Vec<&dyn Experiment> =
         selection.iter().copied().filter(|e| mine.iter().any(|id| id == e.id())).collect();
     println!(
@@ -32,11 +35,9 @@ pub fn run_share(
     );
     // An earlier manifest of this share must not outlive a run of it that is cut short.
     let manifest_path = opts.out.join(ShareManifest::file_name(shard));
-    match std::fs::remove_file(&manifest_path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(RunError::Write { path: manifest_path, source: e });
-        }
-        _ => {}
+    if manifest_path.is_file() {
+        std::fs::remove_file(&manifest_path)
+            .map_err(|source| RunError::Write { path: manifest_path.clone(), source })?;
     }
     let records = run_experiments(&experiments, opts)?;
     let mut completed = Vec::new();
