@@ -104,4 +104,22 @@ pub enum RunError {
         /// Path of the index report that lists the failures.
         index: PathBuf,
     },
+    /// Some experiments of a share failed; its manifest was written and names them.
+    #[error("share {shard}: {} of {total} experiments failed: {} (see {manifest}); run the share again into the same directory", failed.len(), failed.join(", "))]
+    ShareFailed {
+        /// The share, `k/n`.
+        shard: String,
+        /// Ids of the failed experiments.
+        failed: Vec<String>,
+        /// Number of experiments assigned to the share.
+        total: usize,
+        /// Path of the share's manifest.
+        manifest: PathBuf,
+    },
+    /// The share of this process could not be determined.
+    #[error(transparent)]
+    Shard(#[from] crate::shard::ShardError),
+    /// The shares could not be merged.
+    #[error(transparent)]
+    Merge(#[from] crate::merge::MergeError),
 }

@@ -1,13 +1,13 @@
 //! The [`Experiment`] trait: what every chapter experiment provides to the runner.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::context::RunContext;
 use crate::error::ExperimentError;
 use crate::metrics::Metrics;
 
 /// How large a run is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Size {
     /// Seconds per experiment: what CI and `cargo test -p xtask` run.

@@ -15,6 +15,12 @@
 //!   `--only` run) stay listed, marked with their commit and time, and stale when that
 //!   commit is not the current one.
 //!
+//! A run can be split into shares for job arrays: `--shard k/n` (or a scheduler's
+//! `SLURM_ARRAY_TASK_ID` / `JOB_COMPLETION_INDEX`) runs the experiments [`shard::assign`]
+//! gives share k and writes the share manifest [`manifest::ShareManifest`] instead of the
+//! index; `cargo xtask merge DIR... --out DIR` ([`merge`]) checks the manifests and writes
+//! what a single run writes. See `docs/scale-out.md`.
+//!
 //! Progress: bars on a terminal; otherwise plain lines (a line per experiment stage with
 //! the elapsed time and an estimate of the remainder), so a piped or logged run shows it.
 //!
@@ -25,10 +31,13 @@
 pub mod claims;
 pub mod cli;
 pub mod context;
+pub mod costs;
 pub mod error;
 pub mod experiment;
 pub mod experiments;
 pub mod fsio;
+pub mod manifest;
+pub mod merge;
 pub mod metrics;
 pub mod plot;
 pub mod registry;
@@ -36,6 +45,8 @@ pub mod replicates;
 pub mod report;
 pub mod report_html;
 pub mod runner;
+pub mod shard;
+pub mod share;
 pub mod stamp;
 pub mod timing;
 

@@ -136,6 +136,21 @@ pub fn metrics_document(exp: &dyn Experiment, size: Size, seed: u64, metrics: &M
 /// every experiment, marks the failed ones FAILED with their messages, and the result is
 /// [`RunError::ExperimentsFailed`].
 pub fn run(experiments: &[&dyn Experiment], opts: &RunOptions) -> Result<Vec<Record>, RunError> {
+    let records = run_experiments(experiments, opts)?;
+    let listed = with_earlier_results(&records, &opts.out, &current_commit());
+    let index = write_index(&opts.out, opts, &listed)?;
+    let failed: Vec<String> = records.iter().filter(|r| r.status != Status::Ok).map(|r| r.id.to_string()).collect();
+    if failed.is_empty() {
+        Ok(records)
+    } else {
+        Err(RunError::ExperimentsFailed { failed, total: records.len(), index })
+    }
+}
+
+/// Runs `experiments` in order and writes each one's `metrics.json`, `run.json` and figures
+/// under `opts.out`, without the index: the records of every experiment, failed ones
+/// included. The error is only for an unusable output directory.
+pub fn run_experiments(experiments: &[&dyn Experiment], opts: &RunOptions) -> Result<Vec<Record>, RunError> {
     check_out_is_a_directory(&opts.out)?;
     ensure_writable_dir(&opts.out).map_err(|source| RunError::OutDir { path: opts.out.clone(), source })?;
     let commit = current_commit();
@@ -181,14 +196,7 @@ pub fn run(experiments: &[&dyn Experiment], opts: &RunOptions) -> Result<Vec<Rec
         records.push(record);
     }
     overall.finish_and_clear();
-    let listed = with_earlier_results(&records, &opts.out, &commit);
-    let index = write_index(&opts.out, opts, &listed)?;
-    let failed: Vec<String> = records.iter().filter(|r| r.status != Status::Ok).map(|r| r.id.to_string()).collect();
-    if failed.is_empty() {
-        Ok(records)
-    } else {
-        Err(RunError::ExperimentsFailed { failed, total: records.len(), index })
-    }
+    Ok(records)
 }
 
 /// `--out` must name a directory (or a path that can become one): a file there, or a file

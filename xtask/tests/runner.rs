@@ -1,5 +1,8 @@
 //! The runner's contract: unknown ids, unwritable output, failures marked in the index,
-//! atomic report, and the command line.
+//! atomic report, and the command line; `sharding/` (a module of this binary, not one of its
+//! own): sharded runs merged byte for byte, the merge's errors, and the scheduler recipes.
+
+mod sharding;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -158,11 +161,13 @@ fn command_line_parses_every_option() {
         "3",
     ])
     .unwrap();
-    let Task::Experiments(args) = cli.command;
+    let Task::Experiments(args) = cli.command else { panic!("not experiments") };
     assert_eq!(args.only, ["a", "b", "c"]);
     assert!(args.quick && !args.list);
     assert_eq!((args.out, args.seed), (PathBuf::from("o"), 3));
-    let Task::Experiments(args) = Cli::try_parse_from(["cargo xtask", "experiments"]).unwrap().command;
+    let Task::Experiments(args) = Cli::try_parse_from(["cargo xtask", "experiments"]).unwrap().command else {
+        panic!("not experiments")
+    };
     assert_eq!((args.out, args.seed, args.quick), (PathBuf::from("results"), 0, false));
     assert!(Cli::try_parse_from(["cargo xtask", "experiments", "--seed", "x"]).is_err());
 }
