@@ -477,8 +477,8 @@ mod tests {
         TileStore::compute(&dir, arch, &x, 10, Shard::WHOLE).unwrap();
         let store = TileStore::open(&dir).unwrap();
         let op = TiledKernel::new(&store, KernelKind::Ntk);
-        // one 10x10 tile file (928 bytes), 1 chunk of partial sums (80), 7 vectors of 40 (2240)
-        let need = 128 + 800 + 80 + 7 * 40 * 8;
+        // two 10x10 tile files (928 bytes each), 1 chunk of partial sums (80), 7 vectors of 40 (2240)
+        let need = 2 * (128 + 800) + 80 + 7 * 40 * 8;
         let e = kernel_regression_tiled(&op, &y, 1e-3, TiledOptions::with_budget(need - 1)).unwrap_err();
         match &e {
             NtkError::Budget { budget, detail, .. } => {
