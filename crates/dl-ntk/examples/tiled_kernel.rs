@@ -122,7 +122,15 @@ pub fn run(args: &Args) -> Result<Summary> {
     }
     let store = TileStore::open_for(&args.dir, &arch, &x, args.tile)?;
     let ntk = TiledKernel::new(&store, KernelKind::Ntk);
-    let options = TiledOptions { tolerance: 1e-10, ..TiledOptions::with_budget(args.budget) };
+    let options = TiledOptions {
+        tolerance: 1e-10,
+        progress: Some(|i, r| {
+            if i % 5 == 0 {
+                eprintln!("  CG iteration {i}: relative residual {r:.2e}");
+            }
+        }),
+        ..TiledOptions::with_budget(args.budget)
+    };
     let start = Instant::now();
     let fit = kernel_regression_tiled(&ntk, &y, args.diag_reg, options)?;
     s.solve_seconds = start.elapsed().as_secs_f64();

@@ -41,6 +41,11 @@ impl<'a> TiledKernel<'a> {
         self.store.layout().n()
     }
 
+    /// Which kernel of the store.
+    pub fn kind(&self) -> KernelKind {
+        self.kind
+    }
+
     /// The store.
     pub fn store(&self) -> &'a TileStore {
         self.store
@@ -53,17 +58,24 @@ impl<'a> TiledKernel<'a> {
         2 * self.store.max_tile_file_bytes() + 8 * b.div_ceil(ROW_CHUNK) * b * outputs
     }
 
-    /// Errors unless `budget` bytes hold one pass and `vectors` vectors of shape `(N, outputs)`;
-    /// returns the working set in bytes.
-    pub fn check_budget(&self, op: &'static str, budget: usize, vectors: usize, outputs: usize) -> Result<usize> {
-        let need = self.pass_bytes(outputs) + 8 * vectors * self.n() * outputs;
+    /// Errors unless `budget` bytes hold one pass, `vectors` vectors of shape `(N, outputs)`
+    /// and `extra` bytes (a preconditioner); returns the working set in bytes.
+    pub fn check_budget(
+        &self,
+        op: &'static str,
+        budget: usize,
+        vectors: usize,
+        outputs: usize,
+        extra: usize,
+    ) -> Result<usize> {
+        let need = self.pass_bytes(outputs) + 8 * vectors * self.n() * outputs + extra;
         if budget < need {
             let b = self.store.layout().tile().min(self.n());
             return Err(NtkError::Budget {
                 op,
                 budget,
                 detail: format!(
-                    "the working set needs at least {need} bytes: two {b}x{b} tile files ({} bytes each), the partial sums, and {vectors} vectors of {}x{outputs} f64 (use smaller tiles, or a larger budget)",
+                    "the working set needs at least {need} bytes: two {b}x{b} tile files ({} bytes each), the partial sums, {vectors} vectors of {}x{outputs} f64 and {extra} bytes of preconditioner (use smaller tiles, or a larger budget)",
                     self.store.max_tile_file_bytes(),
                     self.n()
                 ),

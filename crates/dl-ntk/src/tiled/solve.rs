@@ -38,11 +38,12 @@ use super::operator::TiledKernel;
 use super::store::{KernelKind, rows};
 use crate::analytic::Architecture;
 use crate::error::{NtkError, Result, non_negative, positive};
-use crate::matrix::{a_b, to_tensor, view2};
+use crate::linalg::SymmetricSolver;
+use crate::matrix::{a_b, a_bt, to_tensor, view2};
 use crate::predict::{check_time, targets};
 
 /// Limits of a tiled solve.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug)]
 pub struct TiledOptions {
     /// The memory the solver may allocate, in bytes (the working set must fit).
     pub budget_bytes: usize,
@@ -51,19 +52,42 @@ pub struct TiledOptions {
     pub tolerance: f64,
     /// The most streaming passes over the kernel (iterations, or the polynomial's degree).
     pub max_passes: usize,
+    /// Called after every pass of the iteration with the number of passes so far and (for
+    /// conjugate gradients) the largest relative residual over the columns (NaN for
+    /// Chebyshev), e.g. to print progress.
+    pub progress: Option<fn(usize, f64)>,
+    /// The preconditioner of conjugate gradients.
+    pub preconditioner: Preconditioner,
+}
+
+/// The preconditioner `M` of [`kernel_regression_tiled`] (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Preconditioner {
+    /// `M = diag(K) + r I`: no memory, no setup; weak when the diagonal is constant.
+    Jacobi,
+    /// `M = U K_00^{-1} U^T + r I`, `U = K(X, X_0)`, with the first block of points as
+    /// Nyström landmarks (from the stored tiles `(0, j)`); needs `r > 0` and `8 b N + 24 b^2`
+    /// bytes more.
+    Nystrom,
 }
 
 impl TiledOptions {
     /// `tolerance = 1e-12` and at most 10 000 passes within `budget_bytes`.
     pub fn with_budget(budget_bytes: usize) -> Self {
-        TiledOptions { budget_bytes, tolerance: 1e-12, max_passes: 10_000 }
+        TiledOptions {
+            budget_bytes,
+            tolerance: 1e-12,
+            max_passes: 10_000,
+            progress: None,
+            preconditioner: Preconditioner::Nystrom,
+        }
     }
 }
 
 /// How a tiled solve went.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum TiledMethod {
-    /// Jacobi-preconditioned conjugate gradients (`t = infinity`).
+    /// Preconditioned conjugate gradients (`t = infinity`).
     ConjugateGradient {
         /// Iterations (one pass each).
         iterations: usize,
@@ -100,6 +124,81 @@ fn column_norms(a: ArrayView2<'_, f64>) -> Vec<f64> {
     a.columns().into_iter().map(|c| c.dot(&c).sqrt()).collect()
 }
 
+/// A preconditioner, ready to apply.
+enum Precond {
+    /// `1 / (K_ii + r)`.
+    Jacobi(Vec<f64>),
+    /// `U^T` `(s, N)`, the factor of `G = r K_00 + U^T U`, and `r`.
+    Nystrom { ut: Array2<f64>, g: SymmetricSolver, ridge: f64 },
+}
+
+impl Precond {
+    fn jacobi(op: &'static str, diag: &[f64], ridge: f64) -> Result<Self> {
+        let m: Vec<f64> = diag.iter().map(|d| d + ridge).collect();
+        if let Some(i) = m.iter().position(|&m| m.is_nan() || m <= 0.0) {
+            return Err(NtkError::LinearAlgebra {
+                op,
+                detail: format!("the Jacobi preconditioner needs K_ii + r > 0; point {i} has {}", m[i]),
+            });
+        }
+        Ok(Precond::Jacobi(m.iter().map(|m| 1.0 / m).collect()))
+    }
+
+    /// `U^T = K(X_0, X)` from the tiles `(0, j)`, and `G = r K_00 + U^T U` factorised.
+    fn nystrom(op: &'static str, kernel: &TiledKernel<'_>, ridge: f64) -> Result<Self> {
+        if ridge.is_nan() || ridge <= 0.0 {
+            return Err(NtkError::InvalidArgument {
+                op,
+                name: "diag_reg",
+                value: ridge,
+                requirement: "the Nystrom preconditioner needs a positive ridge (or use Preconditioner::Jacobi)",
+            });
+        }
+        let store = kernel.store();
+        let layout = store.layout();
+        let s = layout.range(0).len();
+        let mut ut = Array2::<f64>::zeros((s, layout.n()));
+        let mut buf = Vec::new();
+        for j in 0..layout.blocks() {
+            let rj = layout.range(j);
+            let payload = store.read_tile(kernel.kind(), 0, j, &mut buf)?;
+            let mut block = ut.slice_mut(ndarray::s![.., rj]);
+            for (dst, w) in block.iter_mut().zip(payload.chunks_exact(8)) {
+                *dst = f64::from_le_bytes(w.try_into().expect("8 bytes"));
+            }
+        }
+        let mut g = a_bt(ut.view(), ut.view());
+        let k00 = ut.slice(ndarray::s![.., 0..s]);
+        g.scaled_add(ridge, &k00);
+        // U^T U is symmetric up to the GEMM's rounding; use one triangle
+        for a in 0..s {
+            for b in 0..a {
+                g[[a, b]] = g[[b, a]];
+            }
+        }
+        let g = SymmetricSolver::new(op, g.view(), 0.0)?;
+        Ok(Precond::Nystrom { ut, g, ridge })
+    }
+
+    /// `M^{-1} R`.
+    fn apply(&self, r: &Array2<f64>) -> Result<Array2<f64>> {
+        Ok(match self {
+            Precond::Jacobi(inv) => {
+                let mut z = r.clone();
+                Zip::from(z.rows_mut()).and(&ndarray::ArrayView1::from(inv)).for_each(|mut row, &m| row *= m);
+                z
+            }
+            Precond::Nystrom { ut, g, ridge } => {
+                // (r I + U K00^{-1} U^T)^{-1} R = (R - U G^{-1} U^T R) / r   (Woodbury)
+                let w = g.solve(a_b(ut.view(), r.view()).view())?;
+                let mut z = r - &a_b(ut.t(), w.view());
+                z /= *ridge;
+                z
+            }
+        })
+    }
+}
+
 /// Kernel regression on a tiled kernel (see the module documentation): `(K + r I)^{-1} Y`
 /// with `r = diag_reg tr(K) / N`. Working set: one pass and 7 vectors of `(N, k)`.
 pub fn kernel_regression_tiled(
@@ -112,17 +211,19 @@ pub fn kernel_regression_tiled(
     let n = kernel.n();
     let y = targets(op, "y_train", y_train, n)?;
     let k = y.ncols();
-    let working_set = kernel.check_budget(op, options.budget_bytes, 7, k)?;
+    let s = kernel.store().layout().range(0).len();
+    let extra = match options.preconditioner {
+        Preconditioner::Jacobi => 0,
+        Preconditioner::Nystrom => 8 * s * n + 24 * s * s,
+    };
+    let working_set = kernel.check_budget(op, options.budget_bytes, 7, k, extra)?;
     positive(op, "tolerance", options.tolerance)?;
     let diag = kernel.diagonal()?;
     let ridge = non_negative(op, "diag_reg", diag_reg)? * diag.iter().sum::<f64>() / n as f64;
-    let precond: Vec<f64> = diag.iter().map(|d| d + ridge).collect();
-    if let Some(i) = precond.iter().position(|&m| m.is_nan() || m <= 0.0) {
-        return Err(NtkError::LinearAlgebra {
-            op,
-            detail: format!("the Jacobi preconditioner needs K_ii + r > 0; point {i} has {}", precond[i]),
-        });
-    }
+    let precond = match options.preconditioner {
+        Preconditioner::Jacobi => Precond::jacobi(op, &diag, ridge)?,
+        Preconditioner::Nystrom => Precond::nystrom(op, kernel, ridge)?,
+    };
     let apply_a = |p: &Array2<f64>| -> Result<Array2<f64>> {
         let mut q = kernel.apply(p.view())?;
         q.scaled_add(ridge, p);
@@ -131,13 +232,29 @@ pub fn kernel_regression_tiled(
     let y_norm = column_norms(y.view());
     let mut x = Array2::<f64>::zeros((n, k));
     let mut r = y.clone();
-    let mut z = r.clone();
-    Zip::from(z.rows_mut()).and(&ndarray::ArrayView1::from(&precond)).for_each(|mut row, &m| row /= m);
+    let mut z = precond.apply(&r)?;
     let mut p = z.clone();
     let mut rz: Vec<f64> = (0..k).map(|c| r.column(c).dot(&z.column(c))).collect();
     let mut done: Vec<bool> = (0..k).map(|c| y_norm[c] == 0.0).collect();
     let mut iterations = 0;
+    let mut first = true;
     while !done.iter().all(|&d| d) {
+        if !first {
+            z = precond.apply(&r)?;
+            for c in 0..k {
+                if done[c] {
+                    continue;
+                }
+                let rz_new = r.column(c).dot(&z.column(c));
+                let beta = rz_new / rz[c];
+                rz[c] = rz_new;
+                let mut pc = p.column_mut(c);
+                for (pi, zi) in pc.iter_mut().zip(z.column(c)) {
+                    *pi = zi + beta * *pi;
+                }
+            }
+        }
+        first = false;
         if iterations >= options.max_passes {
             return Err(NtkError::LinearAlgebra {
                 op,
@@ -149,6 +266,7 @@ pub fn kernel_regression_tiled(
         }
         let q = apply_a(&p)?;
         iterations += 1;
+        let mut worst = 0.0_f64;
         for c in 0..k {
             if done[c] {
                 continue;
@@ -166,21 +284,13 @@ pub fn kernel_regression_tiled(
             x.column_mut(c).scaled_add(alpha, &p.column(c));
             r.column_mut(c).scaled_add(-alpha, &q.column(c));
             let res = r.column(c).dot(&r.column(c)).sqrt();
+            worst = worst.max(res / y_norm[c]);
             if res <= options.tolerance * y_norm[c] {
                 done[c] = true;
-                continue;
             }
-            let mut zc = z.column_mut(c);
-            for ((zi, ri), m) in zc.iter_mut().zip(r.column(c)).zip(&precond) {
-                *zi = ri / m;
-            }
-            let rz_new = r.column(c).dot(&z.column(c));
-            let beta = rz_new / rz[c];
-            rz[c] = rz_new;
-            let mut pc = p.column_mut(c);
-            for (pi, zi) in pc.iter_mut().zip(z.column(c)) {
-                *pi = zi + beta * *pi;
-            }
+        }
+        if let Some(f) = options.progress {
+            f(iterations, worst);
         }
     }
     let true_r = &y - &apply_a(&x)?;
@@ -235,7 +345,7 @@ pub fn gradient_flow_tiled(
     let n = kernel.n();
     let r0 = targets(op, "residual", residual, n)?;
     let k = r0.ncols();
-    let working_set = kernel.check_budget(op, options.budget_bytes, 5, k)?;
+    let working_set = kernel.check_budget(op, options.budget_bytes, 5, k, 0)?;
     positive(op, "learning_rate", learning_rate)?;
     positive(op, "tolerance", options.tolerance)?;
     let t = check_time(op, t)?;
@@ -294,6 +404,9 @@ pub fn gradient_flow_tiled(
             Array2::zeros((n, k))
         } else {
             passes += 1;
+            if let Some(f) = options.progress {
+                f(passes, f64::NAN);
+            }
             let mut tb = t_of(&b1)?;
             tb *= 2.0;
             tb
@@ -414,22 +527,31 @@ mod tests {
     fn tiled_kernel_regression_agrees_with_the_in_memory_solve() {
         let arch = &archs()[0];
         let y_seed = 11;
-        for (n, tile) in [(30, 8), (57, 13), (57, 20), (64, 16)] {
+        for (n, tile) in [(60, 8), (97, 13), (97, 20), (128, 16)] {
             let (x, xt) = (points(n, 9), points(7, 10));
             let y = Tensor::<f64>::randn(&[n, 2], &mut dl_tensor::seeded_rng(y_seed));
             let dir = fresh_dir(&format!("cg-{n}-{tile}"));
             TileStore::compute(&dir, arch, &x, tile, Shard::WHOLE).unwrap();
             let store = TileStore::open(&dir).unwrap();
-            for kind in [KernelKind::Ntk, KernelKind::Nngp] {
+            for (kind, preconditioner) in [
+                (KernelKind::Ntk, Preconditioner::Nystrom),
+                (KernelKind::Nngp, Preconditioner::Nystrom),
+                (KernelKind::Ntk, Preconditioner::Jacobi),
+            ] {
                 let (k, kx) = kernels(arch, &x, &xt, kind);
                 let op = TiledKernel::new(&store, kind);
-                let fit = kernel_regression_tiled(&op, &y, 1e-3, TiledOptions::with_budget(budget(n))).unwrap();
+                let options = TiledOptions { preconditioner, ..TiledOptions::with_budget(budget(n)) };
+                let fit = kernel_regression_tiled(&op, &y, 1e-3, options).unwrap();
                 assert!(fit.working_set < 8 * n * n, "the working set is smaller than the kernel");
                 let ours = predict_tiled(&op, arch, &x, &xt, kind, &fit.coefficients, None, budget(n)).unwrap();
                 let (theirs, _) = kernel_regression(&k, &kx, &y, 1e-3).unwrap();
                 // CG to a relative residual of 1e-12 on a system of condition number < 1e4
                 let err = rel_err(&ours, &theirs);
-                assert!(err < 1e-8, "N = {n}, tile {tile}, {kind:?}: relative error {err}, {:?}", fit.method);
+                assert!(
+                    err < 1e-8,
+                    "N = {n}, tile {tile}, {kind:?}, {preconditioner:?}: relative error {err}, {:?}",
+                    fit.method
+                );
                 let TiledMethod::ConjugateGradient { relative_residual, .. } = fit.method else { panic!() };
                 assert!(relative_residual < 1e-11, "{relative_residual}");
             }
@@ -477,8 +599,9 @@ mod tests {
         TileStore::compute(&dir, arch, &x, 10, Shard::WHOLE).unwrap();
         let store = TileStore::open(&dir).unwrap();
         let op = TiledKernel::new(&store, KernelKind::Ntk);
-        // two 10x10 tile files (928 bytes each), 1 chunk of partial sums (80), 7 vectors of 40 (2240)
-        let need = 2 * (128 + 800) + 80 + 7 * 40 * 8;
+        // two 10x10 tile files (928 bytes each), 1 chunk of partial sums (80), 7 vectors of 40
+        // (2240), the Nystrom preconditioner's U^T (10 x 40) and three 10 x 10 matrices
+        let need = 2 * (128 + 800) + 80 + 7 * 40 * 8 + 8 * 10 * 40 + 24 * 100;
         let e = kernel_regression_tiled(&op, &y, 1e-3, TiledOptions::with_budget(need - 1)).unwrap_err();
         match &e {
             NtkError::Budget { budget, detail, .. } => {
