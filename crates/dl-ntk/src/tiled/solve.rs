@@ -4,12 +4,16 @@
 //!
 //! **`t = infinity`: preconditioned conjugate gradients.** [`kernel_regression_tiled`] solves
 //! `(K + r I) alpha = Y` with the ridge `r = diag_reg tr(K) / N` of
-//! [`crate::predict::kernel_regression`] by conjugate gradients with the Jacobi
-//! preconditioner `M = diag(K) + r I`, one column of `Y` at a time but all columns in each
-//! pass. It stops when `||Y - (K + r I) alpha|| <= tol ||Y||` for every column (the
+//! [`crate::predict::kernel_regression`] by preconditioned conjugate gradients, one column
+//! of `Y` at a time but all columns in each pass. The preconditioner ([`Preconditioner`]) is
+//! Nyström's by default, `M = U K_00^{-1} U^T + r I` with `U = K(X, X_0)` (the first block
+//! of points as landmarks, read from the stored tiles `(0, j)`), applied by Woodbury's
+//! identity `M^{-1} R = (R - U G^{-1} U^T R) / r`, `G = r K_00 + U^T U`; or Jacobi's,
+//! `M = diag(K) + r I`. It stops when `||Y - (K + r I) alpha|| <= tol ||Y||` for every column (the
 //! recursive residual), then recomputes the true residual with one more pass and reports it.
-//! Iterations grow like `sqrt(kappa)` with `kappa` the condition number of `M^{-1}(K + r I)`;
-//! the ridge bounds it by `(lambda_max + r) / r`. The error of the prediction is at most
+//! Iterations grow like `sqrt(kappa)` with `kappa` the condition number of `M^{-1}(K + r I)`:
+//! at most `(lambda_max + r) / r` with Jacobi on a constant diagonal, about
+//! `(lambda_{b+1} + r) / r` with Nyström. The error of the prediction is at most
 //! `kappa` times the relative residual.
 //!
 //! **Finite `t`: a Chebyshev polynomial.** The prediction of [`crate::predict::GradientFlow`]
