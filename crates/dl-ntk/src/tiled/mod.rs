@@ -42,7 +42,9 @@ pub mod store;
 pub use layout::{Shard, TileLayout, fnv1a64};
 pub use manifest::{Manifest, StoreConfig};
 pub use operator::TiledKernel;
-pub use solve::{Preconditioner, TiledFit, TiledMethod, TiledOptions, gradient_flow_tiled, kernel_regression_tiled, predict_tiled};
+pub use solve::{
+    Preconditioner, TiledFit, TiledMethod, TiledOptions, gradient_flow_tiled, kernel_regression_tiled, predict_tiled,
+};
 pub use store::{ComputeReport, KernelKind, TileStore};
 
 /// Helpers shared by the tests of this module.
