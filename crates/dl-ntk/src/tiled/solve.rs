@@ -76,7 +76,8 @@ pub enum Preconditioner {
 }
 
 impl TiledOptions {
-    /// `tolerance = 1e-12` and at most 10 000 passes within `budget_bytes`.
+    /// `tolerance = 1e-12`, at most 10 000 passes, the Nyström preconditioner and no
+    /// progress report, within `budget_bytes`.
     pub fn with_budget(budget_bytes: usize) -> Self {
         TiledOptions {
             budget_bytes,
