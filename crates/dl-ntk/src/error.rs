@@ -72,6 +72,19 @@ pub enum NtkError {
         /// Which decomposition failed and why (e.g. no positive eigenvalue).
         detail: String,
     },
+    /// A file of a tile store (a manifest or a tile) is unreadable, malformed or does not match
+    /// the store it belongs to; names the file and the field.
+    #[error("{op}: {path}: {field}: {detail}")]
+    Store {
+        /// The operation that failed (e.g. `"TileStore::open"`), first in the message.
+        op: &'static str,
+        /// The file (or directory) concerned.
+        path: std::path::PathBuf,
+        /// The field that is wrong (a manifest key such as `"n"`, or `"checksum"`, `"shape"`, `"file"`).
+        field: String,
+        /// What was found and what was expected.
+        detail: String,
+    },
     /// A tensor operation failed.
     #[error(transparent)]
     Tensor(#[from] TensorError),

@@ -16,6 +16,7 @@
 //! | [`linalg`] | [`SymmetricSolver`]: Cholesky with a clipped-eigendecomposition fallback, reported |
 //! | [`predict`] | [`predict::GradientFlow`] (f_t of one network at any t, loss curves, 2 / lambda_max), kernel regression, the NNGP posterior (mean, variances, full covariance), the Arora et al. (2019) bound |
 //! | [`ensemble`] | the infinite ensemble at time t, mean and covariance over initialisations, NTK and NNGP regimes: [`ensemble::gradient_descent_mse_ensemble`] (neural-tangents' `predict.gradient_descent_mse_ensemble`) |
+//! | [`tiled`] | kernels by tiles beyond memory: [`tiled::TileStore`] (the NNGP and NTK as `.npy` tiles with a checksummed manifest, sharded, resumable), [`tiled::kernel_regression_tiled`] (conjugate gradients) and [`tiled::gradient_flow_tiled`] (Chebyshev) streaming tiles within a memory budget |
 //! | [`train`] | full-batch gradient descent on the MSE, the training the predictions describe |
 //! | [`feature_learning`] | kernel distance, kernel–target alignment, [`feature_learning::analyze_feature_learning`] |
 //! | [`error`] | [`NtkError`]: every message names the operation, the argument or layer, and both shapes |
@@ -65,6 +66,7 @@ pub mod layer;
 pub mod linalg;
 mod matrix;
 pub mod predict;
+pub mod tiled;
 pub mod train;
 
 pub use analytic::{AnalyticKernels, Architecture};
