@@ -188,13 +188,7 @@ impl GradientFlow {
         let a = self.learning_rate * t / self.n();
         let threshold = DEFAULT_RCOND * self.lambda_max();
         let learnt = self.scaled_coeffs(|l| {
-            if t.is_infinite() {
-                if l > threshold { 1.0 / l } else { 0.0 }
-            } else if l > 1e-300 {
-                -(-a * l).exp_m1() / l
-            } else {
-                a
-            }
+            if t.is_infinite() { if l > threshold { 1.0 / l } else { 0.0 } } else { flow_factor(a, l) }
         });
         Ok(to_tensor(f0 + &a_b(cross_v.view(), learnt.view())))
     }
@@ -392,4 +386,9 @@ pub fn arora_bound(theta_train: &Tensor<f64>, y_train: &Tensor<f64>) -> Result<(
     let alpha = solver.solve(y.view())?;
     let quad: f64 = (&y * &alpha).sum();
     Ok(((2.0 * quad.max(0.0) / n as f64).sqrt(), solver.method()))
+}
+/// The gradient-flow factor `(1 - e^{-a lambda}) / lambda` of an eigenvalue `lambda`, with
+/// its limit `a` below `lambda = 1e-300` (see the module documentation).
+pub(crate) fn flow_factor(a: f64, lambda: f64) -> f64 {
+    if lambda > 1e-300 { -(-a * lambda).exp_m1() / lambda } else { a }
 }

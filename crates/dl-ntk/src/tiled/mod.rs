@@ -9,7 +9,8 @@
 //! | [`manifest`] | [`StoreConfig`] and the per-shard JSON [`Manifest`] with every tile's checksum |
 //! | [`store`] | [`TileStore`]: compute a shard's tiles (atomic writes, resumable), open a complete store, read a tile checked against its checksum |
 //! | [`operator`] | [`TiledKernel`]: `K P` by one streaming pass over the tiles, the diagonal, Gershgorin's bound |
-//! | [`solve`] | [`kernel_regression_tiled`] (CG with a Nyström or Jacobi preconditioner), [`gradient_flow_tiled`] (Chebyshev), [`predict_tiled`] |
+//! | [`solve`] | [`kernel_regression_tiled`] (CG with a Nyström or Jacobi preconditioner), [`predict_tiled`] |
+//! | [`flow`] | [`gradient_flow_tiled`] (the finite-`t` prediction by a Chebyshev polynomial) |
 //!
 //! ```
 //! use dl_init::Activation;
@@ -33,18 +34,18 @@
 //! # Ok::<(), dl_ntk::NtkError>(())
 //! ```
 
+pub mod flow;
 pub mod layout;
 pub mod manifest;
 pub mod operator;
 pub mod solve;
 pub mod store;
 
+pub use flow::gradient_flow_tiled;
 pub use layout::{Shard, TileLayout, fnv1a64};
 pub use manifest::{Manifest, StoreConfig};
 pub use operator::TiledKernel;
-pub use solve::{
-    Preconditioner, TiledFit, TiledMethod, TiledOptions, gradient_flow_tiled, kernel_regression_tiled, predict_tiled,
-};
+pub use solve::{Preconditioner, TiledFit, TiledMethod, TiledOptions, kernel_regression_tiled, predict_tiled};
 pub use store::{ComputeReport, KernelKind, TileStore};
 
 /// Helpers shared by the tests of this module.
