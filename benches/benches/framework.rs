@@ -17,6 +17,7 @@
 //! the CNN, as `peer_conv.py` does).
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use dl_benches::{SMALL_CNN, mlp_config};
 use dl_framework::data::Dataset;
 use dl_framework::{NetworkConfig, TrainConfig, Trainer};
 use dl_tensor::{Tensor, seeded_rng};
@@ -90,15 +91,6 @@ fn report(case: &str, median: f64, rounds: [f64; 3]) {
     );
 }
 
-fn mlp_config(sizes: &[usize]) -> String {
-    let mut layers = Vec::new();
-    for (i, w) in sizes[1..].iter().enumerate() {
-        let act = if i + 2 < sizes.len() { r#", "activation": "relu""# } else { "" };
-        layers.push(format!(r#"{{"type": "dense", "units": {w}{act}}}"#));
-    }
-    format!(r#"{{"input_shape": [{}], "layers": [{}]}}"#, sizes[0], layers.join(", "))
-}
-
 fn mlp(c: &mut Criterion) {
     for (name, sizes) in [("a", vec![64, 256, 256, 10]), ("b", vec![784, 512, 512, 10])] {
         let (mut t, batch) = trainer(&mlp_config(&sizes), 10, &sizes[..1], 128);
@@ -117,14 +109,6 @@ fn mlp(c: &mut Criterion) {
         report(&format!("framework mlp ({name}) train step, finite checks every 1000 steps"), median, r);
     }
 }
-
-const SMALL_CNN: &str = r#"{"input_shape": [3, 32, 32], "layers": [
-    {"type": "conv2d", "channels": 32, "kernel_size": 3, "padding": 1, "activation": "relu"},
-    {"type": "max_pool2d", "kernel_size": 2},
-    {"type": "conv2d", "channels": 64, "kernel_size": 3, "padding": 1, "activation": "relu"},
-    {"type": "max_pool2d", "kernel_size": 2},
-    {"type": "flatten"},
-    {"type": "dense", "units": 10}]}"#;
 
 fn cnn(c: &mut Criterion) {
     let (mut t, batch) = trainer(SMALL_CNN, 10, &[3, 32, 32], 64);

@@ -13,6 +13,7 @@
 //! It prints one JSON line with the case, the thread count, the median step time, and the
 //! resident set before and at its peak (MB, from `/proc/self/status`: Linux only).
 
+use dl_benches::{SMALL_CNN, mlp_config};
 use dl_framework::data::Dataset;
 use dl_framework::{NetworkConfig, TrainConfig, Trainer};
 use dl_tensor::{Tensor, seeded_rng};
@@ -30,29 +31,19 @@ fn resident_mb() -> (f64, f64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-const MLP_A: &str = r#"{"input_shape": [64], "layers": [{"type": "dense", "units": 256, "activation": "relu"}, {"type": "dense", "units": 256, "activation": "relu"}, {"type": "dense", "units": 10}]}"#;
-const MLP_B: &str = r#"{"input_shape": [784], "layers": [{"type": "dense", "units": 512, "activation": "relu"}, {"type": "dense", "units": 512, "activation": "relu"}, {"type": "dense", "units": 10}]}"#;
-const SMALL_CNN: &str = r#"{"input_shape": [3, 32, 32], "layers": [
-    {"type": "conv2d", "channels": 32, "kernel_size": 3, "padding": 1, "activation": "relu"},
-    {"type": "max_pool2d", "kernel_size": 2},
-    {"type": "conv2d", "channels": 64, "kernel_size": 3, "padding": 1, "activation": "relu"},
-    {"type": "max_pool2d", "kernel_size": 2},
-    {"type": "flatten"},
-    {"type": "dense", "units": 10}]}"#;
-
 fn main() {
     let case = std::env::args().nth(1).unwrap_or_else(|| "mlp-b".into());
-    let (config, example, batch): (&str, &[usize], usize) = match case.as_str() {
-        "mlp-a" => (MLP_A, &[64], 128),
-        "mlp-b" => (MLP_B, &[784], 128),
-        "cnn" => (SMALL_CNN, &[3, 32, 32], 64),
+    let (config, example, batch): (String, &[usize], usize) = match case.as_str() {
+        "mlp-a" => (mlp_config(&[64, 256, 256, 10]), &[64], 128),
+        "mlp-b" => (mlp_config(&[784, 512, 512, 10]), &[784], 128),
+        "cnn" => (SMALL_CNN.to_string(), &[3, 32, 32], 64),
         other => {
             eprintln!("unknown case {other:?}: use mlp-a, mlp-b or cnn");
             std::process::exit(2);
         }
     };
     let (before, _) = resident_mb();
-    let net = NetworkConfig::from_json(config).and_then(|c| c.build::<f32>()).expect("a valid configuration");
+    let net = NetworkConfig::from_json(&config).and_then(|c| c.build::<f32>()).expect("a valid configuration");
     let train =
         r#"{"epochs": 1, "batch_size": 128, "log_every": 1000000000, "optimizer": {"kind": "sgd", "lr": 0.01}}"#;
     let cfg = TrainConfig::from_json(train).expect("a valid configuration");
